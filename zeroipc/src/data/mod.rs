@@ -1,0 +1,3 @@
+//! Data structures: each in its own module, created and opened by name.
+
+pub mod array;

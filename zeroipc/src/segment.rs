@@ -1,0 +1,751 @@
+//! Segments: named POSIX shared-memory objects holding a ZeroIPC v2 table.
+//!
+//! A segment is `/dev/shm/<name>` on Linux. It is created with
+//! `O_CREAT | O_EXCL` (an existing segment is never destroyed unless the
+//! caller asks with [`SegmentOptions::create_replacing`]), opened with
+//! `O_NOFOLLOW` (a symlink is refused), mapped shared read-write with
+//! memmap2, and validated on open (FORMAT.md §2). Table mutations by our
+//! processes are serialised with an exclusive `flock` on the segment's file
+//! plus a process-local mutex (flock is per open file description, so two
+//! threads sharing one descriptor would not exclude each other without it).
+
+use crate::error::{Error, Result};
+use crate::region::Region;
+use crate::table::{
+    self, align8, table_bytes, Bounds, Entry, TableHeader, DEFAULT_MAX_ENTRIES, ENTRY_OFF_OFFSET,
+    ENTRY_OFF_SIZE, ENTRY_SIZE, HEADER_SIZE, MAGIC, NAME_FIELD, OFF_ENTRY_COUNT, OFF_MAGIC,
+    OFF_MAX_ENTRIES, OFF_MEMORY_SIZE, OFF_NEXT_OFFSET, OFF_VERSION, VERSION,
+};
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::io::AsRawFd;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Where POSIX shared-memory objects live on Linux.
+pub const SHM_DIR: &str = "/dev/shm";
+
+/// Default permission bits of a new segment.
+pub const DEFAULT_MODE: u32 = 0o600;
+
+/// Default size of a segment when the caller does not choose (1 MiB).
+pub const DEFAULT_SIZE: u64 = 1 << 20;
+
+/// Validates a segment name and returns it without its leading `/`.
+///
+/// ```
+/// use zeroipc::segment::normalize_name;
+/// assert_eq!(normalize_name("/sensors").unwrap(), "sensors");
+/// assert_eq!(normalize_name("sensors").unwrap(), "sensors");
+/// assert!(normalize_name("/a/b").is_err());
+/// assert!(normalize_name("/..").is_err());
+/// ```
+pub fn normalize_name(name: &str) -> Result<&str> {
+    let bad = |reason| Error::InvalidSegmentName {
+        name: name.to_owned(),
+        reason,
+    };
+    let rest = name.strip_prefix('/').unwrap_or(name);
+    if rest.is_empty() {
+        return Err(bad("empty after the leading '/'"));
+    }
+    if rest.len() > 255 {
+        return Err(bad("longer than 255 bytes"));
+    }
+    if rest.contains('/') {
+        return Err(bad("contains '/' after the leading one"));
+    }
+    if rest.contains('\0') {
+        return Err(bad("contains a NUL byte"));
+    }
+    if rest == "." || rest == ".." {
+        return Err(bad("'.' and '..' are not object names"));
+    }
+    Ok(rest)
+}
+
+/// Filesystem path of the object for a segment name.
+pub fn shm_path(name: &str) -> Result<PathBuf> {
+    Ok(PathBuf::from(SHM_DIR).join(normalize_name(name)?))
+}
+
+fn ensure_supported() -> Result<()> {
+    if cfg!(target_os = "linux") {
+        Ok(())
+    } else {
+        Err(Error::Unsupported(
+            "segments are POSIX objects under /dev/shm; only Linux is supported so far",
+        ))
+    }
+}
+
+/// How to create or open a segment.
+///
+/// ```
+/// use zeroipc::SegmentOptions;
+/// let name = format!("/zeroipc-doc-options-{}", std::process::id());
+/// let seg = SegmentOptions::new().size(64 * 1024).max_entries(16).create(&name).unwrap();
+/// assert_eq!(seg.max_entries(), 16);
+/// assert!(SegmentOptions::new().create(&name).is_err()); // exists: never destroyed
+/// zeroipc::Segment::unlink(&name).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct SegmentOptions {
+    size: u64,
+    max_entries: u32,
+    mode: u32,
+    allow_foreign_owner: bool,
+}
+
+impl Default for SegmentOptions {
+    fn default() -> Self {
+        SegmentOptions {
+            size: DEFAULT_SIZE,
+            max_entries: DEFAULT_MAX_ENTRIES,
+            mode: DEFAULT_MODE,
+            allow_foreign_owner: false,
+        }
+    }
+}
+
+impl SegmentOptions {
+    /// Defaults: 1 MiB, 64 entries, mode 0600, own segments only.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Segment size in bytes (used when creating).
+    pub fn size(mut self, bytes: u64) -> Self {
+        self.size = bytes;
+        self
+    }
+
+    /// Table slots (used when creating).
+    pub fn max_entries(mut self, n: u32) -> Self {
+        self.max_entries = n;
+        self
+    }
+
+    /// Permission bits of a new segment (applied exactly, regardless of umask).
+    pub fn mode(mut self, mode: u32) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Accept opening a segment owned by another user.
+    pub fn allow_foreign_owner(mut self, allow: bool) -> Self {
+        self.allow_foreign_owner = allow;
+        self
+    }
+
+    /// Creates a new segment; fails with [`Error::SegmentExists`] if the name is taken.
+    pub fn create(&self, name: &str) -> Result<Segment> {
+        ensure_supported()?;
+        let name = normalize_name(name)?;
+        let display = format!("/{name}");
+        let needed = table_bytes(self.max_entries);
+        if self.max_entries == 0 {
+            return Err(Error::InvalidParameter {
+                segment: display,
+                what: "max_entries must be at least 1".to_owned(),
+            });
+        }
+        if self.size < needed {
+            return Err(Error::SegmentTooSmall {
+                segment: display,
+                size: self.size,
+                max_entries: self.max_entries,
+                needed,
+            });
+        }
+        if usize::try_from(self.size).is_err() {
+            return Err(Error::InvalidParameter {
+                segment: display,
+                what: format!("size {} does not fit the address space", self.size),
+            });
+        }
+        let path = PathBuf::from(SHM_DIR).join(name);
+        let file = match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(self.mode)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                return Err(Error::SegmentExists { name: display })
+            }
+            Err(e) => return Err(Error::io(&display, "create (open O_EXCL)", e)),
+        };
+        // Hold the table lock until the header is written, so that a
+        // concurrent open (open_or_create) waits for a complete table.
+        let lock = FileLock::exclusive(&file, &display)?;
+        let setup = || -> Result<Segment> {
+            file.set_permissions(std::fs::Permissions::from_mode(self.mode))
+                .map_err(|e| Error::io(&display, "fchmod", e))?;
+            file.set_len(self.size)
+                .map_err(|e| Error::io(&display, "ftruncate", e))?;
+            let map = memmap2::MmapOptions::new()
+                .len(self.size as usize)
+                .map_raw(&file)
+                .map_err(|e| Error::io(&display, "mmap", e))?;
+            let inner = Inner {
+                name: display.clone(),
+                map,
+                bounds: Bounds {
+                    max_entries: self.max_entries,
+                    memory_size: self.size,
+                    data_start: needed,
+                },
+                local_lock: Mutex::new(()),
+                file: file.try_clone().map_err(|e| Error::io(&display, "dup", e))?,
+            };
+            let seg = Segment {
+                inner: Arc::new(inner),
+            };
+            // A fresh ftruncated object is zero; write the header last-to-first
+            // so the magic (what openers test first) appears after the rest.
+            seg.header_u32(OFF_VERSION).store(VERSION, Ordering::Relaxed);
+            seg.header_u32(OFF_ENTRY_COUNT).store(0, Ordering::Relaxed);
+            seg.header_u32(OFF_MAX_ENTRIES)
+                .store(self.max_entries, Ordering::Relaxed);
+            seg.header_u64(OFF_MEMORY_SIZE)
+                .store(self.size, Ordering::Relaxed);
+            seg.header_u64(OFF_NEXT_OFFSET)
+                .store(needed, Ordering::Relaxed);
+            seg.header_u32(OFF_MAGIC).store(MAGIC, Ordering::Release);
+            Ok(seg)
+        };
+        match setup() {
+            Ok(seg) => {
+                drop(lock);
+                Ok(seg)
+            }
+            Err(e) => {
+                // We created the object and failed before it became valid:
+                // removing it destroys nothing anyone else could have used.
+                let _ = std::fs::remove_file(&path);
+                Err(e)
+            }
+        }
+    }
+
+    /// Opens an existing segment and validates its table.
+    pub fn open(&self, name: &str) -> Result<Segment> {
+        ensure_supported()?;
+        let name = normalize_name(name)?;
+        let display = format!("/{name}");
+        let path = PathBuf::from(SHM_DIR).join(name);
+        let file = match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::SegmentNotFound { name: display })
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(Error::io(
+                    &display,
+                    "open (refusing to follow a symlink)",
+                    e,
+                ))
+            }
+            Err(e) => return Err(Error::io(&display, "open", e)),
+        };
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::io(&display, "fstat", e))?;
+        if !meta.file_type().is_file() {
+            return Err(Error::CorruptTable {
+                segment: display,
+                check: "regular file",
+                detail: format!("{} is not a regular file", path.display()),
+            });
+        }
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::geteuid() };
+        if meta.uid() != uid && !self.allow_foreign_owner {
+            return Err(Error::ForeignOwner {
+                segment: display,
+                owner: meta.uid(),
+                uid,
+            });
+        }
+        let lock = FileLock::shared(&file, &display)?;
+        let mut len = meta.len();
+        if len == 0 {
+            // A creator holds its exclusive lock from O_EXCL to a complete
+            // header; if we won the race to the lock, give it a moment.
+            drop(lock);
+            let deadline = Instant::now() + Duration::from_millis(200);
+            while len == 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+                let _l = FileLock::shared(&file, &display)?;
+                len = file
+                    .metadata()
+                    .map_err(|e| Error::io(&display, "fstat", e))?
+                    .len();
+            }
+        }
+        let _lock = FileLock::shared(&file, &display)?;
+        if len < HEADER_SIZE {
+            return Err(Error::CorruptTable {
+                segment: display,
+                check: "header fits",
+                detail: format!("segment is {len} bytes, the header needs {HEADER_SIZE}"),
+            });
+        }
+        let map_len = usize::try_from(len).map_err(|_| Error::CorruptTable {
+            segment: display.clone(),
+            check: "size fits address space",
+            detail: format!("{len} bytes"),
+        })?;
+        let map = memmap2::MmapOptions::new()
+            .len(map_len)
+            .map_raw(&file)
+            .map_err(|e| Error::io(&display, "mmap", e))?;
+        let mut inner = Inner {
+            name: display.clone(),
+            map,
+            bounds: Bounds {
+                max_entries: 0,
+                memory_size: 0,
+                data_start: HEADER_SIZE,
+            },
+            local_lock: Mutex::new(()),
+            file,
+        };
+        let header = read_header(&inner);
+        inner.bounds = table::validate_header(&display, &header, len)?;
+        let seg = Segment {
+            inner: Arc::new(inner),
+        };
+        // Validate every entry in use now; later lookups re-validate what they touch.
+        seg.entries()?;
+        Ok(seg)
+    }
+
+    /// Opens the segment if it exists, else creates it with these options.
+    pub fn open_or_create(&self, name: &str) -> Result<Segment> {
+        loop {
+            match self.open(name) {
+                Err(Error::SegmentNotFound { .. }) => {}
+                other => return other,
+            }
+            match self.create(name) {
+                Err(Error::SegmentExists { .. }) => continue, // lost a race: open theirs
+                other => return other,
+            }
+        }
+    }
+
+    /// Removes any existing segment of this name, then creates a new one.
+    /// Processes that still map the old object keep an orphan copy.
+    pub fn create_replacing(&self, name: &str) -> Result<Segment> {
+        Segment::unlink(name)?;
+        self.create(name)
+    }
+}
+
+struct Inner {
+    name: String,
+    map: memmap2::MmapRaw,
+    bounds: Bounds,
+    local_lock: Mutex<()>,
+    file: File,
+}
+
+fn read_header(inner: &Inner) -> TableHeader {
+    let base = inner.map.as_mut_ptr();
+    // SAFETY: the mapping is at least HEADER_SIZE bytes (checked by the
+    // caller) and page-aligned; volatile reads of plain integers at their
+    // natural alignment cannot be undefined whatever a peer writes.
+    unsafe {
+        TableHeader {
+            magic: base.add(OFF_MAGIC).cast::<u32>().read_volatile(),
+            version: base.add(OFF_VERSION).cast::<u32>().read_volatile(),
+            entry_count: base.add(OFF_ENTRY_COUNT).cast::<u32>().read_volatile(),
+            max_entries: base.add(OFF_MAX_ENTRIES).cast::<u32>().read_volatile(),
+            memory_size: base.add(OFF_MEMORY_SIZE).cast::<u64>().read_volatile(),
+            next_offset: base.add(OFF_NEXT_OFFSET).cast::<u64>().read_volatile(),
+        }
+    }
+}
+
+/// An open, validated segment. Cheap to clone (shares one mapping); the
+/// mapping is unmapped when the last clone and every structure opened from
+/// it are dropped. Dropping never unlinks.
+///
+/// ```
+/// use zeroipc::Segment;
+/// let name = format!("/zeroipc-doc-segment-{}", std::process::id());
+/// let seg = Segment::create(&name, 1 << 16).unwrap();
+/// let again = Segment::open(&name).unwrap();
+/// assert_eq!(again.size(), 1 << 16);
+/// assert!(again.entries().unwrap().is_empty());
+/// Segment::unlink(&name).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Segment {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Segment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segment")
+            .field("name", &self.inner.name)
+            .field("size", &self.inner.bounds.memory_size)
+            .field("max_entries", &self.inner.bounds.max_entries)
+            .finish()
+    }
+}
+
+/// A part of a composite registration: a table entry to add.
+#[derive(Debug, Clone)]
+pub struct Part {
+    /// Entry name.
+    pub name: String,
+    /// Bytes to allocate.
+    pub size: u64,
+}
+
+impl Part {
+    /// A part named `name` of `size` bytes.
+    pub fn new(name: impl Into<String>, size: u64) -> Part {
+        Part {
+            name: name.into(),
+            size,
+        }
+    }
+}
+
+impl Segment {
+    /// Creates a segment of `size` bytes with 64 table entries and mode 0600.
+    pub fn create(name: &str, size: u64) -> Result<Segment> {
+        SegmentOptions::new().size(size).create(name)
+    }
+
+    /// Opens an existing segment (own segments only; see [`SegmentOptions`]).
+    pub fn open(name: &str) -> Result<Segment> {
+        SegmentOptions::new().open(name)
+    }
+
+    /// Options builder.
+    pub fn options() -> SegmentOptions {
+        SegmentOptions::new()
+    }
+
+    /// Removes the named object; Ok if it did not exist. Mapped users keep
+    /// their mapping.
+    pub fn unlink(name: &str) -> Result<()> {
+        let path = shm_path(name)?;
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(name, "unlink", e)),
+        }
+    }
+
+    /// The name, with its leading `/`.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// `memory_size` as validated on open (the allocation bound).
+    pub fn size(&self) -> u64 {
+        self.inner.bounds.memory_size
+    }
+
+    /// Table slots, as read from the header on open.
+    pub fn max_entries(&self) -> u32 {
+        self.inner.bounds.max_entries
+    }
+
+    /// Offset where the data area starts.
+    pub fn data_start(&self) -> u64 {
+        self.inner.bounds.data_start
+    }
+
+    pub(crate) fn mapped_len(&self) -> usize {
+        self.inner.map.len()
+    }
+
+    pub(crate) fn base_ptr(&self) -> *mut u8 {
+        self.inner.map.as_mut_ptr()
+    }
+
+    fn header_u32(&self, off: usize) -> &AtomicU32 {
+        // SAFETY: header offsets are < 32 and 4-aligned, the mapping is
+        // page-aligned and at least 32 bytes (checked on open/create), and
+        // header words are shared with other processes, hence atomics.
+        unsafe { &*self.base_ptr().add(off).cast::<AtomicU32>() }
+    }
+
+    fn header_u64(&self, off: usize) -> &AtomicU64 {
+        // SAFETY: as `header_u32`, for the two 8-aligned u64 header words.
+        unsafe { &*self.base_ptr().add(off).cast::<AtomicU64>() }
+    }
+
+    /// A fresh snapshot of the header (values may change under us).
+    pub fn header(&self) -> TableHeader {
+        read_header(&self.inner)
+    }
+
+    /// Current entry count (acquire), checked against the cached max.
+    fn entry_count(&self) -> Result<u32> {
+        let n = self.header_u32(OFF_ENTRY_COUNT).load(Ordering::Acquire);
+        if n > self.inner.bounds.max_entries {
+            return Err(Error::CorruptTable {
+                segment: self.inner.name.clone(),
+                check: "entry_count <= max_entries",
+                detail: format!(
+                    "entry_count {n} exceeds max_entries {}",
+                    self.inner.bounds.max_entries
+                ),
+            });
+        }
+        Ok(n)
+    }
+
+    fn entry_base(&self, i: u32) -> *mut u8 {
+        debug_assert!(i < self.inner.bounds.max_entries);
+        // SAFETY: i < max_entries and the table (32 + 48*max_entries bytes)
+        // was checked to fit in the mapping on open/create.
+        unsafe {
+            self.base_ptr()
+                .add((HEADER_SIZE + ENTRY_SIZE * i as u64) as usize)
+        }
+    }
+
+    fn raw_entry(&self, i: u32) -> ([u8; NAME_FIELD], u64, u64) {
+        let p = self.entry_base(i);
+        let mut name = [0u8; NAME_FIELD];
+        // SAFETY: the 48-byte entry lies inside the table (see entry_base);
+        // copies out of shared memory into private memory, with volatile
+        // reads for the 8-aligned integer fields.
+        unsafe {
+            std::ptr::copy_nonoverlapping(p, name.as_mut_ptr(), NAME_FIELD);
+            let off = p.add(ENTRY_OFF_OFFSET).cast::<u64>().read_volatile();
+            let size = p.add(ENTRY_OFF_SIZE).cast::<u64>().read_volatile();
+            (name, off, size)
+        }
+    }
+
+    /// Every entry in use, validated.
+    pub fn entries(&self) -> Result<Vec<Entry>> {
+        let n = self.entry_count()?;
+        (0..n)
+            .map(|i| {
+                let (name, off, size) = self.raw_entry(i);
+                table::validate_entry(&self.inner.name, &self.inner.bounds, i, &name, off, size)
+            })
+            .collect()
+    }
+
+    /// The entry named `name`, validated, if present.
+    pub fn find(&self, name: &str) -> Result<Option<Entry>> {
+        let n = self.entry_count()?;
+        for i in 0..n {
+            let (raw, off, size) = self.raw_entry(i);
+            let len = raw.iter().position(|&b| b == 0).unwrap_or(NAME_FIELD);
+            if &raw[..len] == name.as_bytes() {
+                return table::validate_entry(
+                    &self.inner.name,
+                    &self.inner.bounds,
+                    i,
+                    &raw,
+                    off,
+                    size,
+                )
+                .map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The region of the entry named `name`, or [`Error::StructureNotFound`].
+    pub fn region(&self, name: &str) -> Result<Region> {
+        match self.find(name)? {
+            Some(e) => Ok(Region::new(self.clone(), e.offset, e.size, &e.name)),
+            None => Err(Error::StructureNotFound {
+                segment: self.inner.name.clone(),
+                name: name.to_owned(),
+            }),
+        }
+    }
+
+    /// Bytes still free for allocation (ignoring alignment of the next one).
+    pub fn free_bytes(&self) -> u64 {
+        let next = self.header_u64(OFF_NEXT_OFFSET).load(Ordering::Acquire);
+        self.size().saturating_sub(align8(next))
+    }
+
+    /// Registers one structure: see [`Segment::register_group`].
+    pub fn register(
+        &self,
+        name: &str,
+        size: u64,
+        init: impl FnOnce(&Region) -> Result<()>,
+    ) -> Result<Region> {
+        let mut regions = self.register_group(&[Part::new(name, size)], |r| init(&r[0]))?;
+        Ok(regions.remove(0))
+    }
+
+    /// Registers several entries at once (a composite structure), in order.
+    ///
+    /// Every name, the free slots and the space are checked before anything
+    /// is allocated, so a failure changes nothing. Then space is allocated,
+    /// zeroed, `init` writes the structure headers, the entries are written,
+    /// `next_offset` is stored, and finally `entry_count` is published with
+    /// release ordering, so a reader that finds an entry (acquire) sees an
+    /// initialised structure. The whole sequence holds the table lock.
+    pub fn register_group(
+        &self,
+        parts: &[Part],
+        init: impl FnOnce(&[Region]) -> Result<()>,
+    ) -> Result<Vec<Region>> {
+        let seg_name = &self.inner.name;
+        for p in parts {
+            table::validate_structure_name(seg_name, &p.name)?;
+        }
+        let _local = self
+            .inner
+            .local_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _flock = FileLock::exclusive(&self.inner.file, seg_name)?;
+
+        let count = self.entry_count()?;
+        let existing = self.entries()?;
+        for (i, p) in parts.iter().enumerate() {
+            if existing.iter().any(|e| e.name == p.name)
+                || parts[..i].iter().any(|q| q.name == p.name)
+            {
+                return Err(Error::DuplicateName {
+                    segment: seg_name.clone(),
+                    name: p.name.clone(),
+                });
+            }
+        }
+        let max = self.inner.bounds.max_entries;
+        if count as usize + parts.len() > max as usize {
+            return Err(Error::TableFull {
+                segment: seg_name.clone(),
+                name: parts.first().map(|p| p.name.clone()).unwrap_or_default(),
+                max_entries: max,
+            });
+        }
+        let memory_size = self.inner.bounds.memory_size;
+        let next = self.header_u64(OFF_NEXT_OFFSET).load(Ordering::Acquire);
+        if next > memory_size || next < self.inner.bounds.data_start {
+            return Err(Error::CorruptTable {
+                segment: seg_name.clone(),
+                check: "next_offset within data area",
+                detail: format!(
+                    "next_offset {next} outside [{}, {memory_size}]",
+                    self.inner.bounds.data_start
+                ),
+            });
+        }
+        let mut cursor = next;
+        let mut starts = Vec::with_capacity(parts.len());
+        for p in parts {
+            let start = align8(cursor);
+            match start.checked_add(p.size) {
+                Some(end) if end <= memory_size => {
+                    starts.push(start);
+                    cursor = end;
+                }
+                _ => {
+                    let requested: u64 = parts.iter().map(|p| p.size).sum();
+                    return Err(Error::SegmentFull {
+                        segment: seg_name.clone(),
+                        name: parts[0].name.clone(),
+                        requested,
+                        available: memory_size.saturating_sub(align8(next)),
+                    });
+                }
+            }
+        }
+        let regions: Vec<Region> = parts
+            .iter()
+            .zip(&starts)
+            .map(|(p, &start)| {
+                let r = Region::new(self.clone(), start, p.size, &p.name);
+                r.zero(0, p.size as usize);
+                r
+            })
+            .collect();
+        init(&regions)?;
+        for (k, (p, &start)) in parts.iter().zip(&starts).enumerate() {
+            let e = self.entry_base(count + k as u32);
+            let mut name = [0u8; NAME_FIELD];
+            name[..p.name.len()].copy_from_slice(p.name.as_bytes());
+            // SAFETY: slot count+k < max_entries (checked above) lies inside
+            // the validated table; we hold the table lock, and readers do not
+            // look at this slot until entry_count is published below.
+            unsafe {
+                std::ptr::copy_nonoverlapping(name.as_ptr(), e, NAME_FIELD);
+                e.add(ENTRY_OFF_OFFSET).cast::<u64>().write_volatile(start);
+                e.add(ENTRY_OFF_SIZE).cast::<u64>().write_volatile(p.size);
+            }
+        }
+        self.header_u64(OFF_NEXT_OFFSET)
+            .store(cursor, Ordering::Release);
+        // Publish: the release store orders the entries and the structures'
+        // initialised headers before the new count (readers load with acquire).
+        self.header_u32(OFF_ENTRY_COUNT)
+            .store(count + parts.len() as u32, Ordering::Release);
+        Ok(regions)
+    }
+}
+
+/// An advisory `flock` held for a scope. Holds the raw descriptor so the
+/// `File` can move while locked; the owner keeps the descriptor open for
+/// longer than the lock.
+struct FileLock {
+    fd: std::os::unix::io::RawFd,
+}
+
+impl FileLock {
+    fn take(file: &File, op: libc::c_int, segment: &str) -> Result<FileLock> {
+        let fd = file.as_raw_fd();
+        loop {
+            // SAFETY: flock on a descriptor we own; no memory is passed.
+            let rc = unsafe { libc::flock(fd, op) };
+            if rc == 0 {
+                return Ok(FileLock { fd });
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(Error::io(segment, "flock", err));
+            }
+        }
+    }
+
+    fn exclusive(file: &File, segment: &str) -> Result<FileLock> {
+        Self::take(file, libc::LOCK_EX, segment)
+    }
+
+    fn shared(file: &File, segment: &str) -> Result<FileLock> {
+        Self::take(file, libc::LOCK_SH, segment)
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        // SAFETY: unlocking a descriptor its owner keeps open past this
+        // guard; failure only means it was not locked.
+        unsafe {
+            libc::flock(self.fd, libc::LOCK_UN);
+        }
+    }
+}

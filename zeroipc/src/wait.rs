@@ -1,0 +1,150 @@
+//! Waiting without burning a core: spin briefly, then sleep in the kernel.
+//!
+//! On Linux the sleep is a shared (not private) futex wait on the 32-bit
+//! word being watched, so our own wakers ([`wake_all`], [`wake_one`]) end the
+//! sleep at once, across processes. Reference peers never issue wake-ups,
+//! so every sleep is bounded by [`MAX_SLEEP`] and the condition is re-checked
+//! after it: a state change made by a reference peer is seen within that
+//! bound. Waiting on a 64-bit word, or on a platform without futexes, falls
+//! back to a short `nanosleep` with the same bound.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// Longest single kernel sleep before the condition is re-checked.
+pub const MAX_SLEEP: Duration = Duration::from_millis(2);
+
+/// Iterations of pure spinning before the first sleep.
+const SPIN_LIMIT: u32 = 64;
+
+/// Sleeps until `word` may no longer hold `expected`, a wake-up arrives, or
+/// `timeout` passes (spurious returns are allowed; callers re-check).
+pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Duration) {
+    #[cfg(target_os = "linux")]
+    {
+        let ts = libc::timespec {
+            tv_sec: timeout.as_secs() as libc::time_t,
+            tv_nsec: timeout.subsec_nanos() as libc::c_long,
+        };
+        // SAFETY: FUTEX_WAIT reads the aligned u32 behind `word` (an atomic
+        // that outlives the call) and the timespec on our stack; the shared
+        // (non-PRIVATE) op keys on the physical page, so it works across
+        // processes mapping the same object. Errors (EAGAIN when the value
+        // already changed, EINTR, ETIMEDOUT) all mean "re-check".
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                word.as_ptr(),
+                libc::FUTEX_WAIT,
+                expected,
+                &ts as *const libc::timespec,
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        if word.load(Ordering::Acquire) == expected {
+            std::thread::sleep(timeout.min(MAX_SLEEP));
+        }
+    }
+}
+
+fn futex_wake(word: &AtomicU32, n: i32) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: FUTEX_WAKE only uses the address as a key; no memory is
+    // written. The word is live for the duration of the call.
+    unsafe {
+        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, n);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (word, n);
+}
+
+/// Wakes every sleeper on `word` (in any process).
+pub fn wake_all(word: &AtomicU32) {
+    futex_wake(word, i32::MAX);
+}
+
+/// Wakes one sleeper on `word`.
+pub fn wake_one(word: &AtomicU32) {
+    futex_wake(word, 1);
+}
+
+/// Polls `ready` until it returns `Some`, sleeping on `word` between polls
+/// while `word` is unchanged. Returns `None` if `timeout` (when given)
+/// passes first. `ready` must be cheap and side-effect free when it fails.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::time::Duration;
+/// let w = AtomicU32::new(0);
+/// let got = zeroipc::wait::wait_until(&w, Some(Duration::from_millis(5)), || {
+///     (w.load(Ordering::Acquire) == 1).then_some(())
+/// });
+/// assert!(got.is_none()); // nobody set it: timed out
+/// ```
+pub fn wait_until<R>(
+    word: &AtomicU32,
+    timeout: Option<Duration>,
+    mut ready: impl FnMut() -> Option<R>,
+) -> Option<R> {
+    let start = Instant::now();
+    let mut spins = 0u32;
+    loop {
+        let seen = word.load(Ordering::Acquire);
+        if let Some(r) = ready() {
+            return Some(r);
+        }
+        let mut slice = MAX_SLEEP;
+        if let Some(t) = timeout {
+            let elapsed = start.elapsed();
+            if elapsed >= t {
+                return None;
+            }
+            slice = slice.min(t - elapsed);
+        }
+        if spins < SPIN_LIMIT {
+            spins += 1;
+            if spins % 8 == 0 {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+            continue;
+        }
+        futex_wait(word, seen, slice);
+    }
+}
+
+/// Like [`wait_until`] for a condition that has no 32-bit word to sleep on:
+/// spins, then sleeps in short bounded steps.
+pub fn poll_until<R>(timeout: Option<Duration>, mut ready: impl FnMut() -> Option<R>) -> Option<R> {
+    let start = Instant::now();
+    let mut spins = 0u32;
+    let mut nap = Duration::from_micros(20);
+    loop {
+        if let Some(r) = ready() {
+            return Some(r);
+        }
+        let mut slice = nap;
+        if let Some(t) = timeout {
+            let elapsed = start.elapsed();
+            if elapsed >= t {
+                return None;
+            }
+            slice = slice.min(t - elapsed);
+        }
+        if spins < SPIN_LIMIT {
+            spins += 1;
+            std::hint::spin_loop();
+            continue;
+        }
+        std::thread::sleep(slice);
+        nap = (nap * 2).min(MAX_SLEEP);
+    }
+}
+
+/// The elapsed milliseconds to report in a timeout error.
+pub(crate) fn millis(d: Duration) -> u64 {
+    d.as_millis().min(u64::MAX as u128) as u64
+}
