@@ -1,0 +1,1 @@
+//! `#[derive(ShmLayout)]` for zeroipc (being built: see issue 3).
