@@ -184,6 +184,29 @@ pub enum Error {
         /// Structure kind.
         kind: &'static str,
     },
+    /// A computation stored in shared memory (Future, Lazy) completed with
+    /// an error; `message` is the text its producer stored.
+    #[error("{kind} {name:?} failed: {message}")]
+    Failed {
+        /// Structure name.
+        name: String,
+        /// Structure kind.
+        kind: &'static str,
+        /// The stored error message.
+        message: String,
+    },
+    /// A non-destructive reader (a Stream subscriber) was lapped by the
+    /// writer: `missed` elements were overwritten before it could read them.
+    /// The reader has been moved to the oldest element still available.
+    #[error("{kind} {name:?}: reader overrun, {missed} elements lost")]
+    Overrun {
+        /// Structure name.
+        name: String,
+        /// Structure kind.
+        kind: &'static str,
+        /// Elements the reader will never see.
+        missed: u64,
+    },
 }
 
 impl Error {
