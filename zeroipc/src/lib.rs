@@ -40,6 +40,8 @@ pub mod table;
 pub mod wait;
 
 pub use data::array::Array;
+pub use data::queue::Queue;
+pub use data::stack::Stack;
 pub use element::{FixedStr, ShmElement};
 pub use error::{Error, Result};
 pub use segment::{Segment, SegmentOptions};
