@@ -30,10 +30,13 @@
 extern crate self as zeroipc;
 
 pub mod data;
+#[doc(hidden)]
+pub mod derive_support;
 pub mod element;
 pub mod error;
 pub mod hash;
 pub mod layout;
+pub mod open_enum;
 pub mod region;
 pub mod segment;
 pub mod table;
@@ -44,4 +47,7 @@ pub use data::queue::Queue;
 pub use data::stack::Stack;
 pub use element::{FixedStr, ShmElement};
 pub use error::{Error, Result};
+pub use open_enum::OpenEnum;
 pub use segment::{Segment, SegmentOptions};
+/// `#[derive(ShmLayout)]`: see the [`zeroipc_derive`] crate and [`open_enum`].
+pub use zeroipc_derive::ShmLayout;
