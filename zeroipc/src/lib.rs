@@ -39,6 +39,7 @@ pub mod layout;
 pub mod open_enum;
 pub mod region;
 pub mod segment;
+pub mod sync;
 pub mod table;
 pub mod wait;
 
@@ -49,5 +50,8 @@ pub use element::{FixedStr, ShmElement};
 pub use error::{Error, Result};
 pub use open_enum::OpenEnum;
 pub use segment::{Segment, SegmentOptions};
+pub use sync::{
+    Barrier, Event, EventMode, Latch, Monitor, Mutex, Once, RwLock, Semaphore, Signal, RWLock,
+};
 /// `#[derive(ShmLayout)]`: see the [`zeroipc_derive`] crate and [`open_enum`].
 pub use zeroipc_derive::ShmLayout;

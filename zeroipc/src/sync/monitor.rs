@@ -1,0 +1,248 @@
+//! `Monitor`: a mutex with a condition, across processes (FORMAT.md §3,
+//! REFERENCE-NOTES §11.6).
+//!
+//! Entries, in creation order: `name_mtx` (a [`Mutex`]), `name_cond` (a
+//! [`Semaphore`] with count 0 and max_count 0), `name_count` (4 bytes: the
+//! number of waiters, atomic u32), and `name`, a 1-byte marker never read or
+//! written.
+//!
+//! Protocol (as the C++ reference `monitor.h`): wait = `count += 1`; unlock
+//! the mutex; take a `cond` permit; lock the mutex; `count -= 1`. A waiter
+//! registers in `count` before it lets go of the mutex, so a notifier that
+//! changed the predicate under the mutex and then reads `count` sees it.
+//! notify_one gives a permit when someone waits; notify_all gives one per
+//! waiter.
+//!
+//! Fix of reference bug 35 (stale permits): the reference's notify_all
+//! releases `count` permits whatever is already pending, and permits left by
+//! waiters that timed out pile up, each causing a later spurious wake-up.
+//! Ours never raise the number of pending permits above the number of
+//! counted waiters: notify_one adds a permit only while `cond.count <
+//! count`, notify_all raises `cond.count` to `count`. A pending permit is
+//! still possible (a waiter timed out after being notified), so waits may
+//! wake spuriously, as with any condition variable: wait in a loop that
+//! re-checks the predicate.
+//!
+//! After a crash: a process dead while holding the monitor leaves its mutex
+//! locked (as [`Mutex`]); a dead waiter leaves `count` raised, which only
+//! lets a notify give one extra (spurious) permit.
+
+use super::mutex::Mutex;
+use super::semaphore::{self, Semaphore};
+use super::{expect_size, open_marker, parts, Deadline, MARKER_SIZE};
+use crate::error::Result;
+use crate::region::Region;
+use crate::segment::{Part, Segment};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+const KIND: &str = "monitor";
+const COUNT_SIZE: u64 = 4;
+
+/// A process-shared monitor (mutex + condition).
+///
+/// ```
+/// use std::time::Duration;
+/// use zeroipc::{Array, Monitor, Segment};
+/// let name = format!("/zeroipc-doc-monitor-{}", std::process::id());
+/// let seg = Segment::create(&name, 1 << 16)?;
+/// let mon = Monitor::create(&seg, "mon")?;
+/// let flag = Array::<u32>::create(&seg, "flag", 1)?;
+/// let setter = {
+///     let seg = seg.clone();
+///     std::thread::spawn(move || -> zeroipc::Result<()> {
+///         let mon = Monitor::open(&seg, "mon")?;
+///         let flag = Array::<u32>::open(&seg, "flag")?;
+///         let _g = mon.lock()?;
+///         flag.set(0, 1)?;
+///         mon.notify_all();
+///         Ok(())
+///     })
+/// };
+/// let mut g = mon.lock()?;
+/// while flag.get(0)? == 0 {
+///     g = g.wait_timeout(Duration::from_secs(10))?;
+/// }
+/// drop(g);
+/// setter.join().unwrap()?;
+/// Segment::unlink(&name)?;
+/// # Ok::<(), zeroipc::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Monitor {
+    mtx: Mutex,
+    cond: Semaphore,
+    count: Region,
+}
+
+/// Holds a [`Monitor`]'s lock; unlocks on drop. Lives in the process that
+/// took it.
+#[must_use = "the monitor unlocks as soon as the guard is dropped"]
+#[derive(Debug)]
+pub struct MonitorGuard<'a> {
+    monitor: &'a Monitor,
+}
+
+impl Monitor {
+    /// Creates `name_mtx`, `name_cond`, `name_count` and the marker `name`
+    /// (all names checked before anything is allocated).
+    pub fn create(seg: &Segment, name: &str) -> Result<Monitor> {
+        let group = [
+            Part::new(format!("{name}_mtx"), Mutex::size_for()),
+            Part::new(format!("{name}_cond"), semaphore::SIZE),
+            Part::new(format!("{name}_count"), COUNT_SIZE),
+            Part::new(name, MARKER_SIZE),
+        ];
+        let regions = seg.register_group(&group, |r| {
+            Mutex::init_region(&r[0]);
+            Semaphore::init_region(&r[1], 0, 0);
+            Ok(())
+        })?;
+        let [mtx, cond, count, _marker] = parts(regions);
+        Self::from_regions(mtx, cond, count)
+    }
+
+    /// Opens the monitor `name`: finds the marker and the three parts and
+    /// validates each.
+    pub fn open(seg: &Segment, name: &str) -> Result<Monitor> {
+        open_marker(seg, name, KIND)?;
+        let mtx = seg.region(&format!("{name}_mtx"))?;
+        let cond = seg.region(&format!("{name}_cond"))?;
+        let count = seg.region(&format!("{name}_count"))?;
+        Self::from_regions(mtx, cond, count)
+    }
+
+    fn from_regions(mtx: Region, cond: Region, count: Region) -> Result<Monitor> {
+        let mtx = Mutex::from_region(mtx)?;
+        let cond = Semaphore::from_region(cond)?;
+        if cond.max_count() != 0 {
+            return Err(cond.region().mismatch(
+                KIND,
+                format!(
+                    "the condition semaphore has max_count {}, expected 0",
+                    cond.max_count()
+                ),
+            ));
+        }
+        expect_size(&count, KIND, COUNT_SIZE as usize)?;
+        Ok(Monitor { mtx, cond, count })
+    }
+
+    fn count_word(&self) -> &AtomicU32 {
+        self.count.atomic_u32(0)
+    }
+
+    /// Locks the monitor, waiting as long as it takes.
+    pub fn lock(&self) -> Result<MonitorGuard<'_>> {
+        self.mtx.lock_until(&Deadline::forever())?;
+        Ok(MonitorGuard { monitor: self })
+    }
+
+    /// Locks the monitor, or [`crate::Error::Timeout`] after `timeout`.
+    pub fn lock_timeout(&self, timeout: Duration) -> Result<MonitorGuard<'_>> {
+        self.mtx.lock_until(&Deadline::after(timeout))?;
+        Ok(MonitorGuard { monitor: self })
+    }
+
+    /// Locks the monitor if it is free now.
+    pub fn try_lock(&self) -> Option<MonitorGuard<'_>> {
+        self.mtx
+            .try_lock_raw()
+            .then_some(MonitorGuard { monitor: self })
+    }
+
+    /// Wakes one waiter, if any is counted (call after changing the
+    /// predicate under the lock).
+    pub fn notify_one(&self) {
+        let waiters = self.waiters();
+        if waiters > 0 {
+            self.cond
+                .release_below(i32::try_from(waiters).unwrap_or(i32::MAX));
+        }
+    }
+
+    /// Wakes every counted waiter.
+    pub fn notify_all(&self) {
+        let waiters = self.waiters();
+        if waiters > 0 {
+            self.cond
+                .raise_to(i32::try_from(waiters).unwrap_or(i32::MAX));
+        }
+    }
+
+    /// Waiters counted now (a snapshot; includes reference peers).
+    pub fn waiters(&self) -> u32 {
+        self.count_word().load(Ordering::SeqCst)
+    }
+
+    /// True while someone holds the monitor's lock (a snapshot).
+    pub fn is_locked(&self) -> bool {
+        self.mtx.is_locked()
+    }
+
+    /// The monitor's mutex (`name_mtx`).
+    pub fn mutex(&self) -> &Mutex {
+        &self.mtx
+    }
+
+    /// The condition semaphore (`name_cond`).
+    pub fn condition(&self) -> &Semaphore {
+        &self.cond
+    }
+
+    fn leave(&self) {
+        // `count -= 1`, saturating: a hostile 0 must not wrap around.
+        let _ = self
+            .count_word()
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| c.checked_sub(1));
+    }
+
+    fn wait_until(&self, deadline: &Deadline) -> Result<()> {
+        // Register before letting go of the mutex (SeqCst: a notifier that
+        // takes the mutex after us reads the raised count).
+        self.count_word().fetch_add(1, Ordering::SeqCst);
+        self.mtx.unlock_raw();
+        if let Err(e) = self.cond.acquire_until(deadline) {
+            self.leave();
+            return Err(e);
+        }
+        let relocked = self.mtx.lock_until(deadline);
+        self.leave();
+        relocked
+    }
+}
+
+impl<'a> MonitorGuard<'a> {
+    /// Unlocks, waits for a notification, and locks again. May wake
+    /// spuriously: re-check the predicate in a loop.
+    pub fn wait(self) -> Result<MonitorGuard<'a>> {
+        self.wait_deadline(&Deadline::forever())
+    }
+
+    /// As [`MonitorGuard::wait`], bounded by `timeout` (for the notification
+    /// and the re-lock together). On [`crate::Error::Timeout`] the monitor is
+    /// NOT held any more (the guard is gone).
+    pub fn wait_timeout(self, timeout: Duration) -> Result<MonitorGuard<'a>> {
+        self.wait_deadline(&Deadline::after(timeout))
+    }
+
+    fn wait_deadline(self, deadline: &Deadline) -> Result<MonitorGuard<'a>> {
+        let monitor = self.monitor;
+        // The wait unlocks (and on success re-locks) itself: the guard must
+        // not unlock again on drop.
+        std::mem::forget(self);
+        monitor.wait_until(deadline)?;
+        Ok(MonitorGuard { monitor })
+    }
+
+    /// The monitor this guard holds.
+    pub fn monitor(&self) -> &Monitor {
+        self.monitor
+    }
+}
+
+impl Drop for MonitorGuard<'_> {
+    fn drop(&mut self) {
+        self.monitor.mtx.unlock_raw();
+    }
+}

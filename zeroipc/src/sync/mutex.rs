@@ -1,0 +1,164 @@
+//! `Mutex`: mutual exclusion between processes (FORMAT.md §3,
+//! REFERENCE-NOTES §11.3).
+//!
+//! A Mutex is a [`Semaphore`] with count 1 and max_count 1 at `name` (16
+//! bytes): count 1 = unlocked, 0 = locked. Lock = acquire a permit, unlock =
+//! release it, exactly as the C++ reference, so a reference process and
+//! ours exclude each other. Opening checks `max_count == 1` (as the Python
+//! reference does), so a plain semaphore is not taken for a mutex.
+//!
+//! The format has no owner field. A holder that dies (`kill -9`) leaves the
+//! mutex locked forever: [`Mutex::lock`] then blocks forever and
+//! [`Mutex::lock_timeout`] returns [`crate::Error::Timeout`]. A supervisor
+//! that knows the holder is dead may call [`Mutex::force_unlock`]; the data
+//! the mutex guarded may be half-updated.
+
+use super::semaphore::{self, Semaphore};
+use super::Deadline;
+use crate::error::Result;
+use crate::region::Region;
+use crate::segment::Segment;
+use std::time::Duration;
+
+pub(crate) const KIND: &str = "mutex";
+
+/// A process-shared mutex.
+///
+/// The mutex guards no Rust data (the protected data lives in shared memory
+/// and is reached through the segment's own copy-in/copy-out APIs); it
+/// orders those accesses between processes.
+///
+/// ```
+/// use zeroipc::{Array, Mutex, Segment};
+/// let name = format!("/zeroipc-doc-mutex-{}", std::process::id());
+/// let seg = Segment::create(&name, 1 << 16)?;
+/// let m = Mutex::create(&seg, "lock")?;
+/// let total = Array::<u64>::create(&seg, "total", 1)?;
+/// {
+///     let _g = m.lock()?; // released at the end of the scope
+///     total.set(0, total.get(0)? + 1)?;
+///     assert!(m.try_lock().is_none());
+/// }
+/// assert!(!m.is_locked());
+/// Segment::unlink(&name)?;
+/// # Ok::<(), zeroipc::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Mutex {
+    sem: Semaphore,
+}
+
+/// Holds a [`Mutex`] locked; unlocks on drop.
+///
+/// A guard belongs to the process that took it (it cannot travel to
+/// another process). Within the process it may move to another thread: the
+/// lock word has no owner, so any thread may release it.
+#[must_use = "the mutex unlocks as soon as the guard is dropped"]
+#[derive(Debug)]
+pub struct MutexGuard<'a> {
+    mutex: &'a Mutex,
+}
+
+impl Mutex {
+    /// Creates an unlocked mutex.
+    pub fn create(seg: &Segment, name: &str) -> Result<Mutex> {
+        let region = seg.register(name, semaphore::SIZE, |r| {
+            Self::init_region(r);
+            Ok(())
+        })?;
+        Self::from_region(region)
+    }
+
+    /// Opens the mutex `name`, checking it is a Semaphore with max_count 1.
+    pub fn open(seg: &Segment, name: &str) -> Result<Mutex> {
+        Self::from_region(seg.region(name)?)
+    }
+
+    /// Entry size.
+    pub(crate) fn size_for() -> u64 {
+        semaphore::SIZE
+    }
+
+    /// Writes an unlocked mutex into zeroed bytes.
+    pub(crate) fn init_region(region: &Region) {
+        Semaphore::init_region(region, 1, 1);
+    }
+
+    /// Validates an entry as a mutex.
+    pub(crate) fn from_region(region: Region) -> Result<Mutex> {
+        let sem = Semaphore::from_region_kind(region, KIND)?;
+        if sem.max_count() != 1 {
+            return Err(sem.region().mismatch(
+                KIND,
+                format!(
+                    "max_count is {}, a mutex has max_count 1 (is this a semaphore?)",
+                    sem.max_count()
+                ),
+            ));
+        }
+        Ok(Mutex { sem })
+    }
+
+    /// Locks, waiting as long as it takes (forever if a dead process holds it).
+    pub fn lock(&self) -> Result<MutexGuard<'_>> {
+        self.lock_until(&Deadline::forever())?;
+        Ok(MutexGuard { mutex: self })
+    }
+
+    /// Locks, or returns [`crate::Error::Timeout`] after `timeout`.
+    pub fn lock_timeout(&self, timeout: Duration) -> Result<MutexGuard<'_>> {
+        self.lock_until(&Deadline::after(timeout))?;
+        Ok(MutexGuard { mutex: self })
+    }
+
+    /// Locks if the mutex is free now.
+    pub fn try_lock(&self) -> Option<MutexGuard<'_>> {
+        self.try_lock_raw().then_some(MutexGuard { mutex: self })
+    }
+
+    /// True while someone (any process) holds the mutex (a snapshot).
+    pub fn is_locked(&self) -> bool {
+        self.sem.count() <= 0
+    }
+
+    /// Unlocks a mutex whose holder is known to be gone (crash recovery).
+    ///
+    /// Returns an error if it was not locked. Calling this while a live
+    /// process holds the mutex breaks mutual exclusion (not memory safety:
+    /// shared data is only reached through volatile copies).
+    pub fn force_unlock(&self) -> Result<()> {
+        self.sem.release()
+    }
+
+    /// The underlying semaphore word.
+    pub fn region(&self) -> &Region {
+        self.sem.region()
+    }
+
+    pub(crate) fn lock_until(&self, deadline: &Deadline) -> Result<()> {
+        self.sem.acquire_until(deadline)
+    }
+
+    pub(crate) fn try_lock_raw(&self) -> bool {
+        self.sem.try_acquire()
+    }
+
+    /// Unlocks. Only an out-of-protocol double unlock (or a hostile peer
+    /// that set count to 1) fails, and then there is nothing to undo.
+    pub(crate) fn unlock_raw(&self) {
+        let _ = self.sem.release();
+    }
+}
+
+impl MutexGuard<'_> {
+    /// The mutex this guard holds.
+    pub fn mutex(&self) -> &Mutex {
+        self.mutex
+    }
+}
+
+impl Drop for MutexGuard<'_> {
+    fn drop(&mut self) {
+        self.mutex.unlock_raw();
+    }
+}

@@ -1,0 +1,296 @@
+//! `RwLock`: many readers or one writer, across processes (FORMAT.md §3,
+//! REFERENCE-NOTES §11.5).
+//!
+//! Entries, in creation order: `name_state` (8 bytes: readers atomic i32
+//! @0, writer_active atomic i32 @4), `name_rmtx` and `name_wmtx` (two
+//! [`Mutex`]es), and `name`, a 1-byte marker that is never read or written.
+//! (The spec text puts the state at `name`; every implementation uses
+//! `name_state` plus the marker, and so do we.)
+//!
+//! Protocol (as the C++ reference `rwlock.h`, writer-preferring):
+//!
+//! - read lock: lock `rmtx`; while `writer_active != 0`: unlock `rmtx`, wait,
+//!   lock `rmtx` again; `readers += 1`; unlock `rmtx`.
+//! - read unlock: atomic `readers -= 1` without the mutex (the C++ way; the
+//!   Python reference's non-atomic decrement under `rmtx` can lose a
+//!   concurrent atomic decrement, reference bug 33, so we never do that).
+//! - write lock: lock `wmtx` (one writer at a time); lock `rmtx`;
+//!   `writer_active = 1`; unlock `rmtx`; wait until `readers == 0`. A reader
+//!   that saw `writer_active == 0` under `rmtx` incremented `readers` before
+//!   the writer could set the flag under the same mutex, so the writer sees
+//!   that reader; new readers see the flag and wait.
+//! - write unlock: `writer_active = 0`; unlock `wmtx`.
+//! - try write: try `wmtx`, try `rmtx`, fail if `readers > 0`, else set
+//!   `writer_active`.
+//!
+//! Readers sleep on the `writer_active` word and writers on the `readers`
+//! word (bounded futex sleeps); our unlocks wake them. A writer that times
+//! out while waiting for readers clears `writer_active` and unlocks `wmtx`.
+//!
+//! After a crash: a dead reader leaves `readers` raised, so writers block
+//! (their timeout variants time out); a dead writer leaves `writer_active`
+//! set and `wmtx` locked, so everyone blocks or times out; a process that
+//! dies inside the short `rmtx` critical section leaves `rmtx` locked.
+
+use super::mutex::Mutex;
+use super::{expect_size, open_marker, parts, Deadline, MARKER_SIZE};
+use crate::error::Result;
+use crate::region::Region;
+use crate::segment::{Part, Segment};
+use crate::wait;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
+
+const KIND: &str = "rwlock";
+const STATE_SIZE: u64 = 8;
+const READERS: usize = 0;
+const WRITER_ACTIVE: usize = 4;
+
+/// A process-shared reader/writer lock.
+///
+/// ```
+/// use zeroipc::{RwLock, Segment};
+/// let name = format!("/zeroipc-doc-rwlock-{}", std::process::id());
+/// let seg = Segment::create(&name, 1 << 16)?;
+/// let lock = RwLock::create(&seg, "table")?;
+/// {
+///     let _r1 = lock.read()?;
+///     let _r2 = lock.read()?; // readers share
+///     assert_eq!(lock.readers(), 2);
+///     assert!(lock.try_write().is_none());
+/// }
+/// let _w = lock.write()?;
+/// assert!(lock.try_read().is_none());
+/// # drop(_w);
+/// Segment::unlink(&name)?;
+/// # Ok::<(), zeroipc::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct RwLock {
+    state: Region,
+    rmtx: Mutex,
+    wmtx: Mutex,
+}
+
+/// The reference's name for [`RwLock`].
+pub type RWLock = RwLock;
+
+/// A shared (read) hold on an [`RwLock`]; released on drop. Lives in the
+/// process that took it.
+#[must_use = "the read lock is released as soon as the guard is dropped"]
+#[derive(Debug)]
+pub struct RwLockReadGuard<'a> {
+    lock: &'a RwLock,
+}
+
+/// An exclusive (write) hold on an [`RwLock`]; released on drop. Lives in
+/// the process that took it.
+#[must_use = "the write lock is released as soon as the guard is dropped"]
+#[derive(Debug)]
+pub struct RwLockWriteGuard<'a> {
+    lock: &'a RwLock,
+}
+
+impl RwLock {
+    /// Creates `name_state`, `name_rmtx`, `name_wmtx` and the marker `name`
+    /// (all names checked before anything is allocated).
+    pub fn create(seg: &Segment, name: &str) -> Result<RwLock> {
+        let group = [
+            Part::new(format!("{name}_state"), STATE_SIZE),
+            Part::new(format!("{name}_rmtx"), Mutex::size_for()),
+            Part::new(format!("{name}_wmtx"), Mutex::size_for()),
+            Part::new(name, MARKER_SIZE),
+        ];
+        let regions = seg.register_group(&group, |r| {
+            Mutex::init_region(&r[1]);
+            Mutex::init_region(&r[2]);
+            Ok(())
+        })?;
+        let [state, rmtx, wmtx, _marker] = parts(regions);
+        Self::from_regions(state, rmtx, wmtx)
+    }
+
+    /// Opens the lock `name`: finds the marker and the three parts and
+    /// validates each.
+    pub fn open(seg: &Segment, name: &str) -> Result<RwLock> {
+        open_marker(seg, name, KIND)?;
+        let state = seg.region(&format!("{name}_state"))?;
+        let rmtx = seg.region(&format!("{name}_rmtx"))?;
+        let wmtx = seg.region(&format!("{name}_wmtx"))?;
+        Self::from_regions(state, rmtx, wmtx)
+    }
+
+    fn from_regions(state: Region, rmtx: Region, wmtx: Region) -> Result<RwLock> {
+        expect_size(&state, KIND, STATE_SIZE as usize)?;
+        Ok(RwLock {
+            state,
+            rmtx: Mutex::from_region(rmtx)?,
+            wmtx: Mutex::from_region(wmtx)?,
+        })
+    }
+
+    fn readers_word(&self) -> &AtomicI32 {
+        self.state.atomic_i32(READERS)
+    }
+
+    fn writer_word(&self) -> &AtomicI32 {
+        self.state.atomic_i32(WRITER_ACTIVE)
+    }
+
+    /// Takes a shared lock, waiting as long as it takes.
+    pub fn read(&self) -> Result<RwLockReadGuard<'_>> {
+        self.read_until(&Deadline::forever())?;
+        Ok(RwLockReadGuard { lock: self })
+    }
+
+    /// Takes a shared lock, or [`crate::Error::Timeout`] after `timeout`.
+    pub fn read_timeout(&self, timeout: Duration) -> Result<RwLockReadGuard<'_>> {
+        self.read_until(&Deadline::after(timeout))?;
+        Ok(RwLockReadGuard { lock: self })
+    }
+
+    /// Takes a shared lock if that needs no waiting.
+    pub fn try_read(&self) -> Option<RwLockReadGuard<'_>> {
+        if !self.rmtx.try_lock_raw() {
+            return None;
+        }
+        let ok = self.writer_word().load(Ordering::SeqCst) == 0;
+        if ok {
+            self.readers_word().fetch_add(1, Ordering::SeqCst);
+        }
+        self.rmtx.unlock_raw();
+        ok.then_some(RwLockReadGuard { lock: self })
+    }
+
+    fn read_until(&self, deadline: &Deadline) -> Result<()> {
+        loop {
+            self.rmtx.lock_until(deadline)?;
+            // Under rmtx: a writer sets writer_active under the same mutex,
+            // so either we see its flag, or it sees our increment when it
+            // checks `readers` after unlocking rmtx.
+            if self.writer_word().load(Ordering::SeqCst) == 0 {
+                self.readers_word().fetch_add(1, Ordering::SeqCst);
+                self.rmtx.unlock_raw();
+                return Ok(());
+            }
+            self.rmtx.unlock_raw();
+            // A writer holds or is acquiring: sleep until it clears the flag.
+            wait::wait_until(
+                self.state.atomic_u32(WRITER_ACTIVE),
+                deadline.remaining(),
+                || (self.writer_word().load(Ordering::SeqCst) == 0).then_some(()),
+            )
+            .ok_or_else(|| deadline.timeout(&self.state, KIND))?;
+        }
+    }
+
+    fn read_unlock(&self) {
+        // Release (SeqCst): our reads of the protected data happen-before a
+        // writer that sees readers == 0. Atomic, without rmtx (C++ way).
+        let prev = self.readers_word().fetch_sub(1, Ordering::SeqCst);
+        if prev == 1 && self.writer_word().load(Ordering::SeqCst) != 0 {
+            wait::wake_all(self.state.atomic_u32(READERS));
+        }
+    }
+
+    /// Takes the exclusive lock, waiting as long as it takes.
+    pub fn write(&self) -> Result<RwLockWriteGuard<'_>> {
+        self.write_until(&Deadline::forever())?;
+        Ok(RwLockWriteGuard { lock: self })
+    }
+
+    /// Takes the exclusive lock, or [`crate::Error::Timeout`] after `timeout`.
+    pub fn write_timeout(&self, timeout: Duration) -> Result<RwLockWriteGuard<'_>> {
+        self.write_until(&Deadline::after(timeout))?;
+        Ok(RwLockWriteGuard { lock: self })
+    }
+
+    /// Takes the exclusive lock if that needs no waiting.
+    pub fn try_write(&self) -> Option<RwLockWriteGuard<'_>> {
+        if !self.wmtx.try_lock_raw() {
+            return None;
+        }
+        if !self.rmtx.try_lock_raw() {
+            self.wmtx.unlock_raw();
+            return None;
+        }
+        if self.readers_word().load(Ordering::SeqCst) > 0 {
+            self.rmtx.unlock_raw();
+            self.wmtx.unlock_raw();
+            return None;
+        }
+        self.writer_word().store(1, Ordering::SeqCst);
+        self.rmtx.unlock_raw();
+        Some(RwLockWriteGuard { lock: self })
+    }
+
+    fn write_until(&self, deadline: &Deadline) -> Result<()> {
+        self.wmtx.lock_until(deadline)?;
+        if let Err(e) = self.rmtx.lock_until(deadline) {
+            self.wmtx.unlock_raw();
+            return Err(e);
+        }
+        // Under rmtx: from here no new reader gets in.
+        self.writer_word().store(1, Ordering::SeqCst);
+        self.rmtx.unlock_raw();
+        // Acquire (SeqCst) on readers == 0: the last reader's reads happen
+        // before our writes.
+        let drained =
+            wait::wait_until(self.state.atomic_u32(READERS), deadline.remaining(), || {
+                (self.readers_word().load(Ordering::SeqCst) <= 0).then_some(())
+            });
+        if drained.is_none() {
+            self.write_unlock();
+            return Err(deadline.timeout(&self.state, KIND));
+        }
+        Ok(())
+    }
+
+    fn write_unlock(&self) {
+        // Release: our writes happen-before a reader that sees the flag clear.
+        self.writer_word().store(0, Ordering::SeqCst);
+        wait::wake_all(self.state.atomic_u32(WRITER_ACTIVE));
+        self.wmtx.unlock_raw();
+    }
+
+    /// Readers holding the lock now (a snapshot).
+    pub fn readers(&self) -> i32 {
+        self.readers_word().load(Ordering::SeqCst)
+    }
+
+    /// True while a writer holds (or is acquiring) the lock (a snapshot).
+    pub fn is_write_locked(&self) -> bool {
+        self.writer_word().load(Ordering::SeqCst) != 0
+    }
+
+    /// The `name_state` entry.
+    pub fn region(&self) -> &Region {
+        &self.state
+    }
+}
+
+impl RwLockReadGuard<'_> {
+    /// The lock this guard holds.
+    pub fn lock(&self) -> &RwLock {
+        self.lock
+    }
+}
+
+impl RwLockWriteGuard<'_> {
+    /// The lock this guard holds.
+    pub fn lock(&self) -> &RwLock {
+        self.lock
+    }
+}
+
+impl Drop for RwLockReadGuard<'_> {
+    fn drop(&mut self) {
+        self.lock.read_unlock();
+    }
+}
+
+impl Drop for RwLockWriteGuard<'_> {
+    fn drop(&mut self) {
+        self.lock.write_unlock();
+    }
+}
