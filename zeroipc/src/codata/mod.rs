@@ -1,0 +1,95 @@
+//! Codata: values and sequences that are produced over time by one process
+//! and observed by others — [`Future`](future::Future) (a value that will be
+//! ready), [`Lazy`](lazy::Lazy) (a value computed once, on first demand),
+//! [`Stream`](stream::Stream) (an ordered sequence of values with a close)
+//! and [`Channel`](channel::Channel) (buffered or rendezvous message
+//! passing).
+//!
+//! Layouts are the C++ reference's (FORMAT.md §4, REFERENCE-NOTES §§7–10);
+//! the Python reference disagrees on Lazy, Stream and Channel, so those are
+//! compatible with C++ peers only. Each module documents its layout, its
+//! protocol as seen by a reference peer, the reference bugs it fixes, and
+//! what is guaranteed after a participant is killed with SIGKILL.
+
+pub mod channel;
+pub mod future;
+pub mod lazy;
+pub mod stream;
+
+use crate::region::Region;
+
+/// Capacity of the NUL-terminated error message fields (Future, Lazy).
+pub(crate) const ERROR_MSG_LEN: usize = 256;
+
+/// `CLOCK_MONOTONIC` in nanoseconds, the clock the C++ reference uses
+/// (`steady_clock`) for `completion_time`.
+pub(crate) fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec on our stack;
+    // CLOCK_MONOTONIC is always available on Linux.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    (ts.tv_sec as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts.tv_nsec as u64)
+}
+
+/// Writes `msg` as a NUL-terminated string into the 256-byte field at `off`:
+/// at most 255 bytes, cut at a UTF-8 character boundary, rest zeroed (the
+/// same bytes as the reference's `strncpy(dst, msg, 255)` into a zeroed
+/// field for any message of up to 255 bytes).
+pub(crate) fn write_msg(region: &Region, off: usize, msg: &str) {
+    let mut n = msg.len().min(ERROR_MSG_LEN - 1);
+    while !msg.is_char_boundary(n) {
+        n -= 1;
+    }
+    let mut buf = [0u8; ERROR_MSG_LEN];
+    buf[..n].copy_from_slice(&msg.as_bytes()[..n]);
+    region.write_bytes(off, &buf);
+}
+
+/// Reads the 256-byte message field at `off` up to its first NUL (or all
+/// 256 bytes if a peer wrote none), replacing invalid UTF-8.
+pub(crate) fn read_msg(region: &Region, off: usize) -> String {
+    let mut buf = [0u8; ERROR_MSG_LEN];
+    region.read_bytes(off, &mut buf);
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(ERROR_MSG_LEN);
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+/// `align_up(n, a)` for a power-of-two `a`, `None` on overflow.
+pub(crate) fn align_up(n: u64, a: u64) -> Option<u64> {
+    debug_assert!(a.is_power_of_two());
+    Some(n.checked_add(a - 1)? & !(a - 1))
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use crate::segment::Segment;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    /// A segment unlinked on drop.
+    pub(crate) struct Tmp(pub String, pub Segment);
+
+    impl Drop for Tmp {
+        fn drop(&mut self) {
+            let _ = Segment::unlink(&self.0);
+        }
+    }
+
+    pub(crate) fn seg(tag: &str) -> Tmp {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "/zt_codata_{tag}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        let s = Segment::create(&name, 1 << 20).unwrap();
+        Tmp(name, s)
+    }
+}
