@@ -1,1 +1,12 @@
-//! Schema compiler and code emitters for zeroipc (being built: see issues 3 and 4).
+//! Code emitters and the schema compiler of zeroipc.
+//!
+//! - [`emit`]: render layouts (`zeroipc::layout::TypeLayout`, from
+//!   `#[derive(ShmLayout)]` types or from a schema) as a numpy module, a
+//!   C++17 header or Rust source.
+//! - `schema`: the TOML schema language of `docs/SCHEMA.md`, compiled to
+//!   the same layouts plus typed segment descriptions.
+//! - `schema_entry`: the `__schema` table entry a generated segment carries.
+
+#![warn(missing_docs)]
+
+pub mod emit;
