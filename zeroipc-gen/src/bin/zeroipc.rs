@@ -1,0 +1,226 @@
+//! `zeroipc`: inspect and operate ZeroIPC shared-memory segments.
+//!
+//! Argument parsing and dispatch only; the work is in
+//! `zeroipc_gen::inspect`. See `docs/CLI.md` for every command, the JSON
+//! shapes and the exit codes.
+
+use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::time::Duration;
+use zeroipc_gen::inspect::{self, render, CliError, GetOptions, Global, EXIT_USAGE};
+
+/// Inspect and operate ZeroIPC shared-memory segments (/dev/shm).
+///
+/// Read commands never change a segment: contents are decoded from the
+/// bytes (no pop, no consume). Exit codes: 0 ok (check: sound), 1 problems
+/// found / invalid segment / no such structure / refused, 2 usage error,
+/// missing segment or OS error.
+#[derive(Parser, Debug)]
+#[command(name = "zeroipc", version, about, long_about)]
+struct Cli {
+    /// Machine-readable JSON output (shapes in docs/CLI.md).
+    #[arg(long, global = true)]
+    json: bool,
+    /// Read segments with pread on a read-only descriptor instead of
+    /// mapping them through the runtime.
+    #[arg(long, global = true)]
+    no_map: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Every object in /dev/shm: size, version, entries, bytes used, or
+    /// `invalid: <reason>`.
+    List {
+        /// Directory to list instead of /dev/shm.
+        #[arg(long, hide = true)]
+        dir: Option<std::path::PathBuf>,
+    },
+    /// Summary and the structure table (name, kind, offset, size, element
+    /// size, capacity, type, fill). Guessed kinds end in `?`.
+    Show {
+        /// Segment name (`/name` or `name`).
+        seg: String,
+    },
+    /// Decoded header, state and contents of one structure, read without
+    /// changing anything.
+    Get {
+        /// Segment name.
+        seg: String,
+        /// Structure name (or one of its entries, e.g. `ch_buffer`).
+        name: String,
+        /// Items to show: `A..B`, `A..=B`, `A..`, `..B` or `A` (array:
+        /// indices; others: positions in the contents order).
+        #[arg(long)]
+        range: Option<String>,
+        /// Show at most N items (0: all).
+        #[arg(long, default_value_t = 1000)]
+        limit: u64,
+        /// Element type: i32, u64, f64, ..., `[T; N]`, `T[N]`, `str[N]`,
+        /// `bytes[N]`, `{field: T, ...}`; for maps `K,V`.
+        #[arg(long = "type", value_name = "TYPE")]
+        type_: Option<String>,
+        /// Map key type.
+        #[arg(long)]
+        key: Option<String>,
+        /// Map value type.
+        #[arg(long)]
+        value: Option<String>,
+        /// Decode as this kind (array, queue, stack, map, set, pool, ring,
+        /// semaphore, mutex, barrier, latch, once, event, rwlock, monitor,
+        /// signal, future, lazy, stream, channel, stream_void).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Schema file describing the element record (with --record).
+        #[arg(long, requires = "record")]
+        schema: Option<std::path::PathBuf>,
+        /// Record name in --schema.
+        #[arg(long, requires = "schema")]
+        record: Option<String>,
+    },
+    /// Hex dump, 16 bytes a line with ASCII: an entry, or the segment.
+    Dump {
+        /// Segment name.
+        seg: String,
+        /// Entry to dump (default: the whole segment from --offset).
+        name: Option<String>,
+        /// Bytes to show (0: all).
+        #[arg(long, default_value_t = 256)]
+        bytes: u64,
+        /// Start offset (relative to the entry when NAME is given).
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+    },
+    /// Every FORMAT.md §2 table check and per-structure header/state
+    /// checks: exit 0 when sound, 1 with one line per problem.
+    Check {
+        /// Segment name.
+        seg: String,
+    },
+    /// Print a structure's counts/fill/version every interval until
+    /// interrupted (or --count samples).
+    Watch {
+        /// Segment name.
+        seg: String,
+        /// Structure name.
+        name: String,
+        /// Stop after N samples.
+        #[arg(long)]
+        count: Option<u64>,
+        /// Milliseconds between samples.
+        #[arg(long, default_value_t = 1000)]
+        interval: u64,
+    },
+    /// Create an empty segment (never replaces an existing one).
+    Create {
+        /// Segment name.
+        seg: String,
+        /// Size: 4096, 64KiB, 1MiB, 1.5GiB, ...
+        #[arg(long)]
+        size: String,
+        /// Table slots.
+        #[arg(long, default_value_t = 64)]
+        entries: u32,
+        /// Permission bits, octal.
+        #[arg(long, default_value = "600")]
+        mode: String,
+    },
+    /// Remove a segment; refuses a file that is not a valid segment
+    /// unless --force.
+    Rm {
+        /// Segment name.
+        seg: String,
+        /// Remove even when it does not look like a ZeroIPC segment.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
+    let g = Global {
+        json: cli.json,
+        no_map: cli.no_map,
+    };
+    match cli.cmd {
+        Cmd::List { dir } => inspect::list(dir.as_deref(), &g, out),
+        Cmd::Show { seg } => inspect::show(&seg, &g, out),
+        Cmd::Get {
+            seg,
+            name,
+            range,
+            limit,
+            type_,
+            key,
+            value,
+            kind,
+            schema,
+            record,
+        } => {
+            let range = range
+                .map(|r| render::parse_range(&r))
+                .transpose()
+                .map_err(CliError::usage)?;
+            let o = GetOptions {
+                name,
+                range,
+                limit,
+                type_,
+                key,
+                value,
+                kind,
+                schema,
+                record,
+            };
+            inspect::get(&seg, &o, &g, out)
+        }
+        Cmd::Dump {
+            seg,
+            name,
+            bytes,
+            offset,
+        } => inspect::dump(&seg, name.as_deref(), bytes, offset, &g, out),
+        Cmd::Check { seg } => inspect::check(&seg, &g, out),
+        Cmd::Watch {
+            seg,
+            name,
+            count,
+            interval,
+        } => inspect::watch(&seg, &name, count, Duration::from_millis(interval), &g, out),
+        Cmd::Create {
+            seg,
+            size,
+            entries,
+            mode,
+        } => {
+            let size = render::parse_size(&size).map_err(CliError::usage)?;
+            let mode = u32::from_str_radix(mode.trim_start_matches("0o"), 8)
+                .ok()
+                .filter(|m| *m <= 0o7777)
+                .ok_or_else(|| CliError::usage(format!("bad mode {mode:?} (octal, e.g. 600)")))?;
+            inspect::create(&seg, size, entries, mode, &g, out)
+        }
+        Cmd::Rm { seg, force } => inspect::rm(&seg, force, &g, out),
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let code = match run(cli, &mut out) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = out.flush();
+            eprintln!("zeroipc: error: {}", e.message);
+            e.code
+        }
+    };
+    let _ = out.flush();
+    std::process::exit(if code == 0 || code == 1 {
+        code
+    } else {
+        EXIT_USAGE.max(code)
+    });
+}

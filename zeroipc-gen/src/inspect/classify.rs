@@ -1,0 +1,419 @@
+//! Which structure each table entry belongs to, and of what kind.
+//!
+//! In order: the `__schema` entry (certain kinds and types); composite
+//! structures recognised by their entry names and sizes (`_header` +
+//! `_buffer`/`_slot`, `_state`/`_rmtx`/`_wmtx` + 1-byte marker, `_mtx`/
+//! `_cond`/`_count` + marker, `_state`/`_mtx` + marker, `name` + `_sem`),
+//! confirmed by decoding them; then every remaining entry alone, by trying
+//! each single-entry decoder on its header. A kind is *certain* when it
+//! comes from the schema, from a complete composite, or from a unique match
+//! of a self-describing header (queue, stack, map, set, pool, ring: the
+//! header states the element size and the entry size must follow from it
+//! exactly); anything else is a guess, printed with a `?`.
+
+use super::decode::{decode, Ctx, Decoded, Kind, Types};
+use super::schema;
+use super::source::{EntryInfo, View};
+
+/// One structure: a kind and the entries it is made of.
+#[derive(Debug)]
+pub struct Structure {
+    /// Base name (the composite's name, or the entry name).
+    pub name: String,
+    /// Best kind.
+    pub kind: Kind,
+    /// False when the kind is a guess.
+    pub certain: bool,
+    /// Other kinds the bytes also fit.
+    pub alternatives: Vec<Kind>,
+    /// Entries by role, in table order.
+    pub parts: Vec<(&'static str, View)>,
+    /// Table entries (same order as `parts`).
+    pub entries: Vec<EntryInfo>,
+    /// Known element types.
+    pub types: Types,
+    /// `"schema"`, `"names"` (composite), `"header"` (single-entry guess),
+    /// or `"option"` (--kind).
+    pub basis: &'static str,
+}
+
+impl Structure {
+    /// `queue` or `queue?`.
+    pub fn kind_label(&self) -> String {
+        format!(
+            "{}{}",
+            self.kind.name(),
+            if self.certain { "" } else { "?" }
+        )
+    }
+
+    /// Runs this structure's decoder.
+    pub fn decode(&self, want: Option<super::decode::Want>, deep: bool) -> Result<Decoded, String> {
+        decode(
+            self.kind,
+            &Ctx {
+                parts: &self.parts,
+                types: self.types,
+                want,
+                deep,
+            },
+        )
+    }
+
+    /// Offset of the first part.
+    pub fn offset(&self) -> u64 {
+        self.entries.iter().map(|e| e.offset).min().unwrap_or(0)
+    }
+
+    /// Sum of the parts' sizes.
+    pub fn size(&self) -> u64 {
+        self.entries.iter().map(|e| e.size).sum()
+    }
+}
+
+/// Kinds tried on a single entry, strongest evidence first.
+const SINGLE: [Kind; 15] = [
+    Kind::Queue,
+    Kind::Stack,
+    Kind::Ring,
+    Kind::Pool,
+    Kind::Map,
+    Kind::Set,
+    Kind::Lazy,
+    Kind::Future,
+    Kind::Mutex,
+    Kind::Latch,
+    Kind::Semaphore,
+    Kind::Barrier,
+    Kind::StreamVoid,
+    Kind::Once,
+    Kind::Array,
+];
+
+/// Name fragments that hint at a kind (only used to order guesses).
+fn name_hint(name: &str, k: Kind) -> bool {
+    let n = name.to_ascii_lowercase();
+    let has = |s: &[&str]| s.iter().any(|x| n.contains(x));
+    match k {
+        Kind::Semaphore => has(&["sem"]),
+        Kind::Mutex => has(&["mtx", "mutex", "lock"]),
+        Kind::Barrier => has(&["bar"]),
+        Kind::Latch => has(&["latch"]),
+        Kind::Once => has(&["once"]),
+        Kind::Future => has(&["fut"]),
+        Kind::Lazy => has(&["lazy", "lz"]),
+        Kind::StreamVoid => has(&["stream", "events"]),
+        Kind::Array => has(&["arr"]),
+        _ => false,
+    }
+}
+
+/// Tries every single-entry kind on `view`; best first.
+pub fn guess_single(view: View, types: Types) -> Structure {
+    let entry_name = view.name.clone();
+    let parts = vec![("main", view)];
+    let mut fits: Vec<(Kind, Decoded)> = Vec::new();
+    if parts[0].1.size == 1 {
+        fits.push((Kind::Marker, Decoded::default()));
+    }
+    for k in SINGLE {
+        let ctx = Ctx {
+            parts: &parts,
+            types,
+            want: None,
+            deep: true,
+        };
+        if let Ok(d) = decode(k, &ctx) {
+            fits.push((k, d));
+        }
+    }
+    // Rank: no problems first, then evidence, then a name hint, then order.
+    let rank = |(k, d): &(Kind, Decoded)| {
+        (
+            !d.problems.is_empty(),
+            -d.evidence,
+            !name_hint(&entry_name, *k),
+            SINGLE.iter().position(|x| x == k).unwrap_or(0),
+        )
+    };
+    fits.sort_by_key(rank);
+    let (kind, certain, alternatives) = match fits.first() {
+        None => (Kind::Unknown, false, Vec::new()),
+        Some((k, d)) => {
+            // Certain: a self-describing header, consistent state, and no
+            // other self-describing kind that fits with a consistent state.
+            let rivals = fits
+                .iter()
+                .filter(|(x, xd)| x.self_describing() && x != k && xd.problems.is_empty())
+                .count();
+            let certain =
+                (k.self_describing() && d.problems.is_empty() && rivals == 0) || *k == Kind::Marker;
+            (*k, certain, fits.iter().skip(1).map(|(k, _)| *k).collect())
+        }
+    };
+    let entries = vec![EntryInfo {
+        index: 0,
+        name: entry_name.clone(),
+        offset: parts[0].1.offset,
+        size: parts[0].1.size,
+    }];
+    Structure {
+        name: entry_name,
+        kind,
+        certain,
+        alternatives,
+        parts,
+        entries,
+        types,
+        basis: "header",
+    }
+}
+
+/// A view source: the caller's image.
+pub trait Views {
+    /// A view of this entry.
+    fn view(&self, e: &EntryInfo) -> Result<View, String>;
+}
+
+impl Views for super::source::Image {
+    fn view(&self, e: &EntryInfo) -> Result<View, String> {
+        super::source::Image::view(self, e).map_err(|c| c.message)
+    }
+}
+
+/// What the classifier found, plus anything it could not use.
+#[derive(Debug, Default)]
+pub struct Classified {
+    /// Structures in table order of their first entry.
+    pub structures: Vec<Structure>,
+    /// The schema entry's header, when present and readable.
+    pub schema: Option<schema::SchemaHeader>,
+    /// Why the schema could not be used (kinds then guessed).
+    pub schema_note: Option<String>,
+    /// Problems found while classifying (schema mismatches).
+    pub problems: Vec<(String, String)>,
+}
+
+fn composite_from(
+    kind: Kind,
+    base: &str,
+    entries: &[EntryInfo],
+    taken: &[bool],
+    src: &dyn Views,
+    types: Types,
+) -> Option<(Vec<usize>, Structure)> {
+    let mut idx = Vec::new();
+    let mut parts = Vec::new();
+    let mut ents = Vec::new();
+    for (role, name) in kind.part_names(base) {
+        let Some(i) = entries.iter().position(|e| e.name == name) else {
+            continue;
+        };
+        if taken[i] {
+            return None;
+        }
+        idx.push(i);
+        parts.push((role, src.view(&entries[i]).ok()?));
+        ents.push(entries[i].clone());
+    }
+    let s = Structure {
+        name: base.to_owned(),
+        kind,
+        certain: true,
+        alternatives: Vec::new(),
+        parts,
+        entries: ents,
+        types,
+        basis: "names",
+    };
+    // Every role but one of the channel's buffer/slot must be present, and
+    // the decoder must accept the whole.
+    let roles = kind.part_names(base).len() - usize::from(kind == Kind::Channel);
+    if s.parts.len() != roles || s.decode(None, false).is_err() {
+        return None;
+    }
+    Some((idx, s))
+}
+
+/// Classifies every entry of a segment.
+pub fn classify(entries: &[EntryInfo], src: &dyn Views) -> Classified {
+    let mut out = Classified::default();
+    let mut taken = vec![false; entries.len()];
+    let mut found: Vec<(usize, Structure)> = Vec::new();
+
+    // 1. The schema entry.
+    if let Some(i) = entries.iter().position(|e| e.name == schema::ENTRY) {
+        taken[i] = true;
+        let view = src.view(&entries[i]);
+        let hdr = view
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(schema::read_header);
+        match hdr {
+            Ok(h) => {
+                match schema::structures(&h.text) {
+                    Ok(list) => {
+                        for s in list {
+                            let hit =
+                                composite_from(s.kind, &s.name, entries, &taken, src, s.types)
+                                    .or_else(|| schema_single(&s, entries, &taken, src));
+                            match hit {
+                                Some((idx, mut st)) => {
+                                    st.basis = "schema";
+                                    for &j in &idx {
+                                        taken[j] = true;
+                                    }
+                                    found.push((idx[0], st));
+                                }
+                                None => out.problems.push((
+                                    s.name.clone(),
+                                    format!(
+                                        "the schema declares a {} {:?}, but its entries are missing or do not fit",
+                                        s.kind.name(),
+                                        s.name
+                                    ),
+                                )),
+                            }
+                        }
+                    }
+                    Err(e) => out.schema_note = Some(e),
+                }
+                out.schema = Some(h);
+            }
+            Err(e) => {
+                out.problems.push((schema::ENTRY.to_owned(), e.clone()));
+                out.schema_note = Some(e);
+            }
+        }
+        if let Ok(v) = view {
+            let kind = if out.schema.is_some() {
+                Kind::Schema
+            } else {
+                Kind::Unknown
+            };
+            found.push((
+                i,
+                Structure {
+                    name: entries[i].name.clone(),
+                    kind,
+                    certain: kind == Kind::Schema,
+                    alternatives: Vec::new(),
+                    parts: vec![("main", v)],
+                    entries: vec![entries[i].clone()],
+                    types: Types::default(),
+                    basis: "names",
+                },
+            ));
+        }
+    }
+
+    // 2. Composites by name.
+    for i in 0..entries.len() {
+        if taken[i] {
+            continue;
+        }
+        let e = &entries[i];
+        let mut cands: Vec<(Kind, String)> = Vec::new();
+        if let Some(base) = e.name.strip_suffix("_header") {
+            cands.push((Kind::Stream, base.to_owned()));
+            cands.push((Kind::Channel, base.to_owned()));
+        }
+        if let Some(base) = e.name.strip_suffix("_state") {
+            cands.push((Kind::RwLock, base.to_owned()));
+            cands.push((Kind::Signal, base.to_owned()));
+        }
+        if let Some(base) = e.name.strip_suffix("_mtx") {
+            cands.push((Kind::Monitor, base.to_owned()));
+        }
+        if e.size == 12 {
+            cands.push((Kind::Event, e.name.clone()));
+        }
+        for (k, base) in cands {
+            if let Some((idx, st)) =
+                composite_from(k, &base, entries, &taken, src, Types::default())
+            {
+                for &j in &idx {
+                    taken[j] = true;
+                }
+                found.push((idx[0], st));
+                break;
+            }
+        }
+    }
+
+    // 3. Everything else alone.
+    for (i, e) in entries.iter().enumerate() {
+        if taken[i] {
+            continue;
+        }
+        match src.view(e) {
+            Ok(v) => {
+                let mut s = guess_single(v, Types::default());
+                s.entries[0] = e.clone();
+                found.push((i, s));
+            }
+            Err(err) => out.problems.push((e.name.clone(), err)),
+        }
+    }
+    found.sort_by_key(|(i, _)| *i);
+    out.structures = found.into_iter().map(|(_, s)| s).collect();
+    out
+}
+
+fn schema_single(
+    s: &schema::SchemaStructure,
+    entries: &[EntryInfo],
+    taken: &[bool],
+    src: &dyn Views,
+) -> Option<(Vec<usize>, Structure)> {
+    let i = entries.iter().position(|e| e.name == s.name)?;
+    if taken[i] || s.kind.part_names(&s.name).len() != 1 {
+        return None;
+    }
+    let v = src.view(&entries[i]).ok()?;
+    Some((
+        vec![i],
+        Structure {
+            name: s.name.clone(),
+            kind: s.kind,
+            certain: true,
+            alternatives: Vec::new(),
+            parts: vec![("main", v)],
+            entries: vec![entries[i].clone()],
+            types: s.types,
+            basis: "schema",
+        },
+    ))
+}
+
+/// Rebuilds a structure with a kind forced by the user (`--kind`), using
+/// the composite naming of that kind when it has several entries.
+pub fn force_kind(
+    kind: Kind,
+    base: &str,
+    entries: &[EntryInfo],
+    src: &dyn Views,
+    types: Types,
+) -> Result<Structure, String> {
+    let mut parts = Vec::new();
+    let mut ents = Vec::new();
+    for (role, name) in kind.part_names(base) {
+        if let Some(e) = entries.iter().find(|e| e.name == name) {
+            parts.push((role, src.view(e)?));
+            ents.push(e.clone());
+        }
+    }
+    if parts.is_empty() {
+        return Err(format!("no entry for a {} named {base:?}", kind.name()));
+    }
+    Ok(Structure {
+        name: base.to_owned(),
+        kind,
+        certain: true,
+        alternatives: Vec::new(),
+        parts,
+        entries: ents,
+        types,
+        basis: "option",
+    })
+}

@@ -1,0 +1,1979 @@
+//! Byte-level decoders, one per structure kind (FORMAT.md §3-§4).
+//!
+//! A decoder reads a structure's header through bounds-checked [`View`]s,
+//! checks that the header describes the entry exactly (the size formula of
+//! its kind), and returns its fields, a one-line summary, optionally the
+//! contents (read without changing anything: no pop, no consume) and the
+//! state problems it saw. `Err` means "these bytes are not this kind": the
+//! classifier uses that to guess kinds. Every count or index read from the
+//! segment is checked against the entry before it is used for an offset,
+//! and every size computation is checked arithmetic, so a hostile segment
+//! gives an error or a problem line, never a panic.
+
+use super::source::View;
+use super::types::{default_for_size, raw_bytes, type_name};
+use super::value::{decode as decode_value, Value};
+use zeroipc::layout::{Kind as LKind, Prim, TypeLayout};
+
+/// Every structure kind the inspector knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// `Array<T>`
+    Array,
+    /// `Queue<T>` (Vyukov MPMC)
+    Queue,
+    /// `Stack<T>`
+    Stack,
+    /// `Map<K, V>`
+    Map,
+    /// `Set<T>`
+    Set,
+    /// `Pool<T>`
+    Pool,
+    /// `Ring<T>` (SPSC, byte positions)
+    Ring,
+    /// Semaphore
+    Semaphore,
+    /// Mutex (a semaphore with max 1)
+    Mutex,
+    /// Barrier
+    Barrier,
+    /// Latch
+    Latch,
+    /// Once
+    Once,
+    /// Event (`name` + `name_sem`)
+    Event,
+    /// RWLock (`_state`, `_rmtx`, `_wmtx`, marker)
+    RwLock,
+    /// Monitor (`_mtx`, `_cond`, `_count`, marker)
+    Monitor,
+    /// `Signal<T>` (`_state`, `_mtx`, marker)
+    Signal,
+    /// `Future<T>`
+    Future,
+    /// `Lazy<T>` (C++ layout)
+    Lazy,
+    /// `Stream<T>` (`_header` + `_buffer` ring)
+    Stream,
+    /// `Channel<T>` (`_header` + `_buffer` queue or `_slot`)
+    Channel,
+    /// `Stream<void>` (event counter)
+    StreamVoid,
+    /// The `__schema` entry of zeroipc-gen segments.
+    Schema,
+    /// A 1-byte marker entry that belongs to no composite.
+    Marker,
+    /// Nothing matched.
+    Unknown,
+}
+
+impl Kind {
+    /// Every kind, for parsing and listing.
+    pub const ALL: [Kind; 24] = [
+        Kind::Array,
+        Kind::Queue,
+        Kind::Stack,
+        Kind::Map,
+        Kind::Set,
+        Kind::Pool,
+        Kind::Ring,
+        Kind::Semaphore,
+        Kind::Mutex,
+        Kind::Barrier,
+        Kind::Latch,
+        Kind::Once,
+        Kind::Event,
+        Kind::RwLock,
+        Kind::Monitor,
+        Kind::Signal,
+        Kind::Future,
+        Kind::Lazy,
+        Kind::Stream,
+        Kind::Channel,
+        Kind::StreamVoid,
+        Kind::Schema,
+        Kind::Marker,
+        Kind::Unknown,
+    ];
+
+    /// Lower-case name used in output and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Array => "array",
+            Kind::Queue => "queue",
+            Kind::Stack => "stack",
+            Kind::Map => "map",
+            Kind::Set => "set",
+            Kind::Pool => "pool",
+            Kind::Ring => "ring",
+            Kind::Semaphore => "semaphore",
+            Kind::Mutex => "mutex",
+            Kind::Barrier => "barrier",
+            Kind::Latch => "latch",
+            Kind::Once => "once",
+            Kind::Event => "event",
+            Kind::RwLock => "rwlock",
+            Kind::Monitor => "monitor",
+            Kind::Signal => "signal",
+            Kind::Future => "future",
+            Kind::Lazy => "lazy",
+            Kind::Stream => "stream",
+            Kind::Channel => "channel",
+            Kind::StreamVoid => "stream_void",
+            Kind::Schema => "schema",
+            Kind::Marker => "marker",
+            Kind::Unknown => "unknown",
+        }
+    }
+
+    /// Parses a kind name (as printed; `rw_lock` and `streamvoid` too).
+    pub fn parse(s: &str) -> Option<Kind> {
+        let s = s.to_ascii_lowercase().replace(['-', ' '], "_");
+        let s = match s.as_str() {
+            "rw_lock" => "rwlock",
+            "streamvoid" | "stream<void>" => "stream_void",
+            other => other,
+        };
+        Kind::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    /// The table entries of a structure of this kind named `base`, with
+    /// their roles, in creation order. Channel lists both `_buffer` and
+    /// `_slot`; only one of them exists.
+    pub fn part_names(self, base: &str) -> Vec<(&'static str, String)> {
+        let p = |role: &'static str, suffix: &str| (role, format!("{base}{suffix}"));
+        match self {
+            Kind::Event => vec![p("main", ""), p("sem", "_sem")],
+            Kind::RwLock => vec![
+                p("state", "_state"),
+                p("rmtx", "_rmtx"),
+                p("wmtx", "_wmtx"),
+                p("marker", ""),
+            ],
+            Kind::Monitor => vec![
+                p("mtx", "_mtx"),
+                p("cond", "_cond"),
+                p("count", "_count"),
+                p("marker", ""),
+            ],
+            Kind::Signal => vec![p("state", "_state"), p("mtx", "_mtx"), p("marker", "")],
+            Kind::Stream => vec![p("header", "_header"), p("buffer", "_buffer")],
+            Kind::Channel => vec![
+                p("header", "_header"),
+                p("buffer", "_buffer"),
+                p("slot", "_slot"),
+            ],
+            _ => vec![p("main", "")],
+        }
+    }
+
+    /// True for kinds whose header states its element size and whose entry
+    /// size follows exactly from it (a unique match of such a kind is
+    /// reported as certain).
+    pub fn self_describing(self) -> bool {
+        matches!(
+            self,
+            Kind::Queue | Kind::Stack | Kind::Map | Kind::Set | Kind::Pool | Kind::Ring
+        )
+    }
+}
+
+/// Element types, when known.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Types {
+    /// Element (or value of Signal/Future/Lazy) type.
+    pub elem: Option<&'static TypeLayout>,
+    /// Map key type.
+    pub key: Option<&'static TypeLayout>,
+    /// Map value type.
+    pub value: Option<&'static TypeLayout>,
+    /// Where they come from: `"schema"`, `"option"` (--type), or `""`.
+    pub source: &'static str,
+}
+
+/// The decoded contents of a structure: items in a documented order.
+#[derive(Debug, Clone)]
+pub struct Contents {
+    /// What the order is (`"pop order, oldest first"`).
+    pub order: &'static str,
+    /// Items in the structure (before any range or limit).
+    pub total: u64,
+    /// The items shown.
+    pub items: Vec<Item>,
+}
+
+/// One item of [`Contents`].
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// Array index, slot or node index.
+    pub index: u64,
+    /// Map key.
+    pub key: Option<Value>,
+    /// The value.
+    pub value: Value,
+}
+
+/// What a decoder found.
+#[derive(Debug, Clone, Default)]
+pub struct Decoded {
+    /// Header and state fields, in layout order.
+    pub fields: Vec<(String, Value)>,
+    /// One line for tables and `watch`.
+    pub summary: String,
+    /// Element capacity, when the kind has one.
+    pub capacity: Option<u64>,
+    /// Element size in bytes, when known.
+    pub elem_size: Option<u64>,
+    /// Items in use, when the kind has a fill.
+    pub fill: Option<u64>,
+    /// The type(s) used to show values, e.g. `"i32"` or `"i32 -> f64"`.
+    pub type_desc: Option<String>,
+    /// True when the value type was guessed from a size.
+    pub type_guessed: bool,
+    /// Contents, when asked for.
+    pub contents: Option<Contents>,
+    /// State problems (one line each).
+    pub problems: Vec<String>,
+    /// How strongly the bytes look like this kind beyond fitting (used to
+    /// break ties between guesses).
+    pub evidence: i32,
+}
+
+/// Which items to return.
+#[derive(Debug, Clone, Copy)]
+pub struct Want {
+    /// Item range `[a, b)` in the contents order (array: indices).
+    pub range: Option<(u64, u64)>,
+    /// At most this many items (0 = no limit).
+    pub limit: u64,
+}
+
+/// The input of a decoder.
+pub struct Ctx<'a> {
+    /// The structure's entries by role.
+    pub parts: &'a [(&'static str, View)],
+    /// Known types.
+    pub types: Types,
+    /// Contents wanted (None: header only).
+    pub want: Option<Want>,
+    /// Run the expensive consistency checks (side arrays, free lists, slots).
+    pub deep: bool,
+}
+
+impl Ctx<'_> {
+    fn part(&self, role: &str) -> Result<&View, String> {
+        self.parts
+            .iter()
+            .find(|(r, _)| *r == role)
+            .map(|(_, v)| v)
+            .ok_or_else(|| format!("missing part {role}"))
+    }
+
+    fn main(&self) -> Result<&View, String> {
+        self.part("main")
+    }
+
+    /// Positions `[a, b)` of `total` items to return, and whether it was cut.
+    fn window(&self, total: u64) -> Option<(u64, u64)> {
+        let w = self.want?;
+        let (mut a, mut b) = w.range.unwrap_or((0, total));
+        b = b.min(total);
+        a = a.min(b);
+        if w.limit > 0 && b - a > w.limit {
+            b = a + w.limit;
+        }
+        Some((a, b))
+    }
+}
+
+type R<T> = Result<T, String>;
+
+fn f(name: &str, v: Value) -> (String, Value) {
+    (name.to_owned(), v)
+}
+fn u(x: impl Into<u64>) -> Value {
+    Value::UInt(x.into())
+}
+fn i(x: impl Into<i64>) -> Value {
+    Value::Int(x.into())
+}
+fn named(v: u64, names: &[&str]) -> Value {
+    Value::Enum(v as i64, names.get(v as usize).map(|s| (*s).to_owned()))
+}
+
+/// `align_up(n, a)` with overflow as `None`.
+pub fn align_up(n: u64, a: u64) -> Option<u64> {
+    Some(n.checked_add(a - 1)? / a * a)
+}
+
+fn align8(n: u64) -> Option<u64> {
+    align_up(n, 8)
+}
+
+/// Alignments a C type of `size` bytes may have, most likely first.
+fn align_candidates(size: u64, known: Option<&TypeLayout>) -> Vec<u64> {
+    if let Some(t) = known {
+        return vec![t.align as u64];
+    }
+    [8u64, 4, 2, 1]
+        .into_iter()
+        .filter(|a| size % a == 0)
+        .collect()
+}
+
+/// The value type to show elements of `es` bytes with.
+fn elem_type(
+    types: &Types,
+    given: Option<&'static TypeLayout>,
+    es: u64,
+    what: &str,
+) -> R<(&'static TypeLayout, bool)> {
+    match given {
+        Some(t) if t.size as u64 != es => Err(format!(
+            "{} type {} is {} bytes, but the header says {what} {es}",
+            if types.source == "schema" {
+                "schema"
+            } else {
+                "the"
+            },
+            type_name(t),
+            t.size
+        )),
+        Some(t) => Ok((t, false)),
+        None => Ok((
+            default_for_size(es as usize).unwrap_or_else(|| raw_bytes(es as usize)),
+            true,
+        )),
+    }
+}
+
+fn read_value(v: &View, off: u64, t: &TypeLayout) -> R<Value> {
+    Ok(decode_value(t, &v.bytes(off, t.size as u64)?))
+}
+
+/// Reads `n` elements of stride `stride` starting at `off` in one copy.
+fn read_block(v: &View, off: u64, n: u64, stride: u64) -> R<Vec<u8>> {
+    let len = n
+        .checked_mul(stride)
+        .ok_or_else(|| "element block size overflows".to_owned())?;
+    v.bytes(off, len)
+}
+
+fn type_desc(t: &TypeLayout) -> String {
+    type_name(t)
+}
+
+fn pct(a: u64, b: u64) -> String {
+    if b == 0 {
+        "0%".to_owned()
+    } else {
+        format!("{}%", (a as u128 * 100 / b as u128))
+    }
+}
+
+// ---------------------------------------------------------------- Array
+
+fn array(ctx: &Ctx) -> R<Decoded> {
+    let v = ctx.main()?;
+    let cap = v.u64(0)?;
+    let data = v.size - 8;
+    let (es, t, guessed) = match ctx.types.elem {
+        Some(t) => {
+            let need = cap.checked_mul(t.size as u64);
+            if need != Some(data) {
+                return Err(format!(
+                    "capacity {cap} x {} bytes ({}) does not match the {data} data bytes",
+                    t.size,
+                    type_name(t)
+                ));
+            }
+            (Some(t.size as u64), Some(t), false)
+        }
+        None if cap == 0 => {
+            if data != 0 {
+                return Err(format!("capacity 0 but {data} data bytes"));
+            }
+            (None, None, true)
+        }
+        None => {
+            if data % cap != 0 || data / cap == 0 {
+                return Err(format!(
+                    "{data} data bytes are not a whole number of {cap} elements"
+                ));
+            }
+            let es = data / cap;
+            let (t, g) = elem_type(&ctx.types, None, es, "element size")?;
+            (Some(es), Some(t), g)
+        }
+    };
+    let mut d = Decoded {
+        fields: vec![f("capacity", u(cap))],
+        capacity: Some(cap),
+        elem_size: es,
+        type_desc: t.map(type_desc),
+        type_guessed: guessed,
+        summary: format!("{cap} elements"),
+        ..Default::default()
+    };
+    if let Some(es) = es {
+        d.fields.push(f("elem_size", u(es)));
+    }
+    if let (Some(t), Some(es), Some((a, b))) = (t, es, ctx.window(cap)) {
+        let block = read_block(v, 8 + a * es, b - a, es)?;
+        d.contents = Some(Contents {
+            order: "index order",
+            total: cap,
+            items: (a..b)
+                .zip(block.chunks_exact(es as usize))
+                .map(|(k, c)| Item {
+                    index: k,
+                    key: None,
+                    value: decode_value(t, c),
+                })
+                .collect(),
+        });
+    }
+    Ok(d)
+}
+
+// ---------------------------------------------------------------- Queue
+
+fn queue_on(v: &View, ctx: &Ctx, types_elem: Option<&'static TypeLayout>) -> R<Decoded> {
+    let head = v.u32(0)?;
+    let tail = v.u32(4)?;
+    let cap = v.u32(8)? as u64;
+    let es = v.u32(12)? as u64;
+    if cap == 0 || !cap.is_power_of_two() {
+        return Err(format!("capacity {cap} is not a power of two"));
+    }
+    if es == 0 {
+        return Err("elem_size is 0".to_owned());
+    }
+    let data_bytes = cap.checked_mul(es).and_then(align8);
+    let seq_off = data_bytes.and_then(|d| d.checked_add(16));
+    let total = seq_off.and_then(|s| s.checked_add(4 * cap));
+    if total != Some(v.size) {
+        return Err(format!(
+            "capacity {cap} x elem_size {es} needs {} bytes, the entry has {}",
+            total.map_or("too many".to_owned(), |t| t.to_string()),
+            v.size
+        ));
+    }
+    let seq_off = seq_off.expect("checked");
+    let (t, guessed) = elem_type(&ctx.types, types_elem, es, "elem_size")?;
+    let count = tail.wrapping_sub(head) as u64;
+    let mut d = Decoded {
+        fields: vec![
+            f("head", u(head)),
+            f("tail", u(tail)),
+            f("capacity", u(cap)),
+            f("elem_size", u(es)),
+            f("size", u(count)),
+        ],
+        capacity: Some(cap),
+        elem_size: Some(es),
+        fill: Some(count),
+        type_desc: Some(type_desc(t)),
+        type_guessed: guessed,
+        summary: format!("{count} of {cap} ({})", pct(count, cap)),
+        ..Default::default()
+    };
+    if count > cap {
+        d.problems.push(format!(
+            "tail {tail} - head {head} = {count} exceeds capacity {cap}"
+        ));
+        d.summary = format!("corrupt: tail - head = {count} > capacity {cap}");
+        return Ok(d);
+    }
+    if ctx.deep {
+        // Quiescent Vyukov invariant: positions p in [head, tail) hold an
+        // element (seq == p + 1); positions in [tail, head + cap) are free
+        // (seq == p). Anything else is an operation in flight or damage.
+        let seq = v.bytes(seq_off, 4 * cap)?;
+        let mut bad = 0;
+        for k in 0..cap {
+            let p = head.wrapping_add(k as u32);
+            let slot = (p as u64 % cap) as usize;
+            let s = u32::from_le_bytes(seq[slot * 4..slot * 4 + 4].try_into().expect("4"));
+            let want = if k < count { p.wrapping_add(1) } else { p };
+            if s != want {
+                bad += 1;
+                if bad <= 3 {
+                    d.problems.push(format!(
+                        "slot {slot}: sequence {s}, expected {want} ({}; an operation in flight or damage)",
+                        if k < count { "holds an element" } else { "free" }
+                    ));
+                }
+            }
+        }
+        if bad > 3 {
+            d.problems.push(format!(
+                "{} more slots with unexpected sequence numbers",
+                bad - 3
+            ));
+        }
+    }
+    if let Some((a, b)) = ctx.window(count) {
+        let mut items = Vec::new();
+        for k in a..b {
+            let p = head.wrapping_add(k as u32);
+            let slot = p as u64 % cap;
+            items.push(Item {
+                index: slot,
+                key: None,
+                value: read_value(v, 16 + slot * es, t)?,
+            });
+        }
+        d.contents = Some(Contents {
+            order: "pop order, oldest first",
+            total: count,
+            items,
+        });
+    }
+    Ok(d)
+}
+
+fn queue(ctx: &Ctx) -> R<Decoded> {
+    queue_on(ctx.main()?, ctx, ctx.types.elem)
+}
+
+// ---------------------------------------------------------------- Stack
+
+fn stack(ctx: &Ctx) -> R<Decoded> {
+    let v = ctx.main()?;
+    let top = v.i32(0)?;
+    let cap = v.u32(4)? as u64;
+    let es = v.u32(8)? as u64;
+    let reserved = v.u32(12)?;
+    if es == 0 {
+        return Err("elem_size is 0".to_owned());
+    }
+    let state_off = cap
+        .checked_mul(es)
+        .and_then(align8)
+        .and_then(|d| d.checked_add(16));
+    let total = state_off.and_then(|s| s.checked_add(4 * cap));
+    if total != Some(v.size) {
+        return Err(format!(
+            "capacity {cap} x elem_size {es} needs {} bytes, the entry has {}",
+            total.map_or("too many".to_owned(), |t| t.to_string()),
+            v.size
+        ));
+    }
+    let state_off = state_off.expect("checked");
+    let (t, guessed) = elem_type(&ctx.types, ctx.types.elem, es, "elem_size")?;
+    let mut d = Decoded {
+        fields: vec![
+            f("top", i(top)),
+            f("capacity", u(cap)),
+            f("elem_size", u(es)),
+        ],
+        capacity: Some(cap),
+        elem_size: Some(es),
+        type_desc: Some(type_desc(t)),
+        type_guessed: guessed,
+        evidence: i32::from(reserved == 0),
+        ..Default::default()
+    };
+    if reserved != 0 {
+        d.problems
+            .push(format!("reserved word is {reserved}, expected 0"));
+    }
+    if top < -1 || top as i64 >= cap as i64 {
+        d.problems
+            .push(format!("top {top} outside [-1, {}]", cap as i64 - 1));
+        d.summary = format!("corrupt: top {top}");
+        return Ok(d);
+    }
+    let count = (top + 1) as u64;
+    d.fields.push(f("size", u(count)));
+    d.fill = Some(count);
+    d.summary = format!("{count} of {cap} ({})", pct(count, cap));
+    if ctx.deep {
+        let states = v.bytes(state_off, 4 * cap)?;
+        let names = ["EMPTY", "WRITING", "READY", "READING"];
+        let mut bad = 0;
+        for k in 0..cap as usize {
+            let s = u32::from_le_bytes(states[k * 4..k * 4 + 4].try_into().expect("4"));
+            let want = if (k as u64) < count { 2 } else { 0 };
+            if s != want {
+                bad += 1;
+                if bad <= 3 {
+                    d.problems.push(format!(
+                        "slot {k}: state {} ({}), expected {}",
+                        s,
+                        names.get(s as usize).unwrap_or(&"invalid"),
+                        names[want as usize]
+                    ));
+                }
+            }
+        }
+        if bad > 3 {
+            d.problems
+                .push(format!("{} more slots in unexpected states", bad - 3));
+        }
+    }
+    if let Some((a, b)) = ctx.window(count) {
+        let mut items = Vec::new();
+        for k in a..b {
+            let slot = count - 1 - k;
+            items.push(Item {
+                index: slot,
+                key: None,
+                value: read_value(v, 16 + slot * es, t)?,
+            });
+        }
+        d.contents = Some(Contents {
+            order: "pop order, top first",
+            total: count,
+            items,
+        });
+    }
+    Ok(d)
+}
+
+// ---------------------------------------------------------------- Map / Set
+
+const SLOT_STATES: [&str; 4] = ["EMPTY", "OCCUPIED", "DELETED", "INSERTING"];
+
+/// The C++ reference hash of a key given by its layout and bytes.
+pub fn key_hash_bytes(t: &TypeLayout, b: &[u8]) -> u64 {
+    match t.kind {
+        LKind::Prim(p) if p.is_integer() => {
+            let mut w = [0u8; 8];
+            w[..b.len()].copy_from_slice(b);
+            let mut x = u64::from_le_bytes(w);
+            let bits = 8 * b.len() as u32;
+            if p.is_signed_integer() && bits < 64 && b[b.len() - 1] & 0x80 != 0 {
+                x |= u64::MAX << bits;
+            }
+            x.wrapping_mul(2_654_435_761)
+        }
+        _ => zeroipc::hash::murmur64a(b, 0xc70f_6907),
+    }
+}
+
+struct Slots {
+    cap: u64,
+    stride: u64,
+    ko: u64,
+    vo: u64,
+}
+
+/// Scans every slot: occupied list, state counts, problems.
+#[allow(clippy::too_many_arguments)]
+fn scan_slots(
+    v: &View,
+    s: &Slots,
+    key_t: &TypeLayout,
+    val_t: Option<&TypeLayout>,
+    hash_known: bool,
+    size_field: u64,
+    d: &mut Decoded,
+    deep: bool,
+    want: Option<(u64, u64)>,
+    label: &'static str,
+) -> R<()> {
+    let need_all = deep || want.is_some();
+    if !need_all {
+        return Ok(());
+    }
+    let block = read_block(v, 16, s.cap, s.stride)?;
+    let mut counts = [0u64; 5];
+    let mut occupied = Vec::new();
+    for k in 0..s.cap {
+        let e = &block[(k * s.stride) as usize..((k + 1) * s.stride) as usize];
+        let st = u32::from_le_bytes(e[..4].try_into().expect("4"));
+        counts[(st as usize).min(4)] += 1;
+        if st == 1 {
+            occupied.push(k);
+        } else if st > 3 && deep {
+            d.problems.push(format!("slot {k}: invalid state {st}"));
+        }
+    }
+    d.fields.push(f("occupied", u(counts[1])));
+    d.fields.push(f("tombstones", u(counts[2])));
+    if counts[3] > 0 {
+        d.fields.push(f("inserting", u(counts[3])));
+    }
+    if deep {
+        if counts[3] > 0 {
+            d.problems.push(format!(
+                "{} slots in state INSERTING (an insert in flight, or a writer died)",
+                counts[3]
+            ));
+        }
+        if counts[1] != size_field {
+            d.problems.push(format!(
+                "size field {size_field} but {} slots are OCCUPIED",
+                counts[1]
+            ));
+        }
+        if hash_known {
+            // Every occupied key must be reachable from its home slot
+            // without crossing an EMPTY slot, and appear once.
+            let key_of = |k: u64| {
+                let e = &block[(k * s.stride) as usize..((k + 1) * s.stride) as usize];
+                e[s.ko as usize..s.ko as usize + key_t.size].to_vec()
+            };
+            let mut reported = 0;
+            for &k in &occupied {
+                let kb = key_of(k);
+                let h = key_hash_bytes(key_t, &kb);
+                let home = h % s.cap;
+                let mut steps = 0u64;
+                let mut slot = home;
+                let mut broken = None;
+                while slot != k && steps < s.cap {
+                    let st = u32::from_le_bytes(
+                        block[(slot * s.stride) as usize..(slot * s.stride) as usize + 4]
+                            .try_into()
+                            .expect("4"),
+                    );
+                    if st == 0 {
+                        broken = Some(slot);
+                        break;
+                    }
+                    steps += 1;
+                    slot = h.wrapping_add(steps) % s.cap;
+                }
+                if let Some(b) = broken {
+                    reported += 1;
+                    if reported <= 3 {
+                        d.problems.push(format!(
+                            "slot {k}: {label} {} is unreachable (home slot {home}, EMPTY slot {b} on its probe chain)",
+                            decode_value(key_t, &kb)
+                        ));
+                    }
+                }
+            }
+            for (n, &a) in occupied.iter().enumerate() {
+                for &b in &occupied[n + 1..] {
+                    if key_of(a) == key_of(b) {
+                        d.problems.push(format!(
+                            "slots {a} and {b} hold the same {label} {}",
+                            decode_value(key_t, &key_of(a))
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if let Some((a, b)) = want {
+        let total = occupied.len() as u64;
+        let (a, b) = (a.min(total), b.min(total));
+        let items = occupied[a as usize..b.max(a) as usize]
+            .iter()
+            .map(|&k| {
+                let e = &block[(k * s.stride) as usize..((k + 1) * s.stride) as usize];
+                let kv = decode_value(key_t, &e[s.ko as usize..s.ko as usize + key_t.size]);
+                match val_t {
+                    Some(vt) => Item {
+                        index: k,
+                        key: Some(kv),
+                        value: decode_value(vt, &e[s.vo as usize..s.vo as usize + vt.size]),
+                    },
+                    None => Item {
+                        index: k,
+                        key: None,
+                        value: kv,
+                    },
+                }
+            })
+            .collect();
+        d.contents = Some(Contents {
+            order: "slot order, occupied slots",
+            total,
+            items,
+        });
+    }
+    let _ = SLOT_STATES;
+    Ok(())
+}
+
+fn map(ctx: &Ctx) -> R<Decoded> {
+    let v = ctx.main()?;
+    let size = v.u32(0)? as u64;
+    let cap = v.u32(4)? as u64;
+    let ks = v.u32(8)? as u64;
+    let vs = v.u32(12)? as u64;
+    if ks == 0 || vs == 0 || vs > 8 {
+        return Err(format!("key_size {ks} / value_size {vs} out of range"));
+    }
+    let mut found = None;
+    'outer: for ka in align_candidates(ks, ctx.types.key) {
+        for va in align_candidates(vs, ctx.types.value) {
+            let ko = align_up(4, ka).expect("small");
+            let vo = ko + ks;
+            let Some(vo) = align_up(vo, va) else { continue };
+            let Some(e) = align_up(vo + vs, 4.max(ka).max(va)) else {
+                continue;
+            };
+            if e.checked_mul(cap).and_then(|x| x.checked_add(16)) == Some(v.size) {
+                found = Some(Slots {
+                    cap,
+                    stride: e,
+                    ko,
+                    vo,
+                });
+                break 'outer;
+            }
+        }
+    }
+    let Some(slots) = found else {
+        return Err(format!(
+            "no C layout of a {ks}-byte key and {vs}-byte value gives {} bytes for {cap} slots",
+            v.size
+        ));
+    };
+    let (kt, kg) = elem_type(&ctx.types, ctx.types.key, ks, "key_size")?;
+    let (vt, vg) = elem_type(&ctx.types, ctx.types.value, vs, "value_size")?;
+    let mut d = Decoded {
+        fields: vec![
+            f("size", u(size)),
+            f("capacity", u(cap)),
+            f("key_size", u(ks)),
+            f("value_size", u(vs)),
+            f("slot_stride", u(slots.stride)),
+        ],
+        capacity: Some(cap),
+        elem_size: Some(slots.stride),
+        fill: Some(size),
+        type_desc: Some(format!("{} -> {}", type_desc(kt), type_desc(vt))),
+        type_guessed: kg || vg,
+        summary: format!("{size} of {cap} ({})", pct(size, cap)),
+        ..Default::default()
+    };
+    if size > cap {
+        d.problems
+            .push(format!("size {size} exceeds capacity {cap}"));
+    }
+    let want = ctx.window(u64::MAX).map(|(a, b)| (a, b));
+    scan_slots(
+        v,
+        &slots,
+        kt,
+        Some(vt),
+        !kg,
+        size,
+        &mut d,
+        ctx.deep,
+        want,
+        "key",
+    )?;
+    Ok(d)
+}
+
+fn set(ctx: &Ctx) -> R<Decoded> {
+    let v = ctx.main()?;
+    let size = v.u32(0)? as u64;
+    let cap = v.u32(4)? as u64;
+    let es = v.u32(8)? as u64;
+    let reserved = v.u32(12)?;
+    if es == 0 {
+        return Err("elem_size is 0".to_owned());
+    }
+    if reserved != 0 {
+        return Err(format!(
+            "reserved word is {reserved} (a map stores value_size there)"
+        ));
+    }
+    let mut found = None;
+    for a in align_candidates(es, ctx.types.elem) {
+        let vo = align_up(4, a).expect("small");
+        let Some(e) = align_up(vo + es, 4.max(a)) else {
+            continue;
+        };
+        if e.checked_mul(cap).and_then(|x| x.checked_add(16)) == Some(v.size) {
+            found = Some(Slots {
+                cap,
+                stride: e,
+                ko: vo,
+                vo,
+            });
+            break;
+        }
+    }
+    let Some(slots) = found else {
+        return Err(format!(
+            "no C layout of a {es}-byte element gives {} bytes for {cap} slots",
+            v.size
+        ));
+    };
+    let (t, g) = elem_type(&ctx.types, ctx.types.elem, es, "elem_size")?;
+    let mut d = Decoded {
+        fields: vec![
+            f("size", u(size)),
+            f("capacity", u(cap)),
+            f("elem_size", u(es)),
+            f("slot_stride", u(slots.stride)),
+        ],
+        capacity: Some(cap),
+        elem_size: Some(es),
+        fill: Some(size),
+        type_desc: Some(type_desc(t)),
+        type_guessed: g,
+        summary: format!("{size} of {cap} ({})", pct(size, cap)),
+        ..Default::default()
+    };
+    if size > cap {
+        d.problems
+            .push(format!("size {size} exceeds capacity {cap}"));
+    }
+    let want = ctx.window(u64::MAX);
+    scan_slots(
+        v, &slots, t, None, !g, size, &mut d, ctx.deep, want, "value",
+    )?;
+    Ok(d)
+}
+
+// ---------------------------------------------------------------- Pool
+
+fn pool(ctx: &Ctx) -> R<Decoded> {
+    let v = ctx.main()?;
+    let free_head = v.u64(0)?;
+    let allocated = v.u32(8)? as u64;
+    let pad = v.u32(12)?;
+    let cap = v.u32(16)? as u64;
+    let es = v.u32(20)? as u64;
+    if es == 0 {
+        return Err("elem_size is 0".to_owned());
+    }
+    let mut found = None;
+    for a in align_candidates(es, ctx.types.elem) {
+        let no = align_up(es, 4).expect("u32");
+        let Some(n) = align_up(no + 4, 4.max(a)) else {
+            continue;
+        };
+        if n.checked_mul(cap).and_then(|x| x.checked_add(24)) == Some(v.size) {
+            found = Some((n, no));
+            break;
+        }
+    }
+    let Some((stride, next_off)) = found else {
+        return Err(format!(
+            "no node layout of a {es}-byte element gives {} bytes for {cap} nodes",
+            v.size
+        ));
+    };
+    let (t, g) = elem_type(&ctx.types, ctx.types.elem, es, "elem_size")?;
+    let head_idx = free_head & 0xFFFF_FFFF;
+    let gen = free_head >> 32;
+    const NONE: u64 = 0xFFFF_FFFF;
+    let mut d = Decoded {
+        fields: vec![
+            f("capacity", u(cap)),
+            f("elem_size", u(es)),
+            f("node_stride", u(stride)),
+            f("allocated", u(allocated)),
+            f("available", u(cap.saturating_sub(allocated))),
+            f(
+                "free_head_index",
+                if head_idx == NONE {
+                    Value::Str("none".to_owned())
+                } else {
+                    u(head_idx)
+                },
+            ),
+            f("free_head_generation", u(gen)),
+        ],
+        capacity: Some(cap),
+        elem_size: Some(es),
+        fill: Some(allocated),
+        type_desc: Some(type_desc(t)),
+        type_guessed: g,
+        summary: format!("{allocated} of {cap} in use ({})", pct(allocated, cap)),
+        evidence: i32::from(pad == 0),
+        ..Default::default()
+    };
+    if pad != 0 {
+        d.problems
+            .push(format!("padding word is {pad}, expected 0"));
+    }
+    if allocated > cap {
+        d.problems
+            .push(format!("allocated {allocated} exceeds capacity {cap}"));
+    }
+    if head_idx != NONE && head_idx >= cap {
+        d.problems
+            .push(format!("free_head index {head_idx} outside [0, {cap})"));
+        return Ok(d);
+    }
+    if !(ctx.deep || ctx.want.is_some()) {
+        return Ok(d);
+    }
+    let block = read_block(v, 24, cap, stride)?;
+    let next_of = |k: u64| {
+        let o = (k * stride + next_off) as usize;
+        u32::from_le_bytes(block[o..o + 4].try_into().expect("4")) as u64
+    };
+    let mut on_free = vec![false; cap as usize];
+    let mut order = Vec::new();
+    let mut cur = head_idx;
+    let mut walk_ok = true;
+    while cur != NONE {
+        if cur >= cap {
+            d.problems.push(format!(
+                "free list: node {} links to {cur}, outside [0, {cap})",
+                order.last().copied().unwrap_or(head_idx)
+            ));
+            walk_ok = false;
+            break;
+        }
+        if on_free[cur as usize] {
+            d.problems.push(format!("free list: cycle at node {cur}"));
+            walk_ok = false;
+            break;
+        }
+        on_free[cur as usize] = true;
+        order.push(cur);
+        cur = next_of(cur);
+    }
+    let free_len = order.len() as u64;
+    d.fields.push(f("free_list_length", u(free_len)));
+    let lim = ctx.want.map_or(0, |w| w.limit);
+    let shown: Vec<Value> = order
+        .iter()
+        .take(if lim == 0 { usize::MAX } else { lim as usize })
+        .map(|&k| u(k))
+        .collect();
+    d.fields.push(f("free_list", Value::List(shown)));
+    if walk_ok && ctx.deep && free_len + allocated != cap {
+        d.problems.push(format!(
+            "free list has {free_len} nodes and {allocated} are allocated, but capacity is {cap}"
+        ));
+    }
+    if let Some((a, b)) = ctx.window(u64::MAX) {
+        let used: Vec<u64> = (0..cap).filter(|&k| !on_free[k as usize]).collect();
+        let total = used.len() as u64;
+        let (a, b) = (a.min(total), b.min(total));
+        let items = if walk_ok {
+            used[a as usize..b as usize]
+                .iter()
+                .map(|&k| Item {
+                    index: k,
+                    key: None,
+                    value: decode_value(
+                        t,
+                        &block[(k * stride) as usize..(k * stride + es) as usize],
+                    ),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        d.contents = Some(Contents {
+            order: "allocated nodes, index order",
+            total: if walk_ok { total } else { 0 },
+            items,
+        });
+    }
+    Ok(d)
+}
+
+// ---------------------------------------------------------------- Ring
+
+fn ring_on(v: &View, ctx: &Ctx, given: Option<&'static TypeLayout>) -> R<Decoded> {
+    let wp = v.u64(0)?;
+    let rp = v.u64(8)?;
+    let cap = v.u32(16)? as u64;
+    let es = v.u32(20)? as u64;
+    if es == 0 || cap == 0 || cap % es != 0 {
+        return Err(format!(
+            "capacity {cap} bytes is not a positive multiple of elem_size {es}"
+        ));
+    }
+    if cap.checked_add(24) != Some(v.size) {
+        return Err(format!(
+            "capacity {cap} bytes needs {} bytes, the entry has {}",
+            cap + 24,
+            v.size
+        ));
+    }
+    let (t, g) = elem_type(&ctx.types, given, es, "elem_size")?;
+    let cap_el = cap / es;
+    let mut d = Decoded {
+        fields: vec![
+            f("write_pos", u(wp)),
+            f("read_pos", u(rp)),
+            f("capacity_bytes", u(cap)),
+            f("elem_size", u(es)),
+            f("capacity", u(cap_el)),
+        ],
+        capacity: Some(cap_el),
+        elem_size: Some(es),
+        type_desc: Some(type_desc(t)),
+        type_guessed: g,
+        ..Default::default()
+    };
+    if rp > wp || wp - rp > cap || wp % es != 0 || rp % es != 0 {
+        d.problems.push(format!(
+            "positions read {rp} / write {wp} are inconsistent with capacity {cap} bytes and elem_size {es}"
+        ));
+        d.summary = format!("corrupt: read_pos {rp}, write_pos {wp}");
+        return Ok(d);
+    }
+    let count = (wp - rp) / es;
+    d.fields.push(f("available", u(count)));
+    d.fill = Some(count);
+    d.summary = format!("{count} of {cap_el} ({})", pct(count, cap_el));
+    if let Some((a, b)) = ctx.window(count) {
+        let mut items = Vec::new();
+        for k in a..b {
+            let off = (rp + k * es) % cap;
+            items.push(Item {
+                index: off / es,
+                key: None,
+                value: read_value(v, 24 + off, t)?,
+            });
+        }
+        d.contents = Some(Contents {
+            order: "read order, oldest first",
+            total: count,
+            items,
+        });
+    }
+    Ok(d)
+}
+
+fn ring(ctx: &Ctx) -> R<Decoded> {
+    ring_on(ctx.main()?, ctx, ctx.types.elem)
+}
+
+// ---------------------------------------------------------------- sync
+
+fn exact(v: &View, n: u64) -> R<()> {
+    if v.size == n {
+        Ok(())
+    } else {
+        Err(format!("entry is {} bytes, expected {n}", v.size))
+    }
+}
+
+struct Sem {
+    count: i32,
+    waiting: i32,
+    max: i32,
+    pad: u32,
+}
+
+fn sem_read(v: &View) -> R<Sem> {
+    exact(v, 16)?;
+    Ok(Sem {
+        count: v.i32(0)?,
+        waiting: v.i32(4)?,
+        max: v.i32(8)?,
+        pad: v.u32(12)?,
+    })
+}
+
+fn sem_fields(s: &Sem) -> Vec<(String, Value)> {
+    vec![
+        f("count", i(s.count)),
+        f("waiting", i(s.waiting)),
+        f("max_count", i(s.max)),
+    ]
+}
+
+fn sem_problems(s: &Sem, who: &str, out: &mut Vec<String>) {
+    if s.count < 0 {
+        out.push(format!("{who}count {} is negative", s.count));
+    }
+    if s.waiting < 0 {
+        out.push(format!("{who}waiting {} is negative", s.waiting));
+    }
+    if s.max < 0 {
+        out.push(format!("{who}max_count {} is negative", s.max));
+    }
+    if s.max > 0 && s.count > s.max {
+        out.push(format!(
+            "{who}count {} exceeds max_count {}",
+            s.count, s.max
+        ));
+    }
+    if s.pad != 0 {
+        out.push(format!("{who}padding word is {}, expected 0", s.pad));
+    }
+}
+
+fn semaphore(ctx: &Ctx) -> R<Decoded> {
+    let s = sem_read(ctx.main()?)?;
+    let mut d = Decoded {
+        fields: sem_fields(&s),
+        summary: format!(
+            "count {}{}, {} waiting",
+            s.count,
+            if s.max > 0 {
+                format!(" (max {})", s.max)
+            } else {
+                " (unbounded)".to_owned()
+            },
+            s.waiting
+        ),
+        ..Default::default()
+    };
+    sem_problems(&s, "", &mut d.problems);
+    Ok(d)
+}
+
+fn mutex_on(v: &View, who: &str, d: &mut Decoded) -> R<Sem> {
+    let s = sem_read(v)?;
+    if s.max != 1 {
+        return Err(format!("{who}max_count {} (a mutex has 1)", s.max));
+    }
+    if !(0..=1).contains(&s.count) {
+        d.problems
+            .push(format!("{who}count {} (a mutex holds 0 or 1)", s.count));
+    }
+    sem_problems(&s, who, &mut d.problems);
+    Ok(s)
+}
+
+fn lock_state(s: &Sem) -> &'static str {
+    if s.count == 0 {
+        "locked"
+    } else {
+        "unlocked"
+    }
+}
+
+fn mutex(ctx: &Ctx) -> R<Decoded> {
+    let mut d = Decoded::default();
+    let s = mutex_on(ctx.main()?, "", &mut d)?;
+    d.fields = sem_fields(&s);
+    d.fields
+        .push(f("locked", Value::Str(lock_state(&s).to_owned())));
+    d.summary = format!("{}, {} waiting", lock_state(&s), s.waiting);
+    d.evidence = 1;
+    Ok(d)
+}
+
+fn barrier(ctx: &Ctx) -> R<Decoded> {
+    let v = ctx.main()?;
+    exact(v, 16)?;
+    let arrived = v.i32(0)?;
+    let gen = v.i32(4)?;
+    let n = v.i32(8)?;
+    let pad = v.u32(12)?;
+    if n <= 0 {
+        return Err(format!("participants {n}"));
+    }
+    let mut d = Decoded {
+        fields: vec![
+            f("arrived", i(arrived)),
+            f("generation", i(gen)),
+            f("participants", i(n)),
+        ],
+        summary: format!("{arrived} of {n} arrived, generation {gen}"),
+        ..Default::default()
+    };
+    if !(0..n).contains(&arrived) {
+        d.problems
+            .push(format!("arrived {arrived} outside [0, {n})"));
+    }
+    if pad != 0 {
+        d.problems
+            .push(format!("padding word is {pad}, expected 0"));
+    }
+    Ok(d)
+}
+
+fn latch(ctx: &Ctx) -> R<Decoded> {
+    let v = ctx.main()?;
+    exact(v, 16)?;
+    let count = v.i32(0)?;
+    let initial = v.i32(4)?;
+    if v.u64(8)? != 0 {
+        return Err("padding bytes 8..16 are not zero".to_owned());
+    }
+    let mut d = Decoded {
+        fields: vec![f("count", i(count)), f("initial_count", i(initial))],
+        summary: if count <= 0 {
+            format!("open (initial {initial})")
+        } else {
+            format!("{count} of {initial} left")
+        },
+        ..Default::default()
+    };
+    if initial < 0 {
+        d.problems
+            .push(format!("initial_count {initial} is negative"));
+    }
+    if count < 0 || count > initial.max(0) {
+        d.problems.push(format!(
+            "count {count} outside [0, initial_count {initial}]"
+        ));
+    }
+    Ok(d)
+}
+
+fn once(ctx: &Ctx) -> R<Decoded> {
+    let v = ctx.main()?;
+    exact(v, 4)?;
+    let st = v.u32(0)?;
+    let names = ["PENDING", "RUNNING", "DONE"];
+    let mut d = Decoded {
+        fields: vec![f("state", named(st as u64, &names))],
+        summary: names
+            .get(st as usize)
+            .map_or(format!("invalid state {st}"), |n| n.to_ascii_lowercase()),
+        ..Default::default()
+    };
+    if st > 2 {
+        d.problems.push(format!("state {st} is not 0, 1 or 2"));
+    }
+    Ok(d)
+}
+
+fn event(ctx: &Ctx) -> R<Decoded> {
+    let v = ctx.main()?;
+    exact(v, 12)?;
+    let signaled = v.u32(0)?;
+    let mode = v.u32(4)?;
+    let waiting = v.u32(8)?;
+    let sem = sem_read(ctx.part("sem")?)?;
+    let mut d = Decoded {
+        fields: vec![
+            f("signaled", u(signaled)),
+            f("mode", named(mode as u64, &["AutoReset", "ManualReset"])),
+            f("waiting", u(waiting)),
+            f("sem", Value::Record(sem_fields(&sem))),
+        ],
+        summary: format!(
+            "{}, {}, {waiting} waiting",
+            if signaled != 0 {
+                "signaled"
+            } else {
+                "not signaled"
+            },
+            if mode == 1 {
+                "manual reset"
+            } else {
+                "auto reset"
+            }
+        ),
+        ..Default::default()
+    };
+    if signaled > 1 {
+        d.problems
+            .push(format!("signaled {signaled} is not 0 or 1"));
+    }
+    if mode > 1 {
+        d.problems.push(format!("mode {mode} is not 0 or 1"));
+    }
+    if sem.max != 0 {
+        d.problems.push(format!(
+            "sem: max_count {} (an event's semaphore is unbounded)",
+            sem.max
+        ));
+    }
+    sem_problems(&sem, "sem: ", &mut d.problems);
+    Ok(d)
+}
+
+fn marker_ok(ctx: &Ctx) -> R<()> {
+    exact(ctx.part("marker")?, 1)
+}
+
+fn rwlock(ctx: &Ctx) -> R<Decoded> {
+    let st = ctx.part("state")?;
+    exact(st, 8)?;
+    marker_ok(ctx)?;
+    let readers = st.i32(0)?;
+    let writer = st.i32(4)?;
+    let mut d = Decoded::default();
+    let r = mutex_on(ctx.part("rmtx")?, "rmtx: ", &mut d)?;
+    let w = mutex_on(ctx.part("wmtx")?, "wmtx: ", &mut d)?;
+    d.fields = vec![
+        f("readers", i(readers)),
+        f("writer_active", i(writer)),
+        f("rmtx", Value::Record(sem_fields(&r))),
+        f("wmtx", Value::Record(sem_fields(&w))),
+    ];
+    d.summary = if writer != 0 {
+        "write-locked".to_owned()
+    } else if readers > 0 {
+        format!("{readers} readers")
+    } else {
+        "free".to_owned()
+    };
+    if readers < 0 {
+        d.problems.push(format!("readers {readers} is negative"));
+    }
+    if !(0..=1).contains(&writer) {
+        d.problems
+            .push(format!("writer_active {writer} is not 0 or 1"));
+    }
+    if writer != 0 && readers > 0 {
+        d.problems.push(format!(
+            "writer active while {readers} readers hold the lock"
+        ));
+    }
+    Ok(d)
+}
+
+fn monitor(ctx: &Ctx) -> R<Decoded> {
+    marker_ok(ctx)?;
+    let c = ctx.part("count")?;
+    exact(c, 4)?;
+    let waiting = c.u32(0)?;
+    let mut d = Decoded::default();
+    let m = mutex_on(ctx.part("mtx")?, "mtx: ", &mut d)?;
+    let cond = sem_read(ctx.part("cond")?)?;
+    sem_problems(&cond, "cond: ", &mut d.problems);
+    d.fields = vec![
+        f("mtx", Value::Record(sem_fields(&m))),
+        f("cond", Value::Record(sem_fields(&cond))),
+        f("waiting_count", u(waiting)),
+    ];
+    d.summary = format!("{}, {waiting} waiting", lock_state(&m));
+    Ok(d)
+}
+
+fn signal(ctx: &Ctx) -> R<Decoded> {
+    let st = ctx.part("state")?;
+    marker_ok(ctx)?;
+    if st.size < 16 || st.size % 8 != 0 {
+        return Err(format!("state entry is {} bytes", st.size));
+    }
+    let version = st.u64(0)?;
+    let t = match ctx.types.elem {
+        Some(t) => {
+            if align8(8 + t.size as u64) != Some(st.size) {
+                return Err(format!(
+                    "a {}-byte value needs a {}-byte state entry, found {}",
+                    t.size,
+                    align8(8 + t.size as u64).unwrap_or(0),
+                    st.size
+                ));
+            }
+            Some(t)
+        }
+        None => None,
+    };
+    let (t, g) = match t {
+        Some(t) => (t, false),
+        None => {
+            let s = st.size - 8;
+            (
+                default_for_size(s as usize).unwrap_or_else(|| raw_bytes(s as usize)),
+                true,
+            )
+        }
+    };
+    let mut d = Decoded::default();
+    let m = mutex_on(ctx.part("mtx")?, "mtx: ", &mut d)?;
+    let (value, tn) = refine_one(read_value(st, 8, t)?, t, g);
+    d.summary = format!("version {version}, value {value}");
+    d.fields = vec![
+        f("version", u(version)),
+        f("value", value),
+        f("mtx", Value::Record(sem_fields(&m))),
+    ];
+    d.elem_size = Some(t.size as u64);
+    d.type_desc = Some(tn);
+    d.type_guessed = g;
+    Ok(d)
+}
+
+// ---------------------------------------------------------------- codata
+
+fn c_str(b: &[u8]) -> (String, bool) {
+    match b.iter().position(|&c| c == 0) {
+        Some(n) => (String::from_utf8_lossy(&b[..n]).into_owned(), true),
+        None => (String::from_utf8_lossy(b).into_owned(), false),
+    }
+}
+
+fn future(ctx: &Ctx) -> R<Decoded> {
+    let v = ctx.main()?;
+    let st = v.u32(0)?;
+    let waiters = v.u32(4)?;
+    let time = v.u64(8)?;
+    let (t, g) = match ctx.types.elem {
+        Some(t) => {
+            let need = align_up(16 + t.size as u64 + 256, 8.max(t.align as u64));
+            if need != Some(v.size) {
+                return Err(format!(
+                    "a {}-byte value needs a {}-byte future, the entry has {}",
+                    t.size,
+                    need.unwrap_or(0),
+                    v.size
+                ));
+            }
+            (t, false)
+        }
+        None => {
+            if v.size < 280 || v.size % 8 != 0 {
+                return Err(format!("{} bytes is not a future's size", v.size));
+            }
+            let s = (v.size - 272).min(8);
+            (
+                default_for_size(s as usize).unwrap_or_else(|| raw_bytes(s as usize)),
+                true,
+            )
+        }
+    };
+    if st > 3 {
+        return Err(format!("state {st} is not a future state"));
+    }
+    let s = t.size as u64;
+    let (value, tn) = refine_one(read_value(v, 16, t)?, t, g);
+    let (msg, terminated) = c_str(&v.bytes(16 + s, 256)?);
+    let names = ["PENDING", "COMPUTING", "READY", "ERROR"];
+    let mut d = Decoded {
+        fields: vec![
+            f("state", named(st as u64, &names)),
+            f("waiters", u(waiters)),
+            f("completion_time", u(time)),
+            f("value", value.clone()),
+            f("error", Value::Str(msg.clone())),
+        ],
+        summary: match st {
+            2 => format!("ready: {value}"),
+            3 => format!("error: {msg:?}"),
+            1 => "computing".to_owned(),
+            _ => "pending".to_owned(),
+        },
+        elem_size: Some(s),
+        type_desc: Some(tn),
+        type_guessed: g,
+        // A real completion time (monotonic ns since boot) is large; a
+        // pending future is all zero.
+        evidence: i32::from(time >= 1 << 32 || (st == 0 && time == 0)),
+        ..Default::default()
+    };
+    if !terminated {
+        d.problems
+            .push("error message is not NUL-terminated within 256 bytes".to_owned());
+    }
+    if st == 2 && time == 0 {
+        d.problems.push("READY but completion_time is 0".to_owned());
+    }
+    Ok(d)
+}
+
+/// C++ `Lazy<T>` field offsets for a value of size `s`, alignment `a`:
+/// (computation, data, b, cached, error, count, total).
+fn lazy_layout(s: u64, a: u64) -> Option<[u64; 7]> {
+    let big_a = a.max(4);
+    let comp = align_up(4, big_a)?;
+    let un = align_up((2 * s).max(8), big_a)?;
+    let data = comp + align_up(4, big_a)?;
+    let op_size = align_up(align_up(4, big_a)? + un, big_a)?;
+    let cached = align_up(comp + op_size, a)?;
+    let err = cached + s;
+    let count = align_up(err + 256, 4)?;
+    let total = align_up(count + 4, big_a)?;
+    Some([comp, data, data + s, cached, err, count, total])
+}
+
+fn lazy(ctx: &Ctx) -> R<Decoded> {
+    let v = ctx.main()?;
+    let (t, g) = match ctx.types.elem {
+        Some(t) => (t, false),
+        None => match v.size {
+            280 => (Prim::I32.layout(), true),
+            304 => (Prim::I64.layout(), true),
+            n => return Err(format!("{n} bytes is not a Lazy of a 4- or 8-byte value")),
+        },
+    };
+    let (s, a) = (t.size as u64, t.align as u64);
+    let Some([comp, data, b, cached, err, count, total]) = lazy_layout(s, a) else {
+        return Err("layout overflows".to_owned());
+    };
+    if total != v.size {
+        return Err(format!(
+            "a Lazy of a {s}-byte value is {total} bytes, the entry has {}",
+            v.size
+        ));
+    }
+    let st = v.u32(0)?;
+    let op = v.u32(comp)?;
+    if st > 3 || op > 5 {
+        return Err(format!("state {st} / operation {op} out of range"));
+    }
+    let mut op_a = read_value(v, data, t)?;
+    let mut op_b = read_value(v, b, t)?;
+    let mut value = read_value(v, cached, t)?;
+    let mut tn = type_desc(t);
+    if g {
+        if let Some(n) = refine(&mut [&mut op_a, &mut op_b, &mut value], &tn) {
+            tn = n.to_owned();
+        }
+    }
+    let (msg, terminated) = c_str(&v.bytes(err, 256)?);
+    let n = v.u32(count)?;
+    let ops = ["CONSTANT", "ADD", "MULTIPLY", "NEGATE", "CHAIN", "EXTERNAL"];
+    let names = ["NOT_COMPUTED", "COMPUTING", "COMPUTED", "ERROR"];
+    let constant_matches = op == 0 && st == 2 && op_a == value;
+    let mut d = Decoded {
+        fields: vec![
+            f("state", named(st as u64, &names)),
+            f("op", named(op as u64, &ops)),
+            f("op_a", op_a),
+            f("op_b", op_b),
+            f("cached_value", value.clone()),
+            f("error", Value::Str(msg.clone())),
+            f("compute_count", u(n)),
+        ],
+        summary: match st {
+            2 => format!("computed: {value}"),
+            3 => format!("error: {msg:?}"),
+            1 => "computing".to_owned(),
+            _ => "not computed".to_owned(),
+        },
+        elem_size: Some(s),
+        type_desc: Some(tn),
+        type_guessed: g,
+        evidence: 2 * i32::from(n > 0 || constant_matches),
+        ..Default::default()
+    };
+    if !terminated {
+        d.problems
+            .push("error message is not NUL-terminated within 256 bytes".to_owned());
+    }
+    Ok(d)
+}
+
+fn stream(ctx: &Ctx) -> R<Decoded> {
+    let h = ctx.part("header")?;
+    exact(h, 56)?;
+    let seq = h.u64(0)?;
+    let subs = h.u32(8)?;
+    let closed = h.u8(12)?;
+    let bufcap = h.u32(16)? as u64;
+    let (name, _) = c_str(&h.bytes(20, 32)?);
+    let mut d = ring_on(ctx.part("buffer")?, ctx, ctx.types.elem)?;
+    let es = d.elem_size.unwrap_or(1);
+    if bufcap.checked_mul(es) != d.capacity.and_then(|c| c.checked_mul(es)) {
+        d.problems.push(format!(
+            "header buffer_capacity {bufcap} but the ring holds {} elements",
+            d.capacity.unwrap_or(0)
+        ));
+    }
+    if closed > 1 {
+        d.problems
+            .push(format!("closed flag {closed} is not 0 or 1"));
+    }
+    let mut fields = vec![
+        f("sequence", u(seq)),
+        f("subscribers", u(subs)),
+        f("closed", u(closed)),
+        f("buffer_capacity", u(bufcap)),
+        f("transform", Value::Str(name)),
+    ];
+    fields.push(f("ring", Value::Record(std::mem::take(&mut d.fields))));
+    d.fields = fields;
+    d.summary = format!(
+        "{}sequence {seq}, {} pending",
+        if closed != 0 { "closed, " } else { "" },
+        d.fill.unwrap_or(0)
+    );
+    Ok(d)
+}
+
+fn channel(ctx: &Ctx) -> R<Decoded> {
+    let h = ctx.part("header")?;
+    exact(h, 32)?;
+    let cap = h.u32(0)? as u64;
+    let senders = h.u32(4)?;
+    let receivers = h.u32(8)?;
+    let closed = h.u8(12)?;
+    let send_seq = h.u64(16)?;
+    let recv_seq = h.u64(24)?;
+    let head = vec![
+        f("capacity", u(cap)),
+        f("senders", u(senders)),
+        f("receivers", u(receivers)),
+        f("closed", u(closed)),
+        f("send_seq", u(send_seq)),
+        f("recv_seq", u(recv_seq)),
+    ];
+    let closed_s = if closed != 0 { "closed, " } else { "" };
+    let mut d = if let Ok(buf) = ctx.part("buffer") {
+        let mut d = queue_on(buf, ctx, ctx.types.elem)?;
+        if d.capacity != Some(cap) {
+            d.problems.push(format!(
+                "header capacity {cap} but the queue holds {}",
+                d.capacity.unwrap_or(0)
+            ));
+        }
+        let q = std::mem::take(&mut d.fields);
+        d.fields = head;
+        d.fields.push(f("queue", Value::Record(q)));
+        d.summary = format!("{closed_s}buffered, {}", d.summary);
+        d
+    } else {
+        let slot = ctx.part("slot")?;
+        if cap != 0 {
+            return Err(format!("unbuffered slot but header capacity {cap}"));
+        }
+        let t = match ctx.types.elem {
+            Some(t) => t,
+            None => {
+                // Natural alignment: the largest a with data at align_up(2, a)
+                // and a size that is a multiple of a.
+                let mut pick = None;
+                for a in [8u64, 4, 2, 1] {
+                    let off = align_up(2, a).expect("small");
+                    if slot.size > off && (slot.size - off) % a == 0 {
+                        pick = Some(slot.size - off);
+                        break;
+                    }
+                }
+                let s = pick.ok_or_else(|| format!("slot of {} bytes", slot.size))?;
+                default_for_size(s as usize).unwrap_or_else(|| raw_bytes(s as usize))
+            }
+        };
+        let a = t.align as u64;
+        let off = align_up(2, a).expect("small");
+        if align_up(off + t.size as u64, a) != Some(slot.size) {
+            return Err(format!(
+                "a {}-byte value needs a {}-byte slot, found {}",
+                t.size,
+                align_up(off + t.size as u64, a).unwrap_or(0),
+                slot.size
+            ));
+        }
+        let ready = slot.u8(0)?;
+        let consumed = slot.u8(1)?;
+        let value = read_value(slot, off, t)?;
+        let mut d = Decoded {
+            elem_size: Some(t.size as u64),
+            capacity: Some(0),
+            fill: Some(u64::from(ready != 0)),
+            type_desc: Some(type_desc(t)),
+            type_guessed: ctx.types.elem.is_none(),
+            summary: format!(
+                "{closed_s}unbuffered, {}",
+                if ready != 0 {
+                    "a value is waiting"
+                } else {
+                    "empty"
+                }
+            ),
+            ..Default::default()
+        };
+        d.fields = head;
+        d.fields.push(f(
+            "slot",
+            Value::Record(vec![
+                f("ready", u(ready)),
+                f("consumed", u(consumed)),
+                f("data", value.clone()),
+            ]),
+        ));
+        if ready > 1 || consumed > 1 {
+            d.problems.push(format!(
+                "slot flags ready {ready} / consumed {consumed} are not 0 or 1"
+            ));
+        }
+        if let Some((a, b)) = ctx.window(u64::from(ready != 0)) {
+            d.contents = Some(Contents {
+                order: "the value waiting in the rendezvous slot",
+                total: u64::from(ready != 0),
+                items: (a..b)
+                    .map(|_| Item {
+                        index: 0,
+                        key: None,
+                        value: value.clone(),
+                    })
+                    .collect(),
+            });
+        }
+        d
+    };
+    if closed > 1 {
+        d.problems
+            .push(format!("closed flag {closed} is not 0 or 1"));
+    }
+    if cap != 0 && !cap.is_power_of_two() {
+        d.problems
+            .push(format!("capacity {cap} is not a power of two"));
+    }
+    Ok(d)
+}
+
+fn stream_void(ctx: &Ctx) -> R<Decoded> {
+    let v = ctx.main()?;
+    exact(v, 16)?;
+    let n = v.u64(0)?;
+    let closed = v.u8(8)?;
+    if closed > 1 || v.bytes(9, 7)?.iter().any(|&b| b != 0) {
+        return Err("closed flag / padding not 0".to_owned());
+    }
+    Ok(Decoded {
+        fields: vec![f("event_count", u(n)), f("closed", u(closed))],
+        summary: format!("{n} events{}", if closed != 0 { ", closed" } else { "" }),
+        ..Default::default()
+    })
+}
+
+/// `__schema`: magic, fingerprint, text length, text.
+fn schema(ctx: &Ctx) -> R<Decoded> {
+    let v = ctx.main()?;
+    let info = super::schema::read_header(v)?;
+    let mut d = Decoded {
+        fields: vec![
+            f(
+                "fingerprint",
+                Value::Str(format!("{:#018x}", info.fingerprint)),
+            ),
+            f("text_length", u(info.text_len)),
+        ],
+        summary: format!("schema, fingerprint {:#018x}", info.fingerprint),
+        ..Default::default()
+    };
+    if ctx.want.is_some() {
+        d.contents = Some(Contents {
+            order: "schema text",
+            total: 1,
+            items: vec![Item {
+                index: 0,
+                key: None,
+                value: Value::Str(info.text),
+            }],
+        });
+    }
+    Ok(d)
+}
+
+fn marker(ctx: &Ctx) -> R<Decoded> {
+    exact(ctx.main()?, 1)?;
+    Ok(Decoded {
+        summary: "1-byte marker".to_owned(),
+        ..Default::default()
+    })
+}
+
+fn unknown(ctx: &Ctx) -> R<Decoded> {
+    let v = ctx.main()?;
+    Ok(Decoded {
+        summary: format!("{} bytes, not recognised", v.size),
+        ..Default::default()
+    })
+}
+
+/// Whether an integer value guessed from a size looks more like the bits
+/// of a float: `None` for zero (no evidence either way).
+fn looks_float(v: &Value) -> Option<bool> {
+    match *v {
+        Value::Int(0) => None,
+        Value::Int(x) if x as i32 as i64 == x && !(-(1 << 24)..(1 << 24)).contains(&x) => {
+            let f = f32::from_bits(x as u32);
+            Some(f.is_normal() && (1e-9..=1e15).contains(&f.abs()))
+        }
+        Value::Int(x) if !(-(1i64 << 40)..(1i64 << 40)).contains(&x) => {
+            let f = f64::from_bits(x as u64);
+            Some(f.is_normal() && (1e-9..=1e15).contains(&f.abs()))
+        }
+        _ => Some(false),
+    }
+}
+
+fn to_float(v: &mut Value, wide: bool) {
+    if let Value::Int(x) = *v {
+        *v = if wide {
+            Value::F64(f64::from_bits(x as u64))
+        } else {
+            Value::F32(f32::from_bits(x as u32))
+        };
+    }
+}
+
+/// When an element type was guessed from its size (i32/i64), and every
+/// non-zero value decodes to a plausible float while being implausible as
+/// an integer, reinterpret them as f32/f64. Returns the new type name.
+fn refine(values: &mut [&mut Value], type_name_now: &str) -> Option<&'static str> {
+    let wide = match type_name_now {
+        "i32" => false,
+        "i64" => true,
+        _ => return None,
+    };
+    let mut any = false;
+    for v in values.iter() {
+        match looks_float(v) {
+            Some(false) => return None,
+            Some(true) => any = true,
+            None => {}
+        }
+    }
+    if !any {
+        return None;
+    }
+    for v in values.iter_mut() {
+        to_float(v, wide);
+    }
+    Some(if wide { "f64" } else { "f32" })
+}
+
+fn refine_one(v: Value, t: &TypeLayout, guessed: bool) -> (Value, String) {
+    let mut v = v;
+    let mut name = type_desc(t);
+    if guessed {
+        if let Some(n) = refine(&mut [&mut v], &name) {
+            name = n.to_owned();
+        }
+    }
+    (v, name)
+}
+
+fn refine_contents(d: &mut Decoded) {
+    if !d.type_guessed {
+        return;
+    }
+    let Some(c) = d.contents.as_mut() else { return };
+    let Some(desc) = d.type_desc.clone() else {
+        return;
+    };
+    if let Some((k, v)) = desc.split_once(" -> ") {
+        let mut keys: Vec<&mut Value> = c.items.iter_mut().filter_map(|i| i.key.as_mut()).collect();
+        let nk = refine(&mut keys, k).map_or(k.to_owned(), str::to_owned);
+        let mut vals: Vec<&mut Value> = c.items.iter_mut().map(|i| &mut i.value).collect();
+        let nv = refine(&mut vals, v).map_or(v.to_owned(), str::to_owned);
+        d.type_desc = Some(format!("{nk} -> {nv}"));
+    } else {
+        let mut vals: Vec<&mut Value> = c.items.iter_mut().map(|i| &mut i.value).collect();
+        if let Some(n) = refine(&mut vals, &desc) {
+            d.type_desc = Some(n.to_owned());
+        }
+    }
+}
+
+/// Runs the decoder of `kind`.
+pub fn decode(kind: Kind, ctx: &Ctx) -> R<Decoded> {
+    let mut d = decode_raw(kind, ctx)?;
+    refine_contents(&mut d);
+    Ok(d)
+}
+
+fn decode_raw(kind: Kind, ctx: &Ctx) -> R<Decoded> {
+    match kind {
+        Kind::Array => array(ctx),
+        Kind::Queue => queue(ctx),
+        Kind::Stack => stack(ctx),
+        Kind::Map => map(ctx),
+        Kind::Set => set(ctx),
+        Kind::Pool => pool(ctx),
+        Kind::Ring => ring(ctx),
+        Kind::Semaphore => semaphore(ctx),
+        Kind::Mutex => mutex(ctx),
+        Kind::Barrier => barrier(ctx),
+        Kind::Latch => latch(ctx),
+        Kind::Once => once(ctx),
+        Kind::Event => event(ctx),
+        Kind::RwLock => rwlock(ctx),
+        Kind::Monitor => monitor(ctx),
+        Kind::Signal => signal(ctx),
+        Kind::Future => future(ctx),
+        Kind::Lazy => lazy(ctx),
+        Kind::Stream => stream(ctx),
+        Kind::Channel => channel(ctx),
+        Kind::StreamVoid => stream_void(ctx),
+        Kind::Schema => schema(ctx),
+        Kind::Marker => marker(ctx),
+        Kind::Unknown => unknown(ctx),
+    }
+}

@@ -1,0 +1,173 @@
+//! Human output helpers: sizes, aligned tables, hex dumps. Plain text only:
+//! no colour and no terminal state, so nothing leaks from one command's
+//! formatting into the next (the reference CLI's iostream bug).
+
+/// `512 B`, `8.0 KiB`, `1.5 MiB`, `2.0 GiB`.
+pub fn size(n: u64) -> String {
+    const K: f64 = 1024.0;
+    let x = n as f64;
+    if n < 1024 {
+        format!("{n} B")
+    } else if x < K * K {
+        format!("{:.1} KiB", x / K)
+    } else if x < K * K * K {
+        format!("{:.1} MiB", x / (K * K))
+    } else {
+        format!("{:.1} GiB", x / (K * K * K))
+    }
+}
+
+/// Parses `4096`, `64K`, `64KiB`, `1M`, `1MiB`, `1.5MiB`, `2G`, `2GiB`, `512B`
+/// (binary units; `KB`/`MB`/`GB` also mean 1024-based).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        u => {
+            return Err(format!(
+                "unknown size unit {u:?} in {s:?} (use B, KiB, MiB or GiB)"
+            ))
+        }
+    };
+    let bad = || format!("bad size {s:?} (examples: 4096, 64KiB, 1MiB, 1.5GiB)");
+    if num.contains('.') {
+        let v: f64 = num.parse().map_err(|_| bad())?;
+        let bytes = v * mult as f64;
+        if !(bytes.is_finite() && bytes >= 0.0 && bytes < u64::MAX as f64) || bytes.fract() != 0.0 {
+            return Err(bad());
+        }
+        Ok(bytes as u64)
+    } else {
+        num.parse::<u64>()
+            .ok()
+            .and_then(|v| v.checked_mul(mult))
+            .ok_or_else(bad)
+    }
+}
+
+/// Parses an item range: `A..B`, `A..=B`, `A..`, `..B`, or a single `A`.
+pub fn parse_range(s: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("bad range {s:?} (examples: 5, 0..10, 10.., ..4, 2..=3)");
+    let num = |x: &str| -> Result<u64, String> { x.trim().parse::<u64>().map_err(|_| bad()) };
+    if let Some((a, b)) = s.split_once("..") {
+        let a = if a.trim().is_empty() { 0 } else { num(a)? };
+        let b = if let Some(b) = b.strip_prefix('=') {
+            num(b)?.checked_add(1).ok_or_else(bad)?
+        } else if b.trim().is_empty() {
+            u64::MAX
+        } else {
+            num(b)?
+        };
+        if b < a {
+            return Err(bad());
+        }
+        Ok((a, b))
+    } else {
+        let a = num(s)?;
+        Ok((a, a.saturating_add(1)))
+    }
+}
+
+/// Left-aligned columns separated by two spaces; trailing spaces trimmed.
+pub fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut w = vec![0usize; cols];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            w[i] = w[i].max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (i, c) in r.iter().enumerate() {
+            line.push_str(c);
+            if i + 1 < r.len() {
+                let pad = w[i] - c.chars().count() + 2;
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// 16 bytes a line: offset (8 hex digits, from `base`), the bytes in two
+/// groups of 8, then the printable ASCII between bars (`.` for the rest).
+pub fn hexdump(bytes: &[u8], base: u64) -> String {
+    let mut out = String::new();
+    for (n, chunk) in bytes.chunks(16).enumerate() {
+        let mut line = format!("{:08x} ", base + 16 * n as u64);
+        for i in 0..16 {
+            if i == 8 {
+                line.push(' ');
+            }
+            match chunk.get(i) {
+                Some(b) => line.push_str(&format!(" {b:02x}")),
+                None => line.push_str("   "),
+            }
+        }
+        line.push_str("  |");
+        for &b in chunk {
+            line.push(if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            });
+        }
+        line.push('|');
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size(0), "0 B");
+        assert_eq!(size(1023), "1023 B");
+        assert_eq!(size(8192), "8.0 KiB");
+        assert_eq!(size(1 << 20), "1.0 MiB");
+        assert_eq!(size(3 << 29), "1.5 GiB");
+        assert_eq!(parse_size("1MiB").unwrap(), 1 << 20);
+        assert_eq!(parse_size("64K").unwrap(), 65536);
+        assert_eq!(parse_size("1.5 MiB").unwrap(), 1572864);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert!(parse_size("1 parsec").is_err());
+        assert!(parse_size("99999999999999999999G").is_err());
+        assert_eq!(parse_range("2..5").unwrap(), (2, 5));
+        assert_eq!(parse_range("2..=5").unwrap(), (2, 6));
+        assert_eq!(parse_range("7").unwrap(), (7, 8));
+        assert_eq!(parse_range("..3").unwrap(), (0, 3));
+        assert!(parse_range("5..2").is_err());
+    }
+
+    #[test]
+    fn dump_layout() {
+        let d = hexdump(b"ABCDEFGHIJKLMNOPQ\x00", 0x10);
+        assert_eq!(
+            d,
+            "00000010  41 42 43 44 45 46 47 48  49 4a 4b 4c 4d 4e 4f 50  |ABCDEFGHIJKLMNOP|\n\
+             00000020  51 00                                             |Q.|\n"
+        );
+        assert_eq!(
+            table(&[
+                vec!["a".into(), "bb".into()],
+                vec!["ccc".into(), "d".into()]
+            ]),
+            "a    bb\nccc  d\n"
+        );
+    }
+}

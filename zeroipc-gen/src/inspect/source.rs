@@ -1,0 +1,607 @@
+//! Reading segments for inspection, without changing anything.
+//!
+//! Two backings give the same [`View`] of a table entry's bytes:
+//!
+//! * **mapped**: [`zeroipc::Segment::open`] (with `allow_foreign_owner`), so
+//!   the runtime validates the table exactly as a program would, and entry
+//!   bytes are copied out through [`zeroipc::region::Region`];
+//! * **file**: the object opened read-only (`O_RDONLY | O_NOFOLLOW |
+//!   O_NONBLOCK`) and read with `pread`; used by `list` and `check` (which
+//!   must look at tables the runtime refuses), when the segment cannot be
+//!   opened for writing (another user's `0644` object), and with `--no-map`.
+//!
+//! Nothing here writes to a segment, takes a lock another process could
+//! wait on for long, or trusts a value read from it: every read is bounds
+//! checked against the entry (or the file) and fails with a message.
+
+use super::{CliError, Problem};
+use std::fs::{File, Metadata, OpenOptions};
+use std::io;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::PathBuf;
+use std::sync::Arc;
+use zeroipc::region::Region;
+use zeroipc::segment::{normalize_name, SHM_DIR};
+use zeroipc::table::{table_bytes, ENTRY_SIZE, HEADER_SIZE, MAGIC, NAME_FIELD, VERSION};
+use zeroipc::{Segment, SegmentOptions};
+
+/// The 32-byte table header as read (not validated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Header {
+    /// `0x5A49504D` when valid.
+    pub magic: u32,
+    /// `2` when valid.
+    pub version: u32,
+    /// Entries in use.
+    pub entry_count: u32,
+    /// Entry slots.
+    pub max_entries: u32,
+    /// Segment size recorded by the creator.
+    pub memory_size: u64,
+    /// End of the last allocation (unaligned).
+    pub next_offset: u64,
+}
+
+impl Header {
+    fn parse(b: &[u8; 32]) -> Header {
+        let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().expect("4 bytes"));
+        let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().expect("8 bytes"));
+        Header {
+            magic: u32_at(0),
+            version: u32_at(4),
+            entry_count: u32_at(8),
+            max_entries: u32_at(12),
+            memory_size: u64_at(16),
+            next_offset: u64_at(24),
+        }
+    }
+}
+
+/// One table entry in use (validated when it comes from an [`Image`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryInfo {
+    /// Slot index in the table.
+    pub index: u32,
+    /// Name.
+    pub name: String,
+    /// Offset from the segment start.
+    pub offset: u64,
+    /// Registered size.
+    pub size: u64,
+}
+
+/// `/name` for a user-given segment name (leading slash optional).
+pub fn display_name(name: &str) -> Result<String, CliError> {
+    normalize_name(name)
+        .map(|n| format!("/{n}"))
+        .map_err(|e| CliError::usage(e.to_string()))
+}
+
+/// `/dev/shm/<name>`.
+pub fn path_of(name: &str) -> Result<PathBuf, CliError> {
+    let n = normalize_name(name).map_err(|e| CliError::usage(e.to_string()))?;
+    Ok(PathBuf::from(SHM_DIR).join(n))
+}
+
+/// Opens the object read-only without following a symlink or blocking on a
+/// FIFO, and checks it is a regular file.
+pub fn open_readonly(path: &std::path::Path) -> io::Result<(File, Metadata)> {
+    let f = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)?;
+    let m = f.metadata()?;
+    if !m.file_type().is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
+    Ok((f, m))
+}
+
+/// What `list` and `check` see of a file: the header and the raw entries in
+/// use (as many of them as lie inside the file), not validated.
+#[derive(Debug, Clone)]
+pub struct RawTable {
+    /// File size in bytes.
+    pub file_size: u64,
+    /// The header, when the file has 32 bytes.
+    pub header: Option<Header>,
+    /// Raw entries `0 .. min(entry_count, max_entries)` that fit in the file.
+    pub entries: Vec<([u8; NAME_FIELD], u64, u64)>,
+}
+
+/// Reads the header and the entries in use with `pread`.
+pub fn read_raw_table(f: &File, file_size: u64) -> io::Result<RawTable> {
+    let mut raw = RawTable {
+        file_size,
+        header: None,
+        entries: Vec::new(),
+    };
+    if file_size < HEADER_SIZE {
+        return Ok(raw);
+    }
+    let mut hb = [0u8; 32];
+    f.read_exact_at(&mut hb, 0)?;
+    let h = Header::parse(&hb);
+    raw.header = Some(h);
+    if h.magic != MAGIC {
+        return Ok(raw);
+    }
+    let fit = (file_size - HEADER_SIZE) / ENTRY_SIZE;
+    let n = u64::from(h.entry_count.min(h.max_entries)).min(fit);
+    let mut buf = vec![0u8; (n * ENTRY_SIZE) as usize];
+    f.read_exact_at(&mut buf, HEADER_SIZE)?;
+    for e in buf.chunks_exact(ENTRY_SIZE as usize) {
+        let mut name = [0u8; NAME_FIELD];
+        name.copy_from_slice(&e[..NAME_FIELD]);
+        let off = u64::from_le_bytes(e[32..40].try_into().expect("8 bytes"));
+        let size = u64::from_le_bytes(e[40..48].try_into().expect("8 bytes"));
+        raw.entries.push((name, off, size));
+    }
+    Ok(raw)
+}
+
+fn problem(check: &'static str, detail: String) -> Problem {
+    Problem {
+        structure: None,
+        check,
+        detail,
+    }
+}
+
+/// Every FORMAT.md §2 check on a raw table, plus table consistency checks
+/// (names unique, entries disjoint, every entry below `next_offset`).
+/// Check names match the runtime's ([`zeroipc::Error::CorruptTable`]).
+/// Returns the problems and the entries that passed their own checks.
+pub fn table_problems(raw: &RawTable) -> (Vec<Problem>, Vec<EntryInfo>) {
+    let mut out = Vec::new();
+    let mut good = Vec::new();
+    let len = raw.file_size;
+    let Some(h) = raw.header else {
+        let detail = if len == 0 {
+            "empty file (0 bytes)".to_owned()
+        } else {
+            format!("segment is {len} bytes, the header needs {HEADER_SIZE}")
+        };
+        out.push(problem("header fits", detail));
+        return (out, good);
+    };
+    if h.magic != MAGIC {
+        out.push(problem(
+            "magic",
+            format!("found {:#010x}, expected {MAGIC:#010x}", h.magic),
+        ));
+        return (out, good);
+    }
+    if h.version != VERSION {
+        out.push(problem(
+            "version",
+            format!("found {}, expected {VERSION}", h.version),
+        ));
+    }
+    let data_start = table_bytes(h.max_entries);
+    let mut table_ok = true;
+    if h.max_entries == 0 {
+        out.push(problem("max_entries", "max_entries is 0".to_owned()));
+        table_ok = false;
+    } else if data_start > len {
+        out.push(problem(
+            "table fits in segment",
+            format!(
+                "max_entries {} needs {data_start} bytes, segment is {len} bytes",
+                h.max_entries
+            ),
+        ));
+        table_ok = false;
+    }
+    if h.memory_size > len {
+        out.push(problem(
+            "memory_size within mapping",
+            format!(
+                "memory_size {} exceeds the segment's {len} bytes",
+                h.memory_size
+            ),
+        ));
+    }
+    if h.memory_size < data_start {
+        out.push(problem(
+            "memory_size holds the table",
+            format!(
+                "memory_size {} is below the table end {data_start}",
+                h.memory_size
+            ),
+        ));
+    }
+    if h.entry_count > h.max_entries {
+        out.push(problem(
+            "entry_count <= max_entries",
+            format!(
+                "entry_count {} exceeds max_entries {}",
+                h.entry_count, h.max_entries
+            ),
+        ));
+    }
+    if h.next_offset > h.memory_size || h.next_offset < data_start {
+        out.push(problem(
+            "next_offset within data area",
+            format!(
+                "next_offset {} outside [{data_start}, {}]",
+                h.next_offset, h.memory_size
+            ),
+        ));
+    }
+    if !table_ok {
+        return (out, good);
+    }
+    let bound = h.memory_size.min(len);
+    let mut seen: Vec<String> = Vec::new();
+    for (i, (name, off, size)) in raw.entries.iter().enumerate() {
+        let i = i as u32;
+        let Some(nl) = name.iter().position(|&b| b == 0) else {
+            out.push(problem(
+                "entry name terminated",
+                format!("entry {i}: no NUL within the 32 name bytes"),
+            ));
+            continue;
+        };
+        let n = match std::str::from_utf8(&name[..nl]) {
+            Ok(n) => n.to_owned(),
+            Err(e) => {
+                out.push(problem(
+                    "entry name UTF-8",
+                    format!("entry {i}: {e} in {:?}", &name[..nl]),
+                ));
+                continue;
+            }
+        };
+        let mut ok = true;
+        let dup = seen.contains(&n);
+        seen.push(n.clone());
+        if n.is_empty() {
+            out.push(problem("entry name", format!("entry {i}: empty name")));
+        }
+        if off % 8 != 0 {
+            out.push(problem(
+                "entry offset aligned",
+                format!("entry {i} {n:?}: offset {off} is not a multiple of 8"),
+            ));
+            ok = false;
+        }
+        if *off < data_start {
+            out.push(problem(
+                "entry offset in data area",
+                format!(
+                    "entry {i} {n:?}: offset {off} is inside the table (data starts at {data_start})"
+                ),
+            ));
+            ok = false;
+        }
+        match off.checked_add(*size) {
+            Some(end) if end <= bound => {
+                if end > h.next_offset {
+                    out.push(problem(
+                        "entry below next_offset",
+                        format!(
+                            "entry {i} {n:?}: ends at {end}, after next_offset {}",
+                            h.next_offset
+                        ),
+                    ));
+                }
+            }
+            _ => {
+                out.push(problem(
+                    "entry within segment",
+                    format!(
+                        "entry {i} {n:?}: offset {off} + size {size} exceeds memory_size {}",
+                        h.memory_size
+                    ),
+                ));
+                ok = false;
+            }
+        }
+        if dup {
+            out.push(problem(
+                "entry names unique",
+                format!("entry {i} {n:?}: an earlier entry has the same name"),
+            ));
+        }
+        if ok {
+            good.push(EntryInfo {
+                index: i,
+                name: n,
+                offset: *off,
+                size: *size,
+            });
+        }
+    }
+    // Entries never overlap (allocation only moves forward).
+    let mut sorted: Vec<&EntryInfo> = good.iter().collect();
+    sorted.sort_by_key(|e| (e.offset, e.index));
+    for w in sorted.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        if a.offset + a.size > b.offset && a.size > 0 && b.size > 0 {
+            out.push(problem(
+                "entries disjoint",
+                format!(
+                    "entry {} {:?} [{}, {}) overlaps entry {} {:?} [{}, {})",
+                    a.index,
+                    a.name,
+                    a.offset,
+                    a.offset + a.size,
+                    b.index,
+                    b.name,
+                    b.offset,
+                    b.offset + b.size
+                ),
+            ));
+        }
+    }
+    (out, good)
+}
+
+enum Src {
+    Region(Region),
+    File(Arc<File>, u64),
+    Mem(Arc<Vec<u8>>, u64),
+}
+
+/// A bounds-checked read-only window on one entry's bytes.
+pub struct View {
+    /// Entry name.
+    pub name: String,
+    /// Offset of the entry in the segment.
+    pub offset: u64,
+    /// Entry size.
+    pub size: u64,
+    src: Src,
+}
+
+impl std::fmt::Debug for View {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "View({:?} @{} +{})", self.name, self.offset, self.size)
+    }
+}
+
+impl View {
+    /// A view over private bytes (tests, snapshots).
+    pub fn from_bytes(name: &str, bytes: Vec<u8>) -> View {
+        View {
+            name: name.to_owned(),
+            offset: 0,
+            size: bytes.len() as u64,
+            src: Src::Mem(Arc::new(bytes), 0),
+        }
+    }
+
+    /// A view of `[offset, offset + size)` of a read-only file.
+    pub fn from_file(name: &str, file: Arc<File>, offset: u64, size: u64) -> View {
+        View {
+            name: name.to_owned(),
+            offset,
+            size,
+            src: Src::File(file, offset),
+        }
+    }
+
+    /// Copies `n` bytes at `off` (relative to the entry); an error when the
+    /// range leaves the entry.
+    pub fn bytes(&self, off: u64, n: u64) -> Result<Vec<u8>, String> {
+        let end = off.checked_add(n).filter(|&e| e <= self.size);
+        if end.is_none() {
+            return Err(format!(
+                "read of {n} bytes at +{off} is outside entry {:?} ({} bytes)",
+                self.name, self.size
+            ));
+        }
+        let mut buf = vec![0u8; n as usize];
+        match &self.src {
+            Src::Region(r) => r.read_bytes(off as usize, &mut buf),
+            Src::File(f, base) => f.read_exact_at(&mut buf, base + off).map_err(|e| {
+                format!(
+                    "reading {n} bytes of {:?} at +{off}: {e} (did the segment shrink?)",
+                    self.name
+                )
+            })?,
+            Src::Mem(v, base) => {
+                let s = (base + off) as usize;
+                buf.copy_from_slice(
+                    v.get(s..s + n as usize)
+                        .ok_or_else(|| "snapshot too short".to_owned())?,
+                );
+            }
+        }
+        Ok(buf)
+    }
+
+    /// Little-endian u8 at `off`.
+    pub fn u8(&self, off: u64) -> Result<u8, String> {
+        Ok(self.bytes(off, 1)?[0])
+    }
+
+    /// Little-endian u32 at `off`.
+    pub fn u32(&self, off: u64) -> Result<u32, String> {
+        Ok(u32::from_le_bytes(
+            self.bytes(off, 4)?.try_into().expect("4 bytes"),
+        ))
+    }
+
+    /// Little-endian i32 at `off`.
+    pub fn i32(&self, off: u64) -> Result<i32, String> {
+        Ok(self.u32(off)? as i32)
+    }
+
+    /// Little-endian u64 at `off`.
+    pub fn u64(&self, off: u64) -> Result<u64, String> {
+        Ok(u64::from_le_bytes(
+            self.bytes(off, 8)?.try_into().expect("8 bytes"),
+        ))
+    }
+}
+
+enum Backing {
+    Mapped(Segment),
+    File(Arc<File>),
+}
+
+/// An open segment with a valid table, ready to be decoded.
+pub struct Image {
+    /// `/name`.
+    pub name: String,
+    /// `/dev/shm/name`.
+    pub path: PathBuf,
+    /// File size.
+    pub file_size: u64,
+    /// Header as read at open.
+    pub header: Header,
+    /// Where the data area starts.
+    pub data_start: u64,
+    /// Entries in use, validated.
+    pub entries: Vec<EntryInfo>,
+    /// `"mapped"` or `"file"`.
+    pub backing: &'static str,
+    inner: Backing,
+}
+
+fn not_found(name: &str) -> CliError {
+    CliError::io(format!("segment {name} does not exist"))
+}
+
+impl Image {
+    /// Opens `name`: mapped through the runtime unless `no_map`, falling back
+    /// to read-only file access when the object cannot be opened for writing.
+    pub fn open(name: &str, no_map: bool) -> Result<Image, CliError> {
+        let display = display_name(name)?;
+        let path = path_of(name)?;
+        if !no_map {
+            match SegmentOptions::new()
+                .allow_foreign_owner(true)
+                .open(&display)
+            {
+                Ok(seg) => return Image::from_segment(display, path, seg),
+                Err(zeroipc::Error::SegmentNotFound { .. }) => return Err(not_found(&display)),
+                Err(zeroipc::Error::Io { source, .. })
+                    if matches!(
+                        source.kind(),
+                        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+                    ) => {}
+                Err(e @ zeroipc::Error::CorruptTable { .. }) => {
+                    return Err(CliError::problem(format!(
+                        "{e}\n(run `zeroipc check {display}` to list every problem)"
+                    )))
+                }
+                Err(e) => return Err(CliError::io(e.to_string())),
+            }
+        }
+        Image::open_file(display, path)
+    }
+
+    fn from_segment(name: String, path: PathBuf, seg: Segment) -> Result<Image, CliError> {
+        let h = seg.header();
+        let entries = seg
+            .entries()
+            .map_err(|e| CliError::problem(e.to_string()))?
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| EntryInfo {
+                index: i as u32,
+                name: e.name,
+                offset: e.offset,
+                size: e.size,
+            })
+            .collect();
+        let file_size = std::fs::symlink_metadata(&path)
+            .map(|m| m.len())
+            .unwrap_or(seg.size());
+        Ok(Image {
+            name,
+            path,
+            file_size,
+            header: Header {
+                magic: h.magic,
+                version: h.version,
+                entry_count: h.entry_count,
+                max_entries: seg.max_entries(),
+                memory_size: seg.size(),
+                next_offset: h.next_offset,
+            },
+            data_start: seg.data_start(),
+            entries,
+            backing: "mapped",
+            inner: Backing::Mapped(seg),
+        })
+    }
+
+    fn open_file(name: String, path: PathBuf) -> Result<Image, CliError> {
+        let (f, m) = match open_readonly(&path) {
+            Ok(x) => x,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(not_found(&name)),
+            Err(e) => return Err(CliError::io(format!("{}: {e}", path.display()))),
+        };
+        let raw = read_raw_table(&f, m.len())
+            .map_err(|e| CliError::io(format!("{}: {e}", path.display())))?;
+        let (problems, entries) = table_problems(&raw);
+        // Only the checks the runtime makes on open refuse the segment.
+        if let Some(p) = problems
+            .iter()
+            .find(|p| !super::EXTRA_TABLE_CHECKS.contains(&p.check))
+        {
+            return Err(CliError::problem(format!(
+                "segment {name} is not a valid ZeroIPC v2 segment: {} failed ({})\n(run `zeroipc check {name}` to list every problem)",
+                p.check, p.detail
+            )));
+        }
+        let header = raw.header.expect("validated");
+        Ok(Image {
+            name,
+            path,
+            file_size: m.len(),
+            header,
+            data_start: table_bytes(header.max_entries),
+            entries,
+            backing: "file",
+            inner: Backing::File(Arc::new(f)),
+        })
+    }
+
+    /// A view of one entry of this image.
+    pub fn view(&self, e: &EntryInfo) -> Result<View, CliError> {
+        let src = match &self.inner {
+            Backing::Mapped(seg) => Src::Region(
+                seg.region(&e.name)
+                    .map_err(|err| CliError::problem(err.to_string()))?,
+            ),
+            Backing::File(f) => Src::File(f.clone(), e.offset),
+        };
+        Ok(View {
+            name: e.name.clone(),
+            offset: e.offset,
+            size: e.size,
+            src,
+        })
+    }
+
+    /// Reads `n` bytes at absolute offset `off` (bounded by the file).
+    pub fn read_abs(&self, off: u64, n: u64) -> Result<Vec<u8>, CliError> {
+        let end = off.checked_add(n).filter(|&e| e <= self.file_size);
+        if end.is_none() {
+            return Err(CliError::usage(format!(
+                "range [{off}, +{n}) is outside the segment ({} bytes)",
+                self.file_size
+            )));
+        }
+        let mut buf = vec![0u8; n as usize];
+        let f = match &self.inner {
+            Backing::File(f) => f.clone(),
+            Backing::Mapped(_) => Arc::new(
+                open_readonly(&self.path)
+                    .map_err(|e| CliError::io(format!("{}: {e}", self.path.display())))?
+                    .0,
+            ),
+        };
+        f.read_exact_at(&mut buf, off)
+            .map_err(|e| CliError::io(format!("{}: {e}", self.path.display())))?;
+        Ok(buf)
+    }
+}
+
+/// Re-exported for the entry name length rule.
+pub const MAX_NAME: usize = NAME_FIELD - 1;
