@@ -39,7 +39,11 @@ fn num(v: &Value) -> u64 {
 }
 
 fn elems<T: Elem>(v: &Value) -> Vec<T> {
-    v.as_array().expect("array").iter().map(T::from_json).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(T::from_json)
+        .collect()
 }
 
 fn u32s(v: &Value) -> Vec<u32> {
@@ -60,7 +64,13 @@ fn check_table(seg: &Segment, fm: &Value) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["name"].as_str().unwrap().to_owned(), num(&e["offset"]), num(&e["size"])))
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_owned(),
+                num(&e["offset"]),
+                num(&e["size"]),
+            )
+        })
         .collect();
     let got: Vec<(String, u64, u64)> = seg
         .entries()
@@ -76,13 +86,33 @@ fn check_queue<T: Elem>(seg: &Segment, s: &Value) {
     let exp = &s["expected"];
     let q = Queue::<T>::open(seg, name).unwrap();
     let r = seg.region(name).unwrap();
-    assert_eq!(r.len() as u64, num(&s["layout"]["total_size"]), "{name} size");
+    assert_eq!(
+        r.len() as u64,
+        num(&s["layout"]["total_size"]),
+        "{name} size"
+    );
 
     // Header fields, raw.
-    assert_eq!(r.read_u32(off(s, "head")) as u64, num(&exp["head"]), "{name} head");
-    assert_eq!(r.read_u32(off(s, "tail")) as u64, num(&exp["tail"]), "{name} tail");
-    assert_eq!(r.read_u32(off(s, "capacity")) as u64, num(&exp["capacity"]), "{name} capacity");
-    assert_eq!(r.read_u32(off(s, "elem_size")) as u64, num(&exp["elem_size"]), "{name} elem_size");
+    assert_eq!(
+        r.read_u32(off(s, "head")) as u64,
+        num(&exp["head"]),
+        "{name} head"
+    );
+    assert_eq!(
+        r.read_u32(off(s, "tail")) as u64,
+        num(&exp["tail"]),
+        "{name} tail"
+    );
+    assert_eq!(
+        r.read_u32(off(s, "capacity")) as u64,
+        num(&exp["capacity"]),
+        "{name} capacity"
+    );
+    assert_eq!(
+        r.read_u32(off(s, "elem_size")) as u64,
+        num(&exp["elem_size"]),
+        "{name} elem_size"
+    );
     assert_eq!(num(&exp["elem_size"]) as usize, size_of::<T>());
 
     // Through the API.
@@ -93,7 +123,9 @@ fn check_queue<T: Elem>(seg: &Segment, s: &Value) {
     assert_eq!(q.is_full(), num(&exp["size"]) as usize == cap);
 
     // Raw side arrays: every slot, including stale popped values.
-    let seq: Vec<u32> = (0..cap).map(|i| r.read_u32(off(s, "seq") + 4 * i)).collect();
+    let seq: Vec<u32> = (0..cap)
+        .map(|i| r.read_u32(off(s, "seq") + 4 * i))
+        .collect();
     assert_eq!(seq, u32s(&exp["seq"]), "{name} seq");
     let data: Vec<T> = (0..cap)
         .map(|i| r.read::<T>(off(s, "data") + i * size_of::<T>()))
@@ -102,7 +134,11 @@ fn check_queue<T: Elem>(seg: &Segment, s: &Value) {
 
     // Pop order, then empty.
     let popped: Vec<T> = std::iter::from_fn(|| q.pop()).collect();
-    assert_eq!(popped, elems::<T>(&exp["contents_pop_order"]), "{name} pop order");
+    assert_eq!(
+        popped,
+        elems::<T>(&exp["contents_pop_order"]),
+        "{name} pop order"
+    );
     assert!(q.is_empty());
     assert_eq!(q.len(), 0);
     let head = r.read_u32(off(s, "head")) as u64;
@@ -114,12 +150,24 @@ fn check_stack<T: Elem>(seg: &Segment, s: &Value) {
     let exp = &s["expected"];
     let st = Stack::<T>::open(seg, name).unwrap();
     let r = seg.region(name).unwrap();
-    assert_eq!(r.len() as u64, num(&s["layout"]["total_size"]), "{name} size");
+    assert_eq!(
+        r.len() as u64,
+        num(&s["layout"]["total_size"]),
+        "{name} size"
+    );
 
     let top = r.read::<i32>(off(s, "top"));
     assert_eq!(top as i64, exp["top"].as_i64().unwrap(), "{name} top");
-    assert_eq!(r.read_u32(off(s, "capacity")) as u64, num(&exp["capacity"]), "{name} capacity");
-    assert_eq!(r.read_u32(off(s, "elem_size")) as u64, num(&exp["elem_size"]), "{name} elem_size");
+    assert_eq!(
+        r.read_u32(off(s, "capacity")) as u64,
+        num(&exp["capacity"]),
+        "{name} capacity"
+    );
+    assert_eq!(
+        r.read_u32(off(s, "elem_size")) as u64,
+        num(&exp["elem_size"]),
+        "{name} elem_size"
+    );
     assert_eq!(r.read_u32(off(s, "reserved")), 0, "{name} reserved");
     assert_eq!(num(&exp["elem_size"]) as usize, size_of::<T>());
 
@@ -128,7 +176,9 @@ fn check_stack<T: Elem>(seg: &Segment, s: &Value) {
     assert_eq!(st.len() as u64, num(&exp["size"]), "{name} len");
     assert_eq!(st.is_empty(), num(&exp["size"]) == 0);
 
-    let states: Vec<u32> = (0..cap).map(|i| r.read_u32(off(s, "state") + 4 * i)).collect();
+    let states: Vec<u32> = (0..cap)
+        .map(|i| r.read_u32(off(s, "state") + 4 * i))
+        .collect();
     assert_eq!(states, u32s(&exp["states"]), "{name} states");
     let data: Vec<T> = (0..cap)
         .map(|i| r.read::<T>(off(s, "data") + i * size_of::<T>()))
@@ -138,7 +188,9 @@ fn check_stack<T: Elem>(seg: &Segment, s: &Value) {
     let want = elems::<T>(&exp["contents_top_first"]);
     assert_eq!(st.peek(), want.first().copied(), "{name} peek");
     // peek hands the slot back READY: nothing changed.
-    let states2: Vec<u32> = (0..cap).map(|i| r.read_u32(off(s, "state") + 4 * i)).collect();
+    let states2: Vec<u32> = (0..cap)
+        .map(|i| r.read_u32(off(s, "state") + 4 * i))
+        .collect();
     assert_eq!(states2, states);
     let popped: Vec<T> = std::iter::from_fn(|| st.pop()).collect();
     assert_eq!(popped, want, "{name} pop order");
@@ -202,7 +254,11 @@ fn replay_queue<T: Elem>(seg: &Segment, s: &Value) {
         match op["op"].as_str().unwrap() {
             "push" => {
                 let v = T::from_json(&op["args"][0]);
-                assert_eq!(q.push(v).is_ok(), op["returns"].as_bool().unwrap(), "{name} {op}");
+                assert_eq!(
+                    q.push(v).is_ok(),
+                    op["returns"].as_bool().unwrap(),
+                    "{name} {op}"
+                );
             }
             "pop" => assert_eq!(q.pop(), Some(T::from_json(&op["returns"])), "{name} {op}"),
             other => panic!("{name}: unknown queue op {other}"),
@@ -219,7 +275,11 @@ fn replay_stack<T: Elem>(seg: &Segment, s: &Value) {
         match op["op"].as_str().unwrap() {
             "push" => {
                 let v = T::from_json(&op["args"][0]);
-                assert_eq!(st.push(v).is_ok(), op["returns"].as_bool().unwrap(), "{name} {op}");
+                assert_eq!(
+                    st.push(v).is_ok(),
+                    op["returns"].as_bool().unwrap(),
+                    "{name} {op}"
+                );
             }
             "pop" => assert_eq!(st.pop(), Some(T::from_json(&op["returns"])), "{name} {op}"),
             other => panic!("{name}: unknown stack op {other}"),
@@ -301,8 +361,12 @@ fn hostile_queue_headers_are_refused() {
     let t = copy_vector("queues.bin");
     {
         use std::io::{Seek, SeekFrom, Write};
-        let mut f = std::fs::OpenOptions::new().write(true).open(t.path()).unwrap();
-        f.seek(SeekFrom::Start(q_off + off(q, "capacity") as u64)).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(t.path())
+            .unwrap();
+        f.seek(SeekFrom::Start(q_off + off(q, "capacity") as u64))
+            .unwrap();
         f.write_all(&6u32.to_le_bytes()).unwrap();
     }
     let seg = t.open();
@@ -310,13 +374,19 @@ fn hostile_queue_headers_are_refused() {
     let msg = e.to_string();
     assert!(msg.contains("\"q\""), "{msg}");
     let d = mismatch_detail(e);
-    assert!(d.contains("capacity 6 is not a nonzero power of two"), "{d}");
+    assert!(
+        d.contains("capacity 6 is not a nonzero power of two"),
+        "{d}"
+    );
 
     // Capacity 0 through a Region.
     let r = seg.region("q").unwrap();
     r.write::<u32>(off(q, "capacity"), 0);
     let d = mismatch_detail(Queue::<i32>::open(&seg, "q").unwrap_err());
-    assert!(d.contains("capacity 0 is not a nonzero power of two"), "{d}");
+    assert!(
+        d.contains("capacity 0 is not a nonzero power of two"),
+        "{d}"
+    );
 
     // A power of two that does not fit the entry.
     r.write::<u32>(off(q, "capacity"), 1 << 20);
@@ -327,7 +397,10 @@ fn hostile_queue_headers_are_refused() {
     r.write::<u32>(off(q, "capacity"), 8);
     r.write::<u32>(off(q, "elem_size"), 2);
     let d = mismatch_detail(Queue::<i32>::open(&seg, "q").unwrap_err());
-    assert!(d.contains("elem_size is 2") && d.contains("size_of::<i32>() is 4"), "{d}");
+    assert!(
+        d.contains("elem_size is 2") && d.contains("size_of::<i32>() is 4"),
+        "{d}"
+    );
 
     // Restored, it opens again and still holds its values.
     r.write::<u32>(off(q, "elem_size"), 4);
@@ -353,7 +426,10 @@ fn hostile_stack_headers_are_refused() {
     let r = seg.region("sb").unwrap();
 
     let d = mismatch_detail(Stack::<u16>::open(&seg, "sb").unwrap_err());
-    assert!(d.contains("elem_size is 1") && d.contains("size_of::<u16>() is 2"), "{d}");
+    assert!(
+        d.contains("elem_size is 1") && d.contains("size_of::<u16>() is 2"),
+        "{d}"
+    );
 
     r.write::<u32>(off(sb, "capacity"), 0x8000_0000);
     let d = mismatch_detail(Stack::<u8>::open(&seg, "sb").unwrap_err());

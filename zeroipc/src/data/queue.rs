@@ -150,11 +150,7 @@ impl<T: ShmElement> Queue<T> {
         let cap = round_capacity(capacity).expect("capacity accepted by size_for");
         let (seq_off, total) =
             layout(cap as u64, size_of::<T>() as u64).expect("capacity accepted by size_for");
-        assert_eq!(
-            total,
-            region.len() as u64,
-            "queue region sized by size_for"
-        );
+        assert_eq!(total, region.len() as u64, "queue region sized by size_for");
         // Relaxed stores: the structure is published to other processes by
         // the table's release store of entry_count, after this returns.
         region.atomic_u32(OFF_HEAD).store(0, Ordering::Relaxed);
@@ -308,7 +304,12 @@ impl<T: ShmElement> Queue<T> {
                 // seq Release store, not by tail. Weak: a spurious failure
                 // just goes round again.
                 if tail
-                    .compare_exchange_weak(t, t.wrapping_add(1), Ordering::Relaxed, Ordering::Relaxed)
+                    .compare_exchange_weak(
+                        t,
+                        t.wrapping_add(1),
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    )
                     .is_ok()
                 {
                     self.region.write::<T>(self.data_off(slot), v);
@@ -363,7 +364,12 @@ impl<T: ShmElement> Queue<T> {
                 // The slot holds ticket h's value. Claim h; Relaxed for the
                 // same reason as the tail CAS in `push`.
                 if head
-                    .compare_exchange_weak(h, h.wrapping_add(1), Ordering::Relaxed, Ordering::Relaxed)
+                    .compare_exchange_weak(
+                        h,
+                        h.wrapping_add(1),
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    )
                     .is_ok()
                 {
                     let v = self.region.read::<T>(self.data_off(slot));
@@ -465,7 +471,10 @@ mod tests {
         // qb: u8, asked 3 -> 4: 16 + align8(4) + 16 = 40.
         assert_eq!(Queue::<u8>::size_for(3), Some(40));
         assert_eq!(Queue::<u8>::size_for(0), None);
-        assert_eq!(Queue::<[u8; 1 << 20]>::size_for(1 << 31), Some(16 + (1u64 << 51) + (1u64 << 33)));
+        assert_eq!(
+            Queue::<[u8; 1 << 20]>::size_for(1 << 31),
+            Some(16 + (1u64 << 51) + (1u64 << 33))
+        );
     }
 
     #[test]
@@ -627,11 +636,18 @@ mod tests {
         Queue::<u32>::create(&t.1, "q", 8).unwrap();
         let e = Queue::<u64>::open(&t.1, "q").unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains("elem_size is 4") && msg.contains("is 8"), "{msg}");
+        assert!(
+            msg.contains("elem_size is 4") && msg.contains("is 8"),
+            "{msg}"
+        );
         let r = t.1.region("q").unwrap();
         r.write::<u32>(OFF_CAPACITY, 6);
         let e = Queue::<u32>::open(&t.1, "q").unwrap_err();
-        assert!(e.to_string().contains("capacity 6 is not a nonzero power of two"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("capacity 6 is not a nonzero power of two"),
+            "{e}"
+        );
         r.write::<u32>(OFF_CAPACITY, 0);
         assert!(Queue::<u32>::open(&t.1, "q").is_err());
         r.write::<u32>(OFF_CAPACITY, 16);

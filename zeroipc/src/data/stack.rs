@@ -529,6 +529,7 @@ mod tests {
         let start = Instant::now();
         assert_eq!(s.pop(), None);
         let waited = start.elapsed();
+        eprintln!("pop gave up on a dead pusher's slot after {waited:?}");
         assert!(waited < Duration::from_secs(5), "{waited:?}");
         // The reservation was rolled back.
         assert_eq!(s.top().load(Ordering::Relaxed), 1);
