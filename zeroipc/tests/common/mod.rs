@@ -123,7 +123,10 @@ pub fn assert_same_bytes(t: &TempSeg, file: &str) {
     let mut theirs = std::fs::read(vectors_dir().join(file)).unwrap();
     assert_eq!(ours.len(), theirs.len(), "segment sizes differ");
     let all = manifest();
-    for r in all["nondeterministic"].as_array().expect("nondeterministic list") {
+    for r in all["nondeterministic"]
+        .as_array()
+        .expect("nondeterministic list")
+    {
         if r["file"] != file {
             continue;
         }
@@ -154,7 +157,14 @@ pub fn assert_same_bytes(t: &TempSeg, file: &str) {
         let shown: Vec<String> = diffs
             .iter()
             .take(16)
-            .map(|&i| format!("{i} ({}): ours {:#04x} ref {:#04x}", describe(i), ours[i], theirs[i]))
+            .map(|&i| {
+                format!(
+                    "{i} ({}): ours {:#04x} ref {:#04x}",
+                    describe(i),
+                    ours[i],
+                    theirs[i]
+                )
+            })
             .collect();
         panic!(
             "{file}: {} bytes differ from the reference image:\n{}",
@@ -170,8 +180,14 @@ pub fn assert_same_bytes(t: &TempSeg, file: &str) {
 pub fn spawn_worker(test_name: &str, env: &[(&str, String)]) -> std::process::Child {
     let exe = std::env::current_exe().unwrap();
     let mut cmd = std::process::Command::new(exe);
-    cmd.args([test_name, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-        .env("ZEROIPC_CHILD", "1");
+    cmd.args([
+        test_name,
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("ZEROIPC_CHILD", "1");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -179,14 +195,18 @@ pub fn spawn_worker(test_name: &str, env: &[(&str, String)]) -> std::process::Ch
     cmd.spawn().expect("spawn worker")
 }
 
-/// Waits for a worker and returns what it printed on lines starting with
-/// `RESULT `, asserting it exited successfully.
+/// Waits for a worker and returns what it printed after `RESULT ` on each line, asserting it exited successfully.
 pub fn worker_results(child: std::process::Child) -> Vec<String> {
     let out = child.wait_with_output().expect("wait worker");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(out.status.success(), "worker failed: {:?}\n{text}", out.status);
+    assert!(
+        out.status.success(),
+        "worker failed: {:?}\n{text}",
+        out.status
+    );
+    // The harness may print `test worker ... ` on the same line first.
     text.lines()
-        .filter_map(|l| l.strip_prefix("RESULT ").map(str::to_owned))
+        .filter_map(|l| l.find("RESULT ").map(|i| l[i + 7..].to_owned()))
         .collect()
 }
 
