@@ -275,7 +275,7 @@ fn expand_enum(c: &Container, vs: &[Variant]) -> syn::Result<TokenStream> {
     let from = vs.iter().map(|v| {
         let vi = v.ident;
         quote! {
-            if r == #ident::#vi as #rt {
+            if __zeroipc_raw == #ident::#vi as #rt {
                 return ::core::option::Option::Some(#ident::#vi);
             }
         }
@@ -296,7 +296,7 @@ fn expand_enum(c: &Container, vs: &[Variant]) -> syn::Result<TokenStream> {
             }
 
             #[inline]
-            fn from_repr(r: #rt) -> ::core::option::Option<Self> {
+            fn from_repr(__zeroipc_raw: #rt) -> ::core::option::Option<Self> {
                 #(#from)*
                 ::core::option::Option::None
             }

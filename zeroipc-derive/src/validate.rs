@@ -18,13 +18,17 @@ pub const MAX_ALIGN: u64 = 8;
 
 /// Collected errors.
 #[derive(Default)]
-struct Errors(Option<syn::Error>);
+struct Errors {
+    all: Option<syn::Error>,
+    count: usize,
+}
 
 impl Errors {
     fn push(&mut self, e: syn::Error) {
-        match &mut self.0 {
+        self.count += 1;
+        match &mut self.all {
             Some(all) => all.combine(e),
-            None => self.0 = Some(e),
+            None => self.all = Some(e),
         }
     }
 
@@ -37,7 +41,7 @@ impl Errors {
     }
 
     fn finish(self) -> syn::Result<()> {
-        match self.0 {
+        match self.all {
             Some(e) => Err(e),
             None => Ok(()),
         }
@@ -105,12 +109,15 @@ fn check_struct(c: &Container, s: &Struct, errs: &mut Errors) {
         );
     }
 
-    let generic = check_generics(c, s, errs);
-
+    let before = errs.count;
     let mut shapes = Vec::with_capacity(s.fields.len());
     for f in &s.fields {
         shapes.push(check_type(f.ty, errs));
     }
+    // The generics rule compares field types; skip that comparison when a
+    // field type was already rejected (its own message is the useful one).
+    let types_ok = errs.count == before;
+    let generic = check_generics(c, s, types_ok, errs);
 
     // Padding the macro can see: only for non-generic structs whose every
     // field type it knows. The const assertions in `expand` check the same
@@ -125,7 +132,7 @@ fn check_struct(c: &Container, s: &Struct, errs: &mut Errors) {
 /// Lifetimes are rejected; type and const parameters are accepted only where
 /// no instantiation can introduce padding. Returns whether the struct is
 /// generic over types or constants.
-fn check_generics(c: &Container, s: &Struct, errs: &mut Errors) -> bool {
+fn check_generics(c: &Container, s: &Struct, compare_fields: bool, errs: &mut Errors) -> bool {
     let mut generic = false;
     for p in &c.generics.params {
         match p {
@@ -157,7 +164,7 @@ fn check_generics(c: &Container, s: &Struct, errs: &mut Errors) -> bool {
     // types (arrays stripped) are the same type, which all share one
     // alignment `a` and have sizes that are multiples of `a`, so every field
     // starts where the previous one ends and the total is a multiple of `a`.
-    if s.fields.len() > 1 {
+    if compare_fields && s.fields.len() > 1 {
         let first = &s.fields[0];
         let base0 = base_type(first.ty);
         let key0 = base0.to_token_stream().to_string();
@@ -473,8 +480,7 @@ fn check_static_padding(
                 format!(
                     "`{name}` has {gap} byte(s) of padding after field `{}` (offsets {}..{}, \
                      before field `{}`): padding bytes are never initialised, so peers would \
-                     read garbage and the layout would not be fully described. Add an explicit \
-                     filler field `[u8; {gap}]` after `{}`",
+                     read garbage there. Add an explicit filler field `[u8; {gap}]` after `{}`",
                     after.name,
                     ends[i - 1],
                     starts[i],
@@ -491,9 +497,9 @@ fn check_static_padding(
             last.span,
             format!(
                 "`{name}` has {tail} byte(s) of trailing padding after its last field `{}` \
-                 (offsets {off}..{size}; the size is rounded up to the alignment {align}): \
-                 padding bytes are never initialised, so peers would read garbage. Add an \
-                 explicit filler field `[u8; {tail}]` after `{}`",
+                 (offsets {off}..{size}, to round the size up to the alignment {align}): \
+                 padding bytes are never initialised, so peers would read garbage there. Add \
+                 an explicit filler field `[u8; {tail}]` after `{}`",
                 last.name, last.name,
             ),
         );

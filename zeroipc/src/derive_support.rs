@@ -114,7 +114,7 @@ pub const fn padding_between(ty: &str, after: &str, next: &str, start: usize, by
         .n(start + bytes)
         .s(", before field `")
         .s(next)
-        .s("`); padding bytes are never initialised and peers see garbage there. Add an explicit filler field `[u8; ")
+        .s("`): padding bytes are never initialised, so peers would read garbage there. Add an explicit filler field `[u8; ")
         .n(bytes)
         .s("]` after `")
         .s(after)
@@ -134,7 +134,7 @@ pub const fn trailing_padding(ty: &str, last: &str, start: usize, bytes: usize) 
         .n(start)
         .s("..")
         .n(start + bytes)
-        .s("); padding bytes are never initialised and peers see garbage there. Add an explicit filler field `[u8; ")
+        .s(", to round the size up to the alignment): padding bytes are never initialised, so peers would read garbage there. Add an explicit filler field `[u8; ")
         .n(bytes)
         .s("]` after `")
         .s(last)
@@ -169,8 +169,8 @@ mod tests {
         assert_eq!(
             M.as_str(),
             "#[derive(ShmLayout)]: `Foo` has 3 byte(s) of padding after field `a` (offsets 1..4, \
-             before field `b`); padding bytes are never initialised and peers see garbage there. \
-             Add an explicit filler field `[u8; 3]` after `a`"
+             before field `b`): padding bytes are never initialised, so peers would read garbage \
+             there. Add an explicit filler field `[u8; 3]` after `a`"
         );
         assert_eq!(Msg::new().n(0).n(18446744073709551615).as_str(), "018446744073709551615");
     }

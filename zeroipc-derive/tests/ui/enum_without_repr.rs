@@ -1,0 +1,9 @@
+use zeroipc::ShmLayout;
+
+#[derive(Clone, Copy, ShmLayout)]
+enum Color {
+    Red,
+    Green,
+}
+
+fn main() {}
