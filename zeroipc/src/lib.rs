@@ -47,7 +47,7 @@ pub mod wait;
 pub use codata::channel::Channel;
 pub use codata::future::{Future, FutureState};
 pub use codata::lazy::{Lazy, LazyOp, LazyState};
-pub use codata::stream::StreamVoid;
+pub use codata::stream::{Stream, StreamVoid};
 pub use data::array::Array;
 pub use data::map::Map;
 pub use data::pool::{Pool, PoolHandle};

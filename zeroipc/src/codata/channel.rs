@@ -335,10 +335,9 @@ impl<T: ShmElement> Channel<T> {
             }
         } else {
             if !cap.is_power_of_two() {
-                return Err(header.mismatch(
-                    KIND,
-                    format!("header capacity {cap} is not a power of two"),
-                ));
+                return Err(
+                    header.mismatch(KIND, format!("header capacity {cap} is not a power of two"))
+                );
             }
             let q = Queue::<T>::from_region(second)?;
             if q.capacity() != cap as usize {
@@ -457,7 +456,13 @@ impl<T: ShmElement> Channel<T> {
 
     // ----- buffered ---------------------------------------------------------
 
-    fn buffered_send(&self, q: &Queue<T>, v: T, deadline: Option<Instant>, block: bool) -> Result<bool> {
+    fn buffered_send(
+        &self,
+        q: &Queue<T>,
+        v: T,
+        deadline: Option<Instant>,
+        block: bool,
+    ) -> Result<bool> {
         let start = Instant::now();
         let _inside = CountGuard::enter(self.senders());
         let head = q.region().atomic_u32(Q_HEAD);
@@ -482,7 +487,12 @@ impl<T: ShmElement> Channel<T> {
         }
     }
 
-    fn buffered_recv(&self, q: &Queue<T>, deadline: Option<Instant>, block: bool) -> Result<Option<T>> {
+    fn buffered_recv(
+        &self,
+        q: &Queue<T>,
+        deadline: Option<Instant>,
+        block: bool,
+    ) -> Result<Option<T>> {
         let start = Instant::now();
         let _inside = CountGuard::enter(self.receivers());
         let tail = q.region().atomic_u32(Q_TAIL);
@@ -498,8 +508,7 @@ impl<T: ShmElement> Channel<T> {
                 // once the count is 0 (or the grace is over) one more pop
                 // settles it.
                 let since = *closed_since.get_or_insert_with(Instant::now);
-                if self.senders().load(Ordering::SeqCst) == 0 || since.elapsed() >= CLOSE_GRACE
-                {
+                if self.senders().load(Ordering::SeqCst) == 0 || since.elapsed() >= CLOSE_GRACE {
                     return match q.pop() {
                         Some(v) => Ok(Some(v)),
                         None => Err(self.closed_err()),
@@ -533,7 +542,12 @@ impl<T: ShmElement> Channel<T> {
     }
 
     /// Takes the sender lock (`send_seq` even -> odd).
-    fn lock_sender(&self, deadline: Option<Instant>, block: bool, start: Instant) -> Result<Option<SendLock<'_>>> {
+    fn lock_sender(
+        &self,
+        deadline: Option<Instant>,
+        block: bool,
+        start: Instant,
+    ) -> Result<Option<SendLock<'_>>> {
         let seq = self.send_seq();
         loop {
             if self.is_closed() {
@@ -793,7 +807,11 @@ impl<T: ShmElement> Channel<T> {
         let mut changed = false;
         let seq = self.send_seq();
         let s = seq.load(Ordering::Acquire);
-        if s % 2 == 1 && seq.compare_exchange(s, s + 1, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+        if s % 2 == 1
+            && seq
+                .compare_exchange(s, s + 1, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
             changed = true;
         }
         let ready = slot.atomic_u8(SLOT_READY);
@@ -837,7 +855,10 @@ impl<T: ShmElement> Channel<T> {
 /// Segment::unlink(&name)?;
 /// # Ok::<(), zeroipc::Error>(())
 /// ```
-pub fn select<T: ShmElement>(channels: &[&Channel<T>], timeout: Option<Duration>) -> Result<(usize, T)> {
+pub fn select<T: ShmElement>(
+    channels: &[&Channel<T>],
+    timeout: Option<Duration>,
+) -> Result<(usize, T)> {
     if channels.is_empty() {
         return Err(Error::InvalidParameter {
             segment: String::new(),
@@ -889,7 +910,180 @@ pub fn select<T: ShmElement>(channels: &[&Channel<T>], timeout: Option<Duration>
 
 #[cfg(test)]
 mod tests {
-    use super::slot_layout;
+    use super::*;
+    use crate::codata::testutil::seg;
+
+    /// `senders` threads send `per` tagged values each, `receivers` threads
+    /// receive until closed; every value must arrive exactly once, and in
+    /// order per sender.
+    fn mpmc(capacity: usize, senders: u64, receivers: usize, per: u64) {
+        let t = seg("chmpmc");
+        let ch = Channel::<u64>::create(&t.1, "c", capacity).unwrap();
+        let rx: Vec<_> = (0..receivers)
+            .map(|_| {
+                let c = Channel::<u64>::open(&t.1, "c").unwrap();
+                std::thread::spawn(move || {
+                    let mut got = Vec::new();
+                    loop {
+                        match c.recv_timeout(Duration::from_secs(30)) {
+                            Ok(v) => got.push(v),
+                            Err(Error::Closed { .. }) => return got,
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                })
+            })
+            .collect();
+        let tx: Vec<_> = (0..senders)
+            .map(|id| {
+                let c = ch.clone();
+                std::thread::spawn(move || {
+                    for i in 0..per {
+                        c.send_timeout((id << 32) | i, Duration::from_secs(30))
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in tx {
+            h.join().unwrap();
+        }
+        ch.close();
+        let mut all = Vec::new();
+        for h in rx {
+            let got = h.join().unwrap();
+            let mut last = vec![None::<u64>; senders as usize];
+            for &v in &got {
+                let (id, i) = ((v >> 32) as usize, v & 0xFFFF_FFFF);
+                assert!(last[id].is_none_or(|l| l < i), "sender {id} out of order");
+                last[id] = Some(i);
+            }
+            all.extend(got);
+        }
+        all.sort_unstable();
+        let want: Vec<u64> = (0..senders)
+            .flat_map(|id| (0..per).map(move |i| (id << 32) | i))
+            .collect();
+        assert_eq!(all, want);
+        assert_eq!(ch.sender_count(), 0);
+        assert_eq!(ch.receiver_count(), 0);
+    }
+
+    #[test]
+    fn buffered_threads_exactly_once() {
+        mpmc(8, 3, 2, 5000);
+    }
+
+    #[test]
+    fn unbuffered_threads_exactly_once() {
+        mpmc(0, 3, 2, 2000);
+    }
+
+    #[test]
+    fn buffered_backpressure_and_close() {
+        let t = seg("chbuf");
+        let ch = Channel::<i32>::create(&t.1, "c", 2).unwrap();
+        assert!(ch.try_send(1).unwrap());
+        assert!(ch.try_send(2).unwrap());
+        assert!(!ch.try_send(3).unwrap());
+        let e = ch.send_timeout(3, Duration::from_millis(10)).unwrap_err();
+        assert!(matches!(e, Error::Timeout { .. }), "{e}");
+        let rx = ch.clone();
+        let h = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            rx.recv().unwrap()
+        });
+        ch.send(3).unwrap(); // blocks until the receiver makes room
+        assert_eq!(h.join().unwrap(), 1);
+        ch.close();
+        assert!(matches!(ch.send(4), Err(Error::Closed { .. })));
+        assert!(matches!(ch.try_send(4), Err(Error::Closed { .. })));
+        assert_eq!(ch.recv().unwrap(), 2);
+        assert_eq!(ch.try_recv().unwrap(), Some(3));
+        assert!(matches!(ch.recv(), Err(Error::Closed { .. })));
+        assert!(matches!(ch.try_recv(), Err(Error::Closed { .. })));
+    }
+
+    #[test]
+    fn unbuffered_try_timeout_and_close() {
+        let t = seg("chunbuf");
+        let ch = Channel::<u16>::create(&t.1, "c", 0).unwrap();
+        assert!(!ch.is_buffered());
+        assert!(!ch.try_send(1).unwrap()); // nobody waiting
+        assert_eq!(ch.try_recv().unwrap(), None);
+        let e = ch.send_timeout(1, Duration::from_millis(10)).unwrap_err();
+        assert!(matches!(e, Error::Timeout { .. }), "{e}");
+        assert!(ch.is_empty()); // withdrawn, not left behind
+        assert_eq!(ch.try_recv().unwrap(), None);
+        let e = ch.recv_timeout(Duration::from_millis(10)).unwrap_err();
+        assert!(matches!(e, Error::Timeout { .. }), "{e}");
+        // A sender blocked when the channel closes withdraws its value.
+        let tx = ch.clone();
+        let h = std::thread::spawn(move || tx.send(9));
+        std::thread::sleep(Duration::from_millis(20));
+        ch.close();
+        assert!(matches!(h.join().unwrap(), Err(Error::Closed { .. })));
+        assert!(matches!(ch.recv(), Err(Error::Closed { .. })));
+        assert_eq!(
+            ch.header.atomic_u64(OFF_SEND_SEQ).load(Ordering::Relaxed) % 2,
+            0
+        );
+    }
+
+    #[test]
+    fn recovery_after_a_dead_holder() {
+        let t = seg("chrecover");
+        let ch = Channel::<u32>::create(&t.1, "c", 0).unwrap();
+        // A sender died holding the lock, a receiver died holding a claim.
+        ch.header
+            .atomic_u64(OFF_SEND_SEQ)
+            .store(5, Ordering::Relaxed);
+        let Mode::Unbuffered { slot, .. } = &*ch.mode else {
+            unreachable!()
+        };
+        slot.atomic_u8(SLOT_READY).store(CLAIMED, Ordering::Relaxed);
+        let e = ch.send_timeout(1, Duration::from_millis(10)).unwrap_err();
+        assert!(matches!(e, Error::Timeout { .. }), "{e}");
+        assert!(ch.recover_unbuffered());
+        let rx = ch.clone();
+        let h = std::thread::spawn(move || rx.recv_timeout(Duration::from_secs(10)));
+        ch.send_timeout(1, Duration::from_secs(10)).unwrap();
+        assert_eq!(h.join().unwrap().unwrap(), 1);
+    }
+
+    #[test]
+    fn select_takes_from_any_and_reports_closed() {
+        let t = seg("chselect");
+        let a = Channel::<u8>::create(&t.1, "a", 0).unwrap();
+        let b = Channel::<u8>::create(&t.1, "b", 4).unwrap();
+        let tx = a.clone();
+        let h = std::thread::spawn(move || tx.send_timeout(7, Duration::from_secs(10)));
+        assert_eq!(
+            select(&[&a, &b], Some(Duration::from_secs(10))).unwrap(),
+            (0, 7)
+        );
+        h.join().unwrap().unwrap();
+        b.send(1).unwrap();
+        a.close();
+        b.close();
+        assert_eq!(select(&[&a, &b], None).unwrap(), (1, 1));
+        assert!(matches!(select(&[&a, &b], None), Err(Error::Closed { .. })));
+    }
+
+    #[test]
+    fn names_and_open_checks() {
+        let t = seg("chnames");
+        let long = "x".repeat(25); // 25 + "_header" = 32 bytes: too long
+        assert!(Channel::<u8>::create(&t.1, &long, 4).is_err());
+        assert!(t.1.entries().unwrap().is_empty()); // nothing half-created
+        Channel::<i32>::create(&t.1, "c", 3).unwrap();
+        let c = Channel::<i32>::open(&t.1, "c").unwrap();
+        assert_eq!(c.capacity(), 4);
+        assert!(Channel::<i64>::open(&t.1, "c").is_err());
+        Channel::<i32>::create(&t.1, "u", 0).unwrap();
+        assert!(Channel::<i64>::open(&t.1, "u").is_err());
+        assert!(Channel::<i32>::open(&t.1, "missing").is_err());
+    }
 
     #[test]
     fn slot_layout_matches_the_reference() {

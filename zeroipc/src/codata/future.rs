@@ -473,8 +473,8 @@ impl<T: ShmElement, U: ShmElement, F: FnOnce(T) -> U> Then<T, U, F> {
     }
 
     /// Waits for the source (forever, or up to `timeout`) and completes the
-    /// target. On timeout the continuation is returned inside the error's
-    /// place: call again with the same value to keep waiting.
+    /// target. On [`Error::Timeout`] the continuation stays armed: call
+    /// `run` or `poll` again to keep waiting.
     pub fn run(&mut self, timeout: Option<Duration>) -> Result<()> {
         if self.f.is_none() {
             return Ok(());
@@ -545,7 +545,9 @@ mod tests {
         let t = seg("futstuck");
         let f = Future::<i32>::create(&t.1, "f").unwrap();
         // A setter that died after its claim.
-        f.region.atomic_u32(OFF_STATE).store(COMPUTING, Ordering::Release);
+        f.region
+            .atomic_u32(OFF_STATE)
+            .store(COMPUTING, Ordering::Release);
         let e = f.get_timeout(Duration::from_millis(20)).unwrap_err();
         assert!(matches!(e, Error::Timeout { .. }), "{e}");
         assert_eq!(f.state(), FutureState::Computing);

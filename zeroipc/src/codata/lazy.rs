@@ -515,10 +515,7 @@ impl<T: Arithmetic> Lazy<T> {
                     }
                 }
                 COMPUTING => {
-                    let remaining = match timeout {
-                        Some(t) => Some(t.saturating_sub(start.elapsed())),
-                        None => None,
-                    };
+                    let remaining = timeout.map(|t| t.saturating_sub(start.elapsed()));
                     let changed = wait_until(state, remaining, || {
                         (state.load(Ordering::Acquire) != COMPUTING).then_some(())
                     });
@@ -665,6 +662,9 @@ mod tests {
             (4, 8, 16, 18, 276, 280)
         );
         let l = layout_for(1, 1); // u8
-        assert_eq!((l.data, l.data_b, l.cached, l.error, l.count, l.total), (8, 9, 16, 17, 276, 280));
+        assert_eq!(
+            (l.data, l.data_b, l.cached, l.error, l.count, l.total),
+            (8, 9, 16, 17, 276, 280)
+        );
     }
 }
