@@ -105,10 +105,7 @@ fn repr(attrs: &[Attribute]) -> syn::Result<Repr> {
         }
         a.parse_nested_meta(|meta| {
             let path = &meta.path;
-            let name = path
-                .get_ident()
-                .map(|i| i.to_string())
-                .unwrap_or_default();
+            let name = path.get_ident().map(|i| i.to_string()).unwrap_or_default();
             // The argument group of `packed(N)` / `align(N)`, if present.
             let group: Option<Group> = if meta.input.peek(syn::token::Paren) {
                 Some(meta.input.parse()?)

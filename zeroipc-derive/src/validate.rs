@@ -109,6 +109,7 @@ fn check_struct(c: &Container, s: &Struct, errs: &mut Errors) {
         );
     }
 
+    check_lifetimes(c, errs);
     let before = errs.count;
     let mut shapes = Vec::with_capacity(s.fields.len());
     for f in &s.fields {
@@ -129,25 +130,30 @@ fn check_struct(c: &Container, s: &Struct, errs: &mut Errors) {
     }
 }
 
-/// Lifetimes are rejected; type and const parameters are accepted only where
-/// no instantiation can introduce padding. Returns whether the struct is
-/// generic over types or constants.
-fn check_generics(c: &Container, s: &Struct, compare_fields: bool, errs: &mut Errors) -> bool {
-    let mut generic = false;
-    for p in &c.generics.params {
-        match p {
-            GenericParam::Lifetime(l) => errs.on(
-                &l.lifetime,
-                format!(
-                    "lifetime parameter `{}` on a #[derive(ShmLayout)] type: shared memory \
-                     cannot hold references (they point into one process's address space), \
-                     so a shared type has no lifetimes",
-                    l.lifetime
-                ),
+/// Lifetime parameters: a shared type holds no references.
+fn check_lifetimes(c: &Container, errs: &mut Errors) {
+    for l in c.generics.lifetimes() {
+        errs.on(
+            &l.lifetime,
+            format!(
+                "lifetime parameter `{}` on a #[derive(ShmLayout)] type: shared memory cannot \
+                 hold references (they point into one process's address space), so a shared \
+                 type has no lifetimes",
+                l.lifetime
             ),
-            GenericParam::Type(_) | GenericParam::Const(_) => generic = true,
-        }
+        );
     }
+}
+
+/// Type and const parameters are accepted only where no instantiation can
+/// introduce padding. Returns whether the struct is generic over types or
+/// constants.
+fn check_generics(c: &Container, s: &Struct, compare_fields: bool, errs: &mut Errors) -> bool {
+    let generic = c
+        .generics
+        .params
+        .iter()
+        .any(|p| !matches!(p, GenericParam::Lifetime(_)));
     if !generic {
         return false;
     }
@@ -320,8 +326,8 @@ fn check_path(ty: &Type, path: &syn::Path, errs: &mut Errors) -> Option<Shape> {
     let name = last.ident.to_string();
     // Primitives only as a bare name or `core::primitive::x`/`std::primitive::x`.
     let bare = path.leading_colon.is_none() && path.segments.len() == 1;
-    let via_primitive = path.segments.len() >= 2
-        && path.segments[path.segments.len() - 2].ident == "primitive";
+    let via_primitive =
+        path.segments.len() >= 2 && path.segments[path.segments.len() - 2].ident == "primitive";
     let prim_ok = bare || via_primitive;
     let reject = |errs: &mut Errors, msg: String| {
         errs.on(ty, msg);
@@ -562,7 +568,10 @@ fn check_enum(c: &Container, vs: &[Variant], errs: &mut Errors) {
         );
     }
     if let Some(t) = &r.transparent {
-        errs.on(&t.tokens, "`repr(transparent)` does not apply to these enums");
+        errs.on(
+            &t.tokens,
+            "`repr(transparent)` does not apply to these enums",
+        );
     }
     if let Some(p) = c.generics.params.first() {
         errs.on(

@@ -172,7 +172,10 @@ mod tests {
              before field `b`): padding bytes are never initialised, so peers would read garbage \
              there. Add an explicit filler field `[u8; 3]` after `a`"
         );
-        assert_eq!(Msg::new().n(0).n(18446744073709551615).as_str(), "018446744073709551615");
+        assert_eq!(
+            Msg::new().n(0).n(18446744073709551615).as_str(),
+            "018446744073709551615"
+        );
     }
 
     #[test]

@@ -351,7 +351,10 @@ mod tests {
             "Signed(5, unknown)"
         );
         let err = OpenEnum::<Signed>::from_raw(5).get().unwrap_err();
-        assert_eq!(err.to_string(), "value 5 is not a variant of open enum Signed");
+        assert_eq!(
+            err.to_string(),
+            "value 5 is not a variant of open enum Signed"
+        );
         assert_eq!(OpenEnum::<Big>::default().raw(), 0);
         assert!(!OpenEnum::<Big>::default().is_known());
     }

@@ -212,7 +212,10 @@ fn field_kinds_are_recorded() {
         k => panic!("{k:?}"),
     }
 
-    assert_eq!(fields(Named::LAYOUT)[0].layout.kind, Kind::FixedStr { len: 24 });
+    assert_eq!(
+        fields(Named::LAYOUT)[0].layout.kind,
+        Kind::FixedStr { len: 24 }
+    );
 
     let c = fields(Cloud::LAYOUT);
     match c[0].layout.kind {
@@ -237,7 +240,10 @@ fn field_kinds_are_recorded() {
     let dir = OpenEnum::<Direction>::LAYOUT;
     assert_eq!(dir.size, 2);
     assert_eq!(
-        Direction::VARIANTS.iter().map(|v| v.value).collect::<Vec<_>>(),
+        Direction::VARIANTS
+            .iter()
+            .map(|v| v.value)
+            .collect::<Vec<_>>(),
         [-1, 0, 1]
     );
 }
@@ -440,7 +446,10 @@ fn every_kind_of_edit_changes_the_fingerprint() {
     let mut seen = std::collections::HashSet::from([base]);
     for (what, inner, outer) in edits {
         assert_ne!(*inner, base, "{what}: fingerprint unchanged");
-        assert_ne!(*outer, base_outer, "{what}: not propagated to the outer struct");
+        assert_ne!(
+            *outer, base_outer,
+            "{what}: not propagated to the outer struct"
+        );
         assert!(seen.insert(*inner), "{what}: collides with another edit");
     }
     // Same size and alignment all along, so only the canonical form tells.
