@@ -148,7 +148,13 @@ pub fn guess_single(view: View, types: Types) -> Structure {
                 .count();
             let certain =
                 (k.self_describing() && d.problems.is_empty() && rivals == 0) || *k == Kind::Marker;
-            (*k, certain, fits.iter().skip(1).map(|(k, _)| *k).collect())
+            let alternatives = fits
+                .iter()
+                .skip(1)
+                .filter(|(_, x)| x.problems.is_empty() || !d.problems.is_empty())
+                .map(|(k, _)| *k)
+                .collect();
+            (*k, certain, alternatives)
         }
     };
     let entries = vec![EntryInfo {

@@ -546,8 +546,8 @@ fn stack(ctx: &Ctx) -> R<Decoded> {
     let cap = v.u32(4)? as u64;
     let es = v.u32(8)? as u64;
     let reserved = v.u32(12)?;
-    if es == 0 {
-        return Err("elem_size is 0".to_owned());
+    if es == 0 || cap == 0 {
+        return Err(format!("capacity {cap} / elem_size {es}"));
     }
     let state_off = cap
         .checked_mul(es)
@@ -635,6 +635,9 @@ fn stack(ctx: &Ctx) -> R<Decoded> {
 
 // ---------------------------------------------------------------- Map / Set
 
+/// Probe steps `check` spends verifying that every key is reachable.
+const PROBE_BUDGET: u64 = 20_000_000;
+
 const SLOT_STATES: [&str; 4] = ["EMPTY", "OCCUPIED", "DELETED", "INSERTING"];
 
 /// The C++ reference hash of a key given by its layout and bytes.
@@ -718,6 +721,7 @@ fn scan_slots(
                 e[s.ko as usize..s.ko as usize + key_t.size].to_vec()
             };
             let mut reported = 0;
+            let mut budget = PROBE_BUDGET;
             for &k in &occupied {
                 let kb = key_of(k);
                 let h = key_hash_bytes(key_t, &kb);
@@ -725,7 +729,12 @@ fn scan_slots(
                 let mut steps = 0u64;
                 let mut slot = home;
                 let mut broken = None;
-                while slot != k && steps < s.cap {
+                if budget == 0 {
+                    // Not a problem of the segment: stop checking chains.
+                    break;
+                }
+                while slot != k && steps < s.cap && budget > 0 {
+                    budget -= 1;
                     let st = u32::from_le_bytes(
                         block[(slot * s.stride) as usize..(slot * s.stride) as usize + 4]
                             .try_into()
@@ -748,14 +757,17 @@ fn scan_slots(
                     }
                 }
             }
-            for (n, &a) in occupied.iter().enumerate() {
-                for &b in &occupied[n + 1..] {
-                    if key_of(a) == key_of(b) {
-                        d.problems.push(format!(
-                            "slots {a} and {b} hold the same {label} {}",
-                            decode_value(key_t, &key_of(a))
-                        ));
-                    }
+            let mut first: std::collections::HashMap<Vec<u8>, u64> =
+                std::collections::HashMap::new();
+            for &k in &occupied {
+                let kb = key_of(k);
+                if let Some(&a) = first.get(&kb) {
+                    d.problems.push(format!(
+                        "slots {a} and {k} hold the same {label} {}",
+                        decode_value(key_t, &kb)
+                    ));
+                } else {
+                    first.insert(kb, k);
                 }
             }
         }
@@ -798,7 +810,7 @@ fn map(ctx: &Ctx) -> R<Decoded> {
     let cap = v.u32(4)? as u64;
     let ks = v.u32(8)? as u64;
     let vs = v.u32(12)? as u64;
-    if ks == 0 || vs == 0 || vs > 8 {
+    if ks == 0 || vs == 0 || vs > 8 || cap == 0 {
         return Err(format!("key_size {ks} / value_size {vs} out of range"));
     }
     let mut found = None;
@@ -871,8 +883,8 @@ fn set(ctx: &Ctx) -> R<Decoded> {
     let cap = v.u32(4)? as u64;
     let es = v.u32(8)? as u64;
     let reserved = v.u32(12)?;
-    if es == 0 {
-        return Err("elem_size is 0".to_owned());
+    if es == 0 || cap == 0 {
+        return Err(format!("capacity {cap} / elem_size {es}"));
     }
     if reserved != 0 {
         return Err(format!(
@@ -937,8 +949,8 @@ fn pool(ctx: &Ctx) -> R<Decoded> {
     let pad = v.u32(12)?;
     let cap = v.u32(16)? as u64;
     let es = v.u32(20)? as u64;
-    if es == 0 {
-        return Err("elem_size is 0".to_owned());
+    if es == 0 || cap == 0 {
+        return Err(format!("capacity {cap} / elem_size {es}"));
     }
     let mut found = None;
     for a in align_candidates(es, ctx.types.elem) {
@@ -1242,8 +1254,7 @@ fn mutex(ctx: &Ctx) -> R<Decoded> {
     let mut d = Decoded::default();
     let s = mutex_on(ctx.main()?, "", &mut d)?;
     d.fields = sem_fields(&s);
-    d.fields
-        .push(f("locked", Value::Str(lock_state(&s).to_owned())));
+    d.fields.push(f("locked", Value::Bool(s.count == 0)));
     d.summary = format!("{}, {} waiting", lock_state(&s), s.waiting);
     d.evidence = 1;
     Ok(d)

@@ -28,6 +28,8 @@ pub enum Value {
     Record(Vec<(String, Value)>),
     /// An open-enum value and its variant name when it has one.
     Enum(i64, Option<String>),
+    /// A flag.
+    Bool(bool),
 }
 
 fn le_u64(b: &[u8]) -> u64 {
@@ -134,6 +136,7 @@ impl fmt::Display for Value {
             }
             Value::Enum(v, Some(n)) => write!(f, "{n}({v})"),
             Value::Enum(v, None) => write!(f, "{v}"),
+            Value::Bool(b) => write!(f, "{b}"),
         }
     }
 }
@@ -177,6 +180,7 @@ impl Serialize for Value {
             }
             Value::Enum(_, Some(n)) => s.serialize_str(n),
             Value::Enum(v, None) => s.serialize_i64(*v),
+            Value::Bool(b) => s.serialize_bool(*b),
         }
     }
 }
