@@ -131,6 +131,16 @@ impl Deadline {
         self.limit.map(|l| l.saturating_sub(self.start.elapsed()))
     }
 
+    /// True once the limit has passed.
+    pub(crate) fn expired(&self) -> bool {
+        self.remaining() == Some(Duration::ZERO)
+    }
+
+    /// A deadline that ends at `cap` from now or at `self`, whichever is first.
+    pub(crate) fn capped(&self, cap: Duration) -> Deadline {
+        Deadline::after(self.remaining().map_or(cap, |left| left.min(cap)))
+    }
+
     /// The timeout error for `region` of `kind`.
     pub(crate) fn timeout(&self, region: &Region, kind: &'static str) -> Error {
         Error::Timeout {

@@ -6,22 +6,42 @@
 //! number of waiters, atomic u32), and `name`, a 1-byte marker never read or
 //! written.
 //!
-//! Protocol (as the C++ reference `monitor.h`): wait = `count += 1`; unlock
-//! the mutex; take a `cond` permit; lock the mutex; `count -= 1`. A waiter
-//! registers in `count` before it lets go of the mutex, so a notifier that
-//! changed the predicate under the mutex and then reads `count` sees it.
+//! Protocol seen by a reference peer (C++ `monitor.h`): wait = `count +=
+//! 1`; unlock the mutex; take a `cond` permit; lock the mutex; `count -= 1`.
 //! notify_one gives a permit when someone waits; notify_all gives one per
-//! waiter.
+//! counted waiter. A waiter registers in `count` before it lets go of the
+//! mutex, so a notifier that changed the predicate under the mutex and then
+//! reads `count` sees it.
 //!
-//! Fix of reference bug 35 (stale permits): the reference's notify_all
-//! releases `count` permits whatever is already pending, and permits left by
-//! waiters that timed out pile up, each causing a later spurious wake-up.
-//! Ours never raise the number of pending permits above the number of
-//! counted waiters: notify_one adds a permit only while `cond.count <
-//! count`, notify_all raises `cond.count` to `count`. A pending permit is
-//! still possible (a waiter timed out after being notified), so waits may
-//! wake spuriously, as with any condition variable: wait in a loop that
-//! re-checks the predicate.
+//! That protocol loses wake-ups: permits are anonymous, so a waiter that
+//! registers after a notify can take the permit meant for an earlier waiter,
+//! which then sleeps on (the classic flaw of semaphore-built condition
+//! variables, A. Birrell, "Implementing Condition Variables with
+//! Semaphores", 2003). The reference hides it behind piling-up stale permits
+//! (reference bug 35), which cause spurious wake-ups instead. The format has
+//! no ticket field, so ours fixes it with Birrell's handshake plus bounds,
+//! all on the same bytes:
+//!
+//! - Our waiter decrements `count` as soon as it has its permit (or gives
+//!   up), before re-locking; so `count` is the number of waiters still owed
+//!   a permit. (The reference decrements after re-locking; the value a
+//!   reference notifier reads is only smaller, never wrong.)
+//! - notify_one adds a permit only while `cond.count < count`; notify_all
+//!   raises `cond.count` to `count`: pending permits never exceed the
+//!   waiters owed one, so stale permits cannot pile up.
+//! - Handshake: after giving permits, the notifier waits until they have
+//!   been taken (`cond.count` back to what was left over, or no counted
+//!   waiter left), for at most [`NOTIFY_HANDSHAKE`]. When the notifier holds
+//!   the monitor, as it should, no new waiter can register meanwhile, so the
+//!   permits go to the waiters they were meant for.
+//! - Backstop: a waiter that got no permit within [`WAIT_SLICE`] returns
+//!   anyway (a spurious wake-up, allowed for any condition variable). This
+//!   bounds the harm of the cases the handshake cannot cover: a reference
+//!   notifier (no handshake), a notify made without holding the monitor, a
+//!   handshake that ran out of time.
+//!
+//! So waits may wake spuriously: always wait in a loop that re-checks the
+//! predicate under the monitor.
 //!
 //! After a crash: a process dead while holding the monitor leaves its mutex
 //! locked (as [`Mutex`]); a dead waiter leaves `count` raised, which only
@@ -38,6 +58,12 @@ use std::time::Duration;
 
 const KIND: &str = "monitor";
 const COUNT_SIZE: u64 = 4;
+
+/// Longest a notify waits for the waiters it woke to take their permits.
+pub const NOTIFY_HANDSHAKE: Duration = Duration::from_millis(10);
+
+/// Longest a waiter sleeps before returning spuriously (see module docs).
+pub const WAIT_SLICE: Duration = Duration::from_millis(50);
 
 /// A process-shared monitor (mutex + condition).
 ///
@@ -151,23 +177,48 @@ impl Monitor {
             .then_some(MonitorGuard { monitor: self })
     }
 
-    /// Wakes one waiter, if any is counted (call after changing the
-    /// predicate under the lock).
+    /// Wakes one waiter, if any is owed a wake-up. Call it while holding
+    /// the monitor, after changing the predicate; it may wait up to
+    /// [`NOTIFY_HANDSHAKE`] for the woken waiter to take its permit.
     pub fn notify_one(&self) {
-        let waiters = self.waiters();
-        if waiters > 0 {
-            self.cond
-                .release_below(i32::try_from(waiters).unwrap_or(i32::MAX));
+        let owed = self.waiters_i32();
+        if owed == 0 {
+            return;
+        }
+        let before = self.cond.count();
+        if self.cond.release_below(owed) {
+            self.handshake(before.max(0));
         }
     }
 
-    /// Wakes every counted waiter.
+    /// Wakes every waiter owed a wake-up (same conditions as
+    /// [`Monitor::notify_one`]).
     pub fn notify_all(&self) {
-        let waiters = self.waiters();
-        if waiters > 0 {
-            self.cond
-                .raise_to(i32::try_from(waiters).unwrap_or(i32::MAX));
+        let owed = self.waiters_i32();
+        if owed == 0 {
+            return;
         }
+        let before = self.cond.count().max(0);
+        if self.cond.raise_to(owed) {
+            // `owed` waiters each take one of the `owed` permits now pending.
+            self.handshake(0);
+        } else if before > 0 {
+            // Enough permits were pending already; wait for them to be
+            // taken by the waiters owed them, leaving any surplus.
+            self.handshake(before.saturating_sub(owed).max(0));
+        }
+    }
+
+    /// Waits (bounded) until the condition permits are down to `left` or
+    /// no waiter is owed one any more. Waiters wake us from `leave`.
+    fn handshake(&self, left: i32) {
+        let _ = crate::wait::wait_until(self.count_word(), Some(NOTIFY_HANDSHAKE), || {
+            (self.cond.count() <= left || self.waiters() == 0).then_some(())
+        });
+    }
+
+    fn waiters_i32(&self) -> i32 {
+        i32::try_from(self.waiters()).unwrap_or(i32::MAX)
     }
 
     /// Waiters counted now (a snapshot; includes reference peers).
@@ -190,11 +241,13 @@ impl Monitor {
         &self.cond
     }
 
+    /// `count -= 1` (saturating: a hostile 0 must not wrap), then wake a
+    /// notifier waiting in `handshake`.
     fn leave(&self) {
-        // `count -= 1`, saturating: a hostile 0 must not wrap around.
         let _ = self
             .count_word()
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| c.checked_sub(1));
+        crate::wait::wake_all(self.count_word());
     }
 
     fn wait_until(&self, deadline: &Deadline) -> Result<()> {
@@ -202,13 +255,14 @@ impl Monitor {
         // takes the mutex after us reads the raised count).
         self.count_word().fetch_add(1, Ordering::SeqCst);
         self.mtx.unlock_raw();
-        if let Err(e) = self.cond.acquire_until(deadline) {
-            self.leave();
-            return Err(e);
-        }
-        let relocked = self.mtx.lock_until(deadline);
+        // A permit, or a spurious return after WAIT_SLICE (backstop).
+        let got = self.cond.acquire_until(&deadline.capped(WAIT_SLICE));
+        // Owed nothing any more, whether we got a permit or gave up.
         self.leave();
-        relocked
+        if got.is_err() && deadline.expired() {
+            return Err(deadline.timeout(self.cond.region(), KIND));
+        }
+        self.mtx.lock_until(deadline)
     }
 }
 

@@ -1,0 +1,670 @@
+//! Synchronisation primitives across REAL processes (the test binary
+//! re-executes itself as workers, see `common::spawn_worker`), plus the CPU
+//! check for blocked waiters, timeouts, and a `kill -9`'d holder.
+//!
+//! Every wait in a worker has a timeout, so a broken primitive fails the
+//! test instead of hanging it.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::time::{Duration, Instant};
+use zeroipc::sync::OnceState;
+use zeroipc::{
+    Array, Barrier, Error, Event, EventMode, Latch, Monitor, Mutex, Once, RwLock, Segment,
+    Semaphore, Signal,
+};
+
+const LONG: Duration = Duration::from_secs(30);
+const SHORT: Duration = Duration::from_millis(30);
+/// Busy iterations between the read and the write of the counter, so that
+/// unsynchronised increments would really collide.
+const SPIN_IN_CS: u32 = 50;
+
+fn seg_for_worker() -> Segment {
+    Segment::open(&env_var("SEG")).unwrap()
+}
+
+fn id() -> usize {
+    env_var("ID").parse().unwrap()
+}
+
+fn spawn(role: &str, seg: &TempSeg, id: usize) -> std::process::Child {
+    spawn_worker(
+        "worker",
+        &[
+            ("ROLE", role.to_owned()),
+            ("SEG", seg.name.clone()),
+            ("ID", id.to_string()),
+        ],
+    )
+}
+
+/// Polls `cond` every millisecond for up to 20 s.
+fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn is_timeout<T: std::fmt::Debug>(r: zeroipc::Result<T>) -> bool {
+    matches!(r, Err(Error::Timeout { .. }))
+}
+
+/// User + system CPU time of this whole process.
+fn cpu_time() -> Duration {
+    // SAFETY: `rusage` is plain old data; all-zero is a valid value.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes only into the struct we pass, which lives on
+    // our stack for the duration of the call.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    assert_eq!(rc, 0);
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(ru.ru_utime) + tv(ru.ru_stime)
+}
+
+fn result_value(lines: &[String], key: &str) -> u64 {
+    lines
+        .iter()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("no {key}= in {lines:?}"))
+        .parse()
+        .unwrap()
+}
+
+// ---------------------------------------------------------------- workers
+//
+// `RESULT` lines start with a newline: under `--nocapture` libtest has
+// already printed "test worker ... " without one.
+
+/// The worker entry point: runs the role named in `ROLE`.
+#[test]
+#[ignore = "run by the multi-process tests as a child process"]
+fn worker() {
+    if !is_child() {
+        return;
+    }
+    let seg = seg_for_worker();
+    match env_var("ROLE").as_str() {
+        "mutex_inc" => {
+            let m = Mutex::open(&seg, "m").unwrap();
+            let ctr = Array::<u64>::open(&seg, "ctr").unwrap();
+            let n: u64 = env_var_or("N", "25000");
+            // Start together, so that the four really contend.
+            Barrier::open(&seg, "go")
+                .unwrap()
+                .wait_timeout(LONG)
+                .unwrap();
+            for _ in 0..n {
+                let g = m.lock_timeout(LONG).unwrap();
+                // Deliberately non-atomic read-modify-write.
+                let v = ctr.get(0).unwrap();
+                for _ in 0..SPIN_IN_CS {
+                    std::hint::spin_loop(); // widen the race window
+                }
+                ctr.set(0, v + 1).unwrap();
+                drop(g);
+            }
+        }
+        "barrier" => {
+            let b = Barrier::open(&seg, "b").unwrap();
+            let seen = Array::<u32>::open(&seg, "seen").unwrap();
+            let k = id();
+            let mut leaders = 0;
+            for gen in 0..1000u32 {
+                seen.set(k, gen).unwrap();
+                let r = b.wait_timeout(LONG).unwrap();
+                assert_eq!(r.generation(), gen as i32, "generation seen by {k}");
+                // Everyone has arrived at `gen`; nobody can be past gen + 1.
+                for j in 0..4 {
+                    let s = seen.get(j).unwrap();
+                    assert!(s == gen || s == gen + 1, "{k} at {gen} sees {j} at {s}");
+                }
+                leaders += r.is_leader() as u32;
+            }
+            println!("\nRESULT leaders={leaders}");
+        }
+        "once" => {
+            let start = Barrier::open(&seg, "start").unwrap();
+            let once = Once::open(&seg, "o").unwrap();
+            let hits = Array::<u32>::open(&seg, "hits").unwrap();
+            start.wait_timeout(LONG).unwrap();
+            let ran = once
+                .call_once_timeout(LONG, || {
+                    hits.set(0, hits.get(0).unwrap() + 1).unwrap();
+                    std::thread::sleep(Duration::from_millis(50));
+                })
+                .unwrap();
+            // Whoever ran it, it is complete and visible here.
+            assert_eq!(hits.get(0).unwrap(), 1);
+            println!("\nRESULT ran={}", ran as u32);
+        }
+        "ev_manual" => {
+            let ev = Event::open(&seg, "man").unwrap();
+            let pulse = Event::open(&seg, "pulse").unwrap();
+            let woke = Array::<u32>::open(&seg, "woke").unwrap();
+            ev.wait_timeout(LONG).unwrap();
+            woke.set(id(), 1).unwrap();
+            pulse.wait_timeout(LONG).unwrap();
+            println!("\nRESULT ok=1");
+        }
+        "ev_auto" => {
+            let ev = Event::open(&seg, "auto").unwrap();
+            let woke = Array::<u32>::open(&seg, "awoke").unwrap();
+            ev.wait_timeout(LONG).unwrap();
+            woke.set(id(), 1).unwrap();
+            println!("\nRESULT ok=1");
+        }
+        "rw_share" => {
+            let rw = RwLock::open(&seg, "rw").unwrap();
+            let both = Barrier::open(&seg, "both").unwrap();
+            let g = rw.read_timeout(LONG).unwrap();
+            // Both readers pass this rendezvous only while both hold a
+            // read guard: they shared the lock.
+            both.wait_timeout(LONG).unwrap();
+            let readers = rw.readers();
+            // Let the other reader observe too before anyone unlocks.
+            both.wait_timeout(LONG).unwrap();
+            drop(g);
+            println!("\nRESULT readers={readers}");
+        }
+        "rw_writer" => {
+            let rw = RwLock::open(&seg, "rw").unwrap();
+            let pair = Array::<u64>::open(&seg, "pair").unwrap();
+            let n: u64 = env_var_or("N", "2000");
+            for _ in 0..n {
+                let g = rw.write_timeout(LONG).unwrap();
+                let a = pair.get(0).unwrap();
+                pair.set(0, a + 1).unwrap();
+                std::thread::yield_now(); // widen the window a reader could see
+                pair.set(1, a + 1).unwrap();
+                drop(g);
+            }
+        }
+        "rw_reader" => {
+            let rw = RwLock::open(&seg, "rw").unwrap();
+            let pair = Array::<u64>::open(&seg, "pair").unwrap();
+            let total: u64 = env_var_or("TOTAL", "4000");
+            let mut reads = 0u64;
+            loop {
+                let g = rw.read_timeout(LONG).unwrap();
+                let a = pair.get(0).unwrap();
+                std::thread::yield_now();
+                let b = pair.get(1).unwrap();
+                drop(g);
+                assert_eq!(a, b, "a reader saw a half-done write");
+                reads += 1;
+                if a == total {
+                    break;
+                }
+            }
+            println!("\nRESULT reads={reads}");
+        }
+        "producer" => {
+            let mon = Monitor::open(&seg, "mon").unwrap();
+            let slot = Array::<u64>::open(&seg, "slot").unwrap();
+            let n: u64 = env_var_or("N", "1000");
+            for i in 1..=n {
+                let v = id() as u64 * 1_000_000 + i;
+                let mut g = mon.lock_timeout(LONG).unwrap();
+                while slot.get(0).unwrap() != 0 {
+                    g = g.wait_timeout(LONG).unwrap();
+                }
+                slot.set(1, v).unwrap();
+                slot.set(0, 1).unwrap();
+                mon.notify_all();
+                drop(g);
+            }
+        }
+        "consumer" => {
+            let mon = Monitor::open(&seg, "mon").unwrap();
+            let slot = Array::<u64>::open(&seg, "slot").unwrap();
+            let n: u64 = env_var_or("N", "1000");
+            let mut last = [0u64; 2];
+            let mut sum = 0u64;
+            for _ in 0..n {
+                let mut g = mon.lock_timeout(LONG).unwrap();
+                while slot.get(0).unwrap() == 0 {
+                    g = g.wait_timeout(LONG).unwrap();
+                }
+                let v = slot.get(1).unwrap();
+                slot.set(0, 0).unwrap();
+                mon.notify_all();
+                drop(g);
+                // Each producer's values arrive in increasing order.
+                let (p, i) = ((v / 1_000_000) as usize, v % 1_000_000);
+                assert!(i > last[p], "producer {p}: {i} after {}", last[p]);
+                last[p] = i;
+                sum += v;
+            }
+            println!("\nRESULT sum={sum}");
+        }
+        "sig_writer" => {
+            let sig = Signal::<[u64; 2]>::open(&seg, "sig").unwrap();
+            let n: u64 = env_var_or("N", "5000");
+            for i in 1..=n {
+                sig.set_timeout([i, i * 3], LONG).unwrap();
+                if i % 64 == 0 {
+                    std::thread::yield_now();
+                }
+            }
+        }
+        "sig_reader" => {
+            let sig = Signal::<[u64; 2]>::open(&seg, "sig").unwrap();
+            let n: u64 = env_var_or("N", "5000");
+            let (mut last, mut distinct) = (0u64, 0u64);
+            loop {
+                let (ver, [a, b]) = sig.get_versioned().unwrap();
+                assert!(ver >= last, "version went back from {last} to {ver}");
+                // Set i happened at version i; value and version agree and
+                // the value is never torn.
+                assert_eq!((a, b), (ver, ver * 3));
+                distinct += (ver != last) as u64;
+                last = ver;
+                if ver == n {
+                    break;
+                }
+                let next = sig.wait_for_change_timeout(ver, LONG).unwrap();
+                assert!(next > ver);
+            }
+            println!("\nRESULT distinct={distinct}");
+        }
+        "cpu_sem" => {
+            let s = Semaphore::open(&seg, "s").unwrap();
+            let (c0, t0) = (cpu_time(), Instant::now());
+            s.acquire_timeout(LONG).unwrap();
+            let (cpu, waited) = (cpu_time() - c0, t0.elapsed());
+            println!("\nRESULT cpu_us={}", cpu.as_micros());
+            println!("\nRESULT waited_ms={}", waited.as_millis());
+        }
+        "cpu_event" => {
+            let ev = Event::open(&seg, "e").unwrap();
+            let (c0, t0) = (cpu_time(), Instant::now());
+            ev.wait_timeout(LONG).unwrap();
+            let (cpu, waited) = (cpu_time() - c0, t0.elapsed());
+            println!("\nRESULT cpu_us={}", cpu.as_micros());
+            println!("\nRESULT waited_ms={}", waited.as_millis());
+        }
+        "hold_and_die" => {
+            let m = Mutex::open(&seg, "m").unwrap();
+            let rw = RwLock::open(&seg, "rw").unwrap();
+            let once = Once::open(&seg, "o").unwrap();
+            let _g = m.lock_timeout(LONG).unwrap();
+            let _w = rw.write_timeout(LONG).unwrap();
+            once.call_once(|| {
+                println!("\nRESULT holding");
+                // Wait to be killed (bounded, in case the parent is gone).
+                std::thread::sleep(Duration::from_secs(60));
+            })
+            .unwrap();
+        }
+        other => panic!("unknown role {other}"),
+    }
+}
+
+fn env_var_or<T: std::str::FromStr>(key: &str, default: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    std::env::var(key)
+        .unwrap_or_else(|_| default.to_owned())
+        .parse()
+        .unwrap()
+}
+
+// ---------------------------------------------------------------- tests
+
+#[test]
+fn mutex_keeps_a_plain_counter_exact_across_4_processes() {
+    let (t, seg) = temp_segment("mp_mutex", 1 << 16);
+    let m = Mutex::create(&seg, "m").unwrap();
+    let ctr = Array::<u64>::create(&seg, "ctr", 1).unwrap();
+    Barrier::create(&seg, "go", 4).unwrap();
+    let start = Instant::now();
+    let kids: Vec<_> = (0..4).map(|k| spawn("mutex_inc", &t, k)).collect();
+    for c in kids {
+        worker_results(c);
+    }
+    eprintln!(
+        "mutex: 100000 increments by 4 processes in {:?}",
+        start.elapsed()
+    );
+    assert_eq!(ctr.get(0).unwrap(), 100_000);
+    assert!(!m.is_locked());
+    assert_eq!(Semaphore::open(&seg, "m").unwrap().waiting(), 0);
+}
+
+#[test]
+fn barrier_runs_1000_generations_with_4_processes() {
+    let (t, seg) = temp_segment("mp_barrier", 1 << 16);
+    let b = Barrier::create(&seg, "b", 4).unwrap();
+    Array::<u32>::create(&seg, "seen", 4).unwrap();
+    let start = Instant::now();
+    let kids: Vec<_> = (0..4).map(|k| spawn("barrier", &t, k)).collect();
+    let leaders: u64 = kids
+        .into_iter()
+        .map(|c| result_value(&worker_results(c), "leaders"))
+        .sum();
+    eprintln!(
+        "barrier: 1000 generations x 4 processes in {:?}",
+        start.elapsed()
+    );
+    assert_eq!(leaders, 1000, "exactly one leader per generation");
+    assert_eq!(b.generation(), 1000);
+    assert_eq!(b.arrived(), 0);
+}
+
+#[test]
+fn once_runs_once_with_4_racing_processes() {
+    let (t, seg) = temp_segment("mp_once", 1 << 16);
+    let once = Once::create(&seg, "o").unwrap();
+    let hits = Array::<u32>::create(&seg, "hits", 1).unwrap();
+    Barrier::create(&seg, "start", 4).unwrap();
+    let kids: Vec<_> = (0..4).map(|k| spawn("once", &t, k)).collect();
+    let ran: u64 = kids
+        .into_iter()
+        .map(|c| result_value(&worker_results(c), "ran"))
+        .sum();
+    assert_eq!(ran, 1, "exactly one process ran the closure");
+    assert_eq!(hits.get(0).unwrap(), 1);
+    assert_eq!(once.state().unwrap(), OnceState::Done);
+}
+
+#[test]
+fn events_manual_and_auto_across_processes() {
+    let (t, seg) = temp_segment("mp_event", 1 << 16);
+    let man = Event::create(&seg, "man", EventMode::ManualReset).unwrap();
+    let pulse = Event::create(&seg, "pulse", EventMode::ManualReset).unwrap();
+    let auto = Event::create(&seg, "auto", EventMode::AutoReset).unwrap();
+    let woke = Array::<u32>::create(&seg, "woke", 3).unwrap();
+    let awoke = Array::<u32>::create(&seg, "awoke", 2).unwrap();
+
+    // Manual reset: one signal releases all three blocked processes.
+    let mk: Vec<_> = (0..3).map(|k| spawn("ev_manual", &t, k)).collect();
+    eventually("3 manual waiters", || man.waiting() == 3);
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(woke.to_vec(), [0, 0, 0], "nobody passes before the signal");
+    man.signal();
+    eventually("all released", || woke.to_vec() == [1, 1, 1]);
+    assert!(man.is_signaled(), "manual reset stays signaled");
+    // Pulse: releases the three (now waiting on `pulse`) and resets.
+    eventually("3 pulse waiters", || pulse.waiting() == 3);
+    pulse.pulse_timeout(Duration::from_secs(20)).unwrap();
+    assert!(!pulse.is_signaled());
+    assert_eq!(pulse.waiting(), 0);
+    for c in mk {
+        worker_results(c);
+    }
+
+    // Auto reset: each signal releases exactly one of two blocked processes.
+    let ak: Vec<_> = (0..2).map(|k| spawn("ev_auto", &t, k)).collect();
+    eventually("2 auto waiters", || auto.semaphore().waiting() == 2);
+    auto.signal();
+    let count = || awoke.to_vec().iter().sum::<u32>();
+    eventually("one released", || count() == 1);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(count(), 1, "one signal released a second waiter");
+    auto.signal();
+    eventually("both released", || count() == 2);
+    for c in ak {
+        worker_results(c);
+    }
+    assert!(!auto.is_signaled());
+    // Signals with nobody waiting coalesce into one.
+    auto.signal();
+    auto.signal();
+    auto.signal();
+    assert!(auto.try_wait());
+    assert!(!auto.try_wait());
+}
+
+#[test]
+fn rwlock_readers_share_and_a_writer_excludes() {
+    let (t, seg) = temp_segment("mp_rwlock", 1 << 16);
+    let rw = RwLock::create(&seg, "rw").unwrap();
+    Barrier::create(&seg, "both", 2).unwrap();
+    let pair = Array::<u64>::create(&seg, "pair", 2).unwrap();
+
+    // Two reader processes hold read guards at the same time.
+    let sk: Vec<_> = (0..2).map(|k| spawn("rw_share", &t, k)).collect();
+    for c in sk {
+        assert_eq!(result_value(&worker_results(c), "readers"), 2);
+    }
+    assert_eq!(rw.readers(), 0);
+
+    // Two writers and two readers; readers check a == b under the lock.
+    let start = Instant::now();
+    let mut kids: Vec<_> = (0..2).map(|k| spawn("rw_writer", &t, k)).collect();
+    kids.extend((0..2).map(|k| spawn("rw_reader", &t, k)));
+    let mut reads = 0;
+    for c in kids {
+        let r = worker_results(c);
+        if !r.is_empty() {
+            reads += result_value(&r, "reads");
+        }
+    }
+    eprintln!(
+        "rwlock: 4000 writes, {reads} checked reads in {:?}",
+        start.elapsed()
+    );
+    assert_eq!(pair.to_vec(), [4000, 4000]);
+    assert!(reads >= 2);
+    assert_eq!(rw.readers(), 0);
+    assert!(!rw.is_write_locked());
+}
+
+#[test]
+fn monitor_producers_and_consumers_across_processes() {
+    let (t, seg) = temp_segment("mp_monitor", 1 << 16);
+    let mon = Monitor::create(&seg, "mon").unwrap();
+    Array::<u64>::create(&seg, "slot", 2).unwrap(); // [full, value]
+    let start = Instant::now();
+    let mut kids: Vec<_> = (0..2).map(|k| spawn("producer", &t, k)).collect();
+    kids.extend((0..2).map(|k| spawn("consumer", &t, k)));
+    let mut sum = 0;
+    for c in kids {
+        let r = worker_results(c);
+        if !r.is_empty() {
+            sum += result_value(&r, "sum");
+        }
+    }
+    eprintln!(
+        "monitor: 2000 items through a 1-slot buffer in {:?}",
+        start.elapsed()
+    );
+    let per_producer: u64 = (1..=1000).sum();
+    assert_eq!(sum, 2 * per_producer + 1_000_000 * 1000);
+    assert!(!mon.is_locked());
+    assert_eq!(mon.waiters(), 0);
+}
+
+#[test]
+fn signal_versions_are_monotonic_in_a_reader_process() {
+    let (t, seg) = temp_segment("mp_signal", 1 << 16);
+    let sig = Signal::<[u64; 2]>::create(&seg, "sig", [0, 0]).unwrap();
+    let reader = spawn("sig_reader", &t, 0);
+    let writer = spawn("sig_writer", &t, 1);
+    worker_results(writer);
+    let distinct = result_value(&worker_results(reader), "distinct");
+    eprintln!("signal: reader saw {distinct} distinct versions of 5000");
+    assert!(distinct >= 1);
+    assert_eq!(sig.get_versioned().unwrap(), (5000, [5000, 15000]));
+}
+
+#[test]
+fn a_blocked_waiter_uses_no_cpu() {
+    let (t, seg) = temp_segment("mp_cpu", 1 << 16);
+    let s = Semaphore::create(&seg, "s", 0, 0).unwrap();
+    let e = Event::create(&seg, "e", EventMode::ManualReset).unwrap();
+    let ks = spawn("cpu_sem", &t, 0);
+    let ke = spawn("cpu_event", &t, 1);
+    eventually("both blocked", || s.waiting() == 1 && e.waiting() == 1);
+    std::thread::sleep(Duration::from_secs(1));
+    s.release().unwrap();
+    e.signal();
+    for (what, c) in [("semaphore", ks), ("event", ke)] {
+        let r = worker_results(c);
+        let (cpu_us, waited_ms) = (result_value(&r, "cpu_us"), result_value(&r, "waited_ms"));
+        eprintln!("{what} waiter: blocked {waited_ms} ms using {cpu_us} us of CPU");
+        assert!(
+            waited_ms >= 900,
+            "{what}: the wait did not block ({waited_ms} ms)"
+        );
+        assert!(
+            cpu_us < 100_000,
+            "{what}: {cpu_us} us of CPU over {waited_ms} ms"
+        );
+    }
+}
+
+#[test]
+fn every_timeout_variant_times_out_when_nobody_releases() {
+    let (_t, seg) = temp_segment("sync_timeouts", 1 << 16);
+
+    let s = Semaphore::create(&seg, "s", 0, 0).unwrap();
+    assert!(is_timeout(s.acquire_timeout(SHORT)));
+    assert!(!s.try_acquire());
+    assert_eq!(s.waiting(), 0, "a timed-out waiter withdraws");
+
+    let m = Mutex::create(&seg, "m").unwrap();
+    let g = m.lock().unwrap();
+    assert!(is_timeout(m.lock_timeout(SHORT)));
+    assert!(m.try_lock().is_none());
+    drop(g);
+    assert!(m.try_lock().is_some());
+
+    // Barrier: a timed-out participant stays counted and resumes.
+    let b1 = Barrier::create(&seg, "b", 2).unwrap();
+    assert!(is_timeout(b1.wait_timeout(SHORT)));
+    assert_eq!(b1.pending_generation(), Some(0));
+    assert_eq!(b1.arrived(), 1);
+    let b2 = Barrier::open(&seg, "b").unwrap();
+    let r2 = b2.wait_timeout(SHORT).unwrap();
+    assert!(r2.is_leader());
+    assert_eq!(r2.generation(), 0);
+    let r1 = b1.wait_timeout(SHORT).unwrap(); // resumes generation 0
+    assert_eq!((r1.generation(), r1.is_leader()), (0, false));
+    assert_eq!((b1.generation(), b1.arrived()), (1, 0));
+    assert_eq!(b1.pending_generation(), None);
+
+    let l = Latch::create(&seg, "l", 1).unwrap();
+    assert!(is_timeout(l.wait_timeout(SHORT)));
+    l.count_down(1).unwrap();
+    l.wait_timeout(SHORT).unwrap();
+
+    // Once: another thread is running it.
+    let once = Once::create(&seg, "o").unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let runner = {
+        let seg = seg.clone();
+        std::thread::spawn(move || {
+            Once::open(&seg, "o")
+                .unwrap()
+                .call_once(|| rx.recv().unwrap())
+                .unwrap()
+        })
+    };
+    eventually("once running", || {
+        once.state().unwrap() == OnceState::Running
+    });
+    assert!(is_timeout(
+        once.call_once_timeout(SHORT, || panic!("must not run"))
+    ));
+    assert_eq!(once.try_call_once(|| panic!("must not run")).unwrap(), None);
+    tx.send(()).unwrap();
+    assert!(runner.join().unwrap());
+    assert!(!once
+        .call_once_timeout(SHORT, || panic!("must not run"))
+        .unwrap());
+
+    for mode in [EventMode::ManualReset, EventMode::AutoReset] {
+        let e = Event::create(&seg, &format!("e{}", mode as u32), mode).unwrap();
+        assert!(is_timeout(e.wait_timeout(SHORT)));
+        assert!(!e.try_wait());
+        assert_eq!(e.waiting(), 0);
+        assert_eq!(e.semaphore().waiting(), 0);
+    }
+    // A manual-reset waiter that died stays counted: pulse gives up, resets.
+    let e = Event::create(&seg, "pe", EventMode::ManualReset).unwrap();
+    e.region()
+        .atomic_u32(8)
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    assert!(is_timeout(e.pulse_timeout(SHORT)));
+    assert!(!e.is_signaled());
+
+    let rw = RwLock::create(&seg, "rw").unwrap();
+    let r = rw.read().unwrap();
+    assert!(is_timeout(rw.write_timeout(SHORT)));
+    assert!(!rw.is_write_locked(), "a timed-out writer clears its flag");
+    assert!(rw.try_write().is_none());
+    let r2 = rw.read_timeout(SHORT).unwrap(); // readers still get in
+    drop((r, r2));
+    let w = rw.write().unwrap();
+    assert!(is_timeout(rw.read_timeout(SHORT)));
+    assert!(is_timeout(rw.write_timeout(SHORT)));
+    assert!(rw.try_read().is_none());
+    drop(w);
+    assert!(rw.try_read().is_some());
+
+    let mon = Monitor::create(&seg, "mon").unwrap();
+    let g = mon.lock().unwrap();
+    assert!(is_timeout(mon.lock_timeout(SHORT)));
+    assert!(is_timeout(g.wait_timeout(SHORT)));
+    assert!(
+        !mon.is_locked(),
+        "after a timed-out wait the monitor is not held"
+    );
+    assert_eq!(mon.waiters(), 0);
+    // The notify_all bug fix: permits never exceed the counted waiters.
+    mon.notify_all();
+    mon.notify_one();
+    assert_eq!(mon.condition().count(), 0);
+
+    let sig = Signal::<u32>::create(&seg, "sig", 1).unwrap();
+    assert!(is_timeout(sig.wait_for_change_timeout(0, SHORT)));
+    let held = sig.mutex().lock().unwrap();
+    assert!(is_timeout(sig.get_timeout(SHORT)));
+    assert!(is_timeout(sig.set_timeout(2, SHORT)));
+    assert!(sig.try_get().is_none());
+    assert!(!sig.try_set(3));
+    drop(held);
+    assert_eq!(sig.get_versioned().unwrap(), (0, 1));
+}
+
+#[test]
+fn a_killed_holder_leaves_others_timing_out_not_hanging() {
+    let (t, seg) = temp_segment("mp_kill", 1 << 16);
+    let m = Mutex::create(&seg, "m").unwrap();
+    let rw = RwLock::create(&seg, "rw").unwrap();
+    let once = Once::create(&seg, "o").unwrap();
+    let mut child = spawn("hold_and_die", &t, 0);
+    let out = child.stdout.take().unwrap();
+    let holding = BufReader::new(out)
+        .lines()
+        .map_while(|l| l.ok())
+        .any(|l| l == "RESULT holding");
+    assert!(holding, "worker never reported holding its locks");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let start = Instant::now();
+    assert!(is_timeout(m.lock_timeout(Duration::from_millis(100))));
+    assert!(is_timeout(rw.read_timeout(Duration::from_millis(100))));
+    assert!(is_timeout(rw.write_timeout(Duration::from_millis(100))));
+    assert!(is_timeout(
+        once.call_once_timeout(Duration::from_millis(100), || {})
+    ));
+    assert_eq!(once.state().unwrap(), OnceState::Running);
+    assert!(start.elapsed() < Duration::from_secs(5));
+
+    // Recovery by a supervisor that knows the holder is dead.
+    m.force_unlock().unwrap();
+    drop(m.lock_timeout(Duration::from_millis(100)).unwrap());
+    assert!(m.force_unlock().is_err(), "not locked any more");
+}
