@@ -144,12 +144,26 @@ fn expand_struct(c: &Container, s: &Struct) -> TokenStream {
         }
     });
 
+    // Generic structs: bound every field type (not the parameters), as
+    // serde and zerocopy do, so that e.g. `OpenEnum<E>` with `E: ShmEnum`
+    // works; `Self: Copy` carries the bounds `#[derive(Copy)]` put on its
+    // own impl, and `'static` is required of the parameters by the trait.
     let mut generics = c.generics.clone();
-    let type_params: Vec<Ident> = generics.type_params().map(|t| t.ident.clone()).collect();
-    if !type_params.is_empty() {
+    if generic {
         let wc = generics.make_where_clause();
-        for t in &type_params {
-            wc.predicates.push(parse_quote!(#t: ::zeroipc::ShmElement));
+        let mut seen = Vec::new();
+        for f in &s.fields {
+            let ty = f.ty;
+            let key = quote!(#ty).to_string();
+            if !seen.contains(&key) {
+                seen.push(key);
+                wc.predicates.push(parse_quote!(#ty: ::zeroipc::ShmElement));
+            }
+        }
+        wc.predicates.push(parse_quote!(Self: ::core::marker::Copy));
+        let params: Vec<Ident> = c.generics.type_params().map(|t| t.ident.clone()).collect();
+        for t in params {
+            wc.predicates.push(parse_quote!(#t: 'static));
         }
     }
     let (impl_g, ty_g, where_c) = generics.split_for_impl();

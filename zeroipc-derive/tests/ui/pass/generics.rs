@@ -45,6 +45,7 @@ fn check<T: ShmElement>() {
 }
 
 fn main() {
+    over_enums::check();
     check::<Wrapper<u8>>();
     check::<Wrapper<[f64; 3]>>();
     check::<Pair<u8>>();
@@ -58,4 +59,26 @@ fn main() {
         Pair::<u32>::LAYOUT.fingerprint(),
         Pair::<i32>::LAYOUT.fingerprint()
     );
+}
+
+mod over_enums {
+    use zeroipc::open_enum::ShmEnum;
+    use zeroipc::{OpenEnum, ShmElement, ShmLayout};
+
+    /// Generic over an open enum: bounds are on the field types.
+    #[derive(Clone, Copy, ShmLayout)]
+    #[repr(transparent)]
+    pub struct Tag<E: ShmEnum>(pub OpenEnum<E>);
+
+    #[derive(Clone, Copy, ShmLayout)]
+    #[repr(u32)]
+    pub enum Kind {
+        A,
+        B,
+    }
+
+    pub fn check() {
+        assert_eq!(<Tag<Kind> as ShmElement>::LAYOUT.size, 4);
+        let _ = Tag(OpenEnum::new(Kind::B));
+    }
 }
