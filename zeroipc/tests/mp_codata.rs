@@ -2,13 +2,15 @@
 //! the `#[ignore]`d `worker_*` tests): a Future set by one process and
 //! awaited by three; Channels (buffered and unbuffered) with 3 sender and 2
 //! receiver processes moving 300,000 messages, each received exactly once;
-//! a Stream map/filter pipeline with producer, stage and consumer processes.
+//! a Stream map/filter pipeline with producer, stage and consumer processes;
+//! Lazy values forced once by racing processes; an unbuffered sender killed
+//! with SIGKILL in the middle of a send.
 
 mod common;
 
 use common::*;
 use std::time::{Duration, Instant};
-use zeroipc::{Array, Channel, Error, Future, Segment, Stream};
+use zeroipc::{Array, Channel, Error, Future, Lazy, LazyOp, Segment, Stream};
 
 const WAIT: Duration = Duration::from_secs(120);
 
@@ -341,4 +343,100 @@ fn worker_stream_consumer() {
         }
     }
     println!("RESULT count={count} sum={sum} in_order={in_order}");
+}
+
+// ----- Lazy -----------------------------------------------------------------
+
+const LAZIES: usize = 48; // + "go" fits the default 64-entry table
+const FORCERS: usize = 3;
+
+#[test]
+fn lazy_forced_once_by_racing_processes() {
+    let (t, seg) = temp_segment("mplazy", 1 << 16);
+    let go = Future::<u32>::create(&seg, "go").unwrap();
+    let lazies: Vec<Lazy<i64>> = (0..LAZIES)
+        .map(|i| Lazy::deferred(&seg, &format!("l{i}"), LazyOp::Multiply(i as i64, 1000)).unwrap())
+        .collect();
+    let workers: Vec<_> = (0..FORCERS)
+        .map(|_| spawn_worker("worker_lazy_forcer", &[("ZT_SEG", t.name.clone())]))
+        .collect();
+    // Start them together, so they race on every lazy.
+    let start = Instant::now();
+    while (go.waiters() as usize) < FORCERS {
+        assert!(start.elapsed() < WAIT, "forcers never arrived");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    go.set_value(1);
+    let want: i64 = (0..LAZIES as i64).map(|i| i * 1000).sum();
+    for w in workers {
+        assert_eq!(field(&fields(&worker_results(w)), "sum"), want as u64);
+    }
+    for (i, l) in lazies.iter().enumerate() {
+        assert_eq!(l.compute_count(), 1, "l{i} computed once");
+        assert_eq!(l.peek(), Some(i as i64 * 1000));
+    }
+}
+
+#[test]
+#[ignore]
+fn worker_lazy_forcer() {
+    if !is_child() {
+        return;
+    }
+    let seg = open_seg();
+    let lazies: Vec<Lazy<i64>> = (0..LAZIES)
+        .map(|i| Lazy::open(&seg, &format!("l{i}")).unwrap())
+        .collect();
+    Future::<u32>::open(&seg, "go")
+        .unwrap()
+        .get_timeout(WAIT)
+        .unwrap();
+    let sum: i64 = lazies.iter().map(|l| l.force_timeout(WAIT).unwrap()).sum();
+    println!("RESULT sum={sum}");
+}
+
+// ----- SIGKILL --------------------------------------------------------------
+
+#[test]
+fn unbuffered_sender_killed_mid_send() {
+    let (t, seg) = temp_segment("mpkill", 1 << 16);
+    let ch = Channel::<u64>::create(&seg, "ch", 0).unwrap();
+    let mut child = spawn_worker("worker_blocked_sender", &[("ZT_SEG", t.name.clone())]);
+    // Wait until its value sits in the slot (it now holds the sender lock
+    // and waits for a receiver), then kill it.
+    let start = Instant::now();
+    while ch.is_empty() {
+        assert!(start.elapsed() < WAIT, "the sender never placed its value");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The placed value is still received, once.
+    assert_eq!(ch.recv_timeout(Duration::from_secs(5)).unwrap(), 77);
+    assert_eq!(ch.try_recv().unwrap(), None);
+    assert_eq!(ch.sender_count(), 1, "left too high by the killed sender");
+    // The dead sender still holds the lock: our sends time out, not hang...
+    assert!(matches!(
+        ch.send_timeout(1, Duration::from_millis(50)),
+        Err(Error::Timeout { .. })
+    ));
+    // ...until the recovery call releases it.
+    assert!(ch.recover_unbuffered());
+    let rx = ch.clone();
+    let h = std::thread::spawn(move || rx.recv_timeout(Duration::from_secs(10)));
+    ch.send_timeout(2, Duration::from_secs(10)).unwrap();
+    assert_eq!(h.join().unwrap().unwrap(), 2);
+}
+
+#[test]
+#[ignore]
+fn worker_blocked_sender() {
+    if !is_child() {
+        return;
+    }
+    let seg = open_seg();
+    let ch = Channel::<u64>::open(&seg, "ch").unwrap();
+    // Nobody receives: this blocks until the parent kills us.
+    let r = ch.send_timeout(77, WAIT);
+    println!("RESULT unexpected={r:?}");
 }

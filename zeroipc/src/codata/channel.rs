@@ -288,7 +288,7 @@ impl<T: ShmElement> Channel<T> {
         )?;
         let second = regions.pop().expect("two regions");
         let header = regions.pop().expect("two regions");
-        Self::from_regions(name, header, second)
+        Self::from_regions(name, header, second, rounded)
     }
 
     /// Opens the channel named `name` (its `name_header` and `name_buffer`
@@ -304,17 +304,17 @@ impl<T: ShmElement> Channel<T> {
                 ),
             ));
         }
+        // Read once: the value that chose the entry also validates it.
         let cap = header.atomic_u32(OFF_CAPACITY).load(Ordering::Acquire);
         let second = if cap == 0 {
             seg.region(&format!("{name}_slot"))?
         } else {
             seg.region(&format!("{name}_buffer"))?
         };
-        Self::from_regions(name, header, second)
+        Self::from_regions(name, header, second, cap)
     }
 
-    fn from_regions(name: &str, header: Region, second: Region) -> Result<Self> {
-        let cap = header.atomic_u32(OFF_CAPACITY).load(Ordering::Acquire);
+    fn from_regions(name: &str, header: Region, second: Region, cap: u32) -> Result<Self> {
         let mode = if cap == 0 {
             let (data_off, size) = Self::SLOT;
             if second.len() != size {
@@ -465,26 +465,29 @@ impl<T: ShmElement> Channel<T> {
     ) -> Result<bool> {
         let start = Instant::now();
         let _inside = CountGuard::enter(self.senders());
-        let head = q.region().atomic_u32(Q_HEAD);
-        loop {
+        // One attempt: Some(outcome) when done, None to keep waiting. A
+        // failed push has no side effect, so it may be retried at will.
+        let attempt = || {
             if self.is_closed() {
-                return Err(self.closed_err());
+                return Some(Err(self.closed_err()));
             }
-            if q.push(v).is_ok() {
+            q.push(v).ok().map(|()| {
                 Self::wake_if(self.receivers(), q.region().atomic_u32(Q_TAIL));
-                return Ok(true);
-            }
-            if !block {
-                return Ok(false);
-            }
-            // Full: sleep on `head` (a pop moves it and our receivers wake it).
-            let woke = wait_until(head, remaining(deadline), || {
-                (self.is_closed() || !q.is_full()).then_some(())
-            });
-            if woke.is_none() {
-                return Err(self.timeout_err(start));
-            }
+                Ok(true)
+            })
+        };
+        if let Some(r) = attempt() {
+            return r;
         }
+        if !block {
+            return Ok(false);
+        }
+        // Full (or the next slot is still being emptied by a consumer, maybe
+        // a dead one): sleep on `head`, which a pop moves and our receivers
+        // wake; every sleep is bounded and followed by another attempt.
+        let head = q.region().atomic_u32(Q_HEAD);
+        wait_until(head, remaining(deadline), attempt)
+            .unwrap_or_else(|| Err(self.timeout_err(start)))
     }
 
     fn buffered_recv(
@@ -495,44 +498,39 @@ impl<T: ShmElement> Channel<T> {
     ) -> Result<Option<T>> {
         let start = Instant::now();
         let _inside = CountGuard::enter(self.receivers());
-        let tail = q.region().atomic_u32(Q_TAIL);
         let mut closed_since: Option<Instant> = None;
-        loop {
+        let mut attempt = || {
             if let Some(v) = q.pop() {
                 Self::wake_if(self.senders(), q.region().atomic_u32(Q_HEAD));
-                return Ok(Some(v));
+                return Some(Ok(Some(v)));
             }
             if self.is_closed() {
-                // Empty and closed: a sender that saw "open" is counted in
-                // `senders` (SeqCst increment before its closed check), so
-                // once the count is 0 (or the grace is over) one more pop
-                // settles it.
+                // Empty and closed. A sender that saw the channel open is
+                // counted in `senders` (SeqCst increment before its closed
+                // check, Dekker pair with `close`), so once the count is 0
+                // (or the grace is over: a sender killed inside a send) one
+                // more pop settles it.
                 let since = *closed_since.get_or_insert_with(Instant::now);
                 if self.senders().load(Ordering::SeqCst) == 0 || since.elapsed() >= CLOSE_GRACE {
-                    return match q.pop() {
+                    return Some(match q.pop() {
                         Some(v) => Ok(Some(v)),
                         None => Err(self.closed_err()),
-                    };
+                    });
                 }
-                if !block {
-                    return Ok(None);
-                }
-                if expired(deadline) {
-                    return Err(self.timeout_err(start));
-                }
-                std::thread::sleep(Duration::from_micros(200));
-                continue;
             }
-            if !block {
-                return Ok(None);
-            }
-            let woke = wait_until(tail, remaining(deadline), || {
-                (self.is_closed() || !q.is_empty()).then_some(())
-            });
-            if woke.is_none() {
-                return Err(self.timeout_err(start));
-            }
+            None
+        };
+        if let Some(r) = attempt() {
+            return r;
         }
+        if !block {
+            return Ok(None);
+        }
+        // Empty (or the next value is still being written, maybe by a dead
+        // producer): sleep on `tail`, which a push moves and our senders wake.
+        let tail = q.region().atomic_u32(Q_TAIL);
+        wait_until(tail, remaining(deadline), attempt)
+            .unwrap_or_else(|| Err(self.timeout_err(start)))
     }
 
     // ----- unbuffered -------------------------------------------------------
@@ -870,6 +868,9 @@ pub fn select<T: ShmElement>(
     let n = channels.len();
     let mut next = 0usize;
     let mut outcome: Option<Result<(usize, T)>> = None;
+    // When each channel was first seen closed but not yet drained (a sender
+    // still inside a send): after CLOSE_GRACE it counts as closed.
+    let mut closed_since: Vec<Option<Instant>> = vec![None; n];
     let got = poll_until(timeout, || {
         let mut closed = 0;
         for k in 0..n {
@@ -880,7 +881,14 @@ pub fn select<T: ShmElement>(
                     outcome = Some(Ok((i, v)));
                     return Some(());
                 }
-                Ok(None) => {}
+                Ok(None) => {
+                    if channels[i].is_closed() {
+                        let since = *closed_since[i].get_or_insert_with(Instant::now);
+                        if since.elapsed() >= CLOSE_GRACE {
+                            closed += 1;
+                        }
+                    }
+                }
                 Err(Error::Closed { .. }) => closed += 1,
                 Err(e) => {
                     outcome = Some(Err(e));
@@ -1028,6 +1036,28 @@ mod tests {
             ch.header.atomic_u64(OFF_SEND_SEQ).load(Ordering::Relaxed) % 2,
             0
         );
+    }
+
+    #[test]
+    fn dead_queue_peers_give_timeouts() {
+        let t = seg("chdeadq");
+        let ch = Channel::<u32>::create(&t.1, "c", 2).unwrap();
+        let Mode::Buffered(q) = &*ch.mode else {
+            unreachable!()
+        };
+        // A consumer that died after claiming ticket 0 but before freeing
+        // its slot; a producer that died after claiming ticket 2.
+        ch.send(1).unwrap();
+        ch.send(2).unwrap();
+        q.region().atomic_u32(Q_HEAD).store(1, Ordering::Relaxed);
+        let e = ch.send_timeout(3, Duration::from_millis(20)).unwrap_err();
+        assert!(matches!(e, Error::Timeout { .. }), "{e}");
+        assert_eq!(ch.recv().unwrap(), 2);
+        q.region().atomic_u32(Q_TAIL).store(3, Ordering::Relaxed);
+        let e = ch.recv_timeout(Duration::from_millis(20)).unwrap_err();
+        assert!(matches!(e, Error::Timeout { .. }), "{e}");
+        assert_eq!(ch.sender_count(), 0);
+        assert_eq!(ch.receiver_count(), 0);
     }
 
     #[test]

@@ -401,10 +401,25 @@ impl<T: ShmElement> Stream<T> {
         if self.is_closed() {
             return Err(self.closed_err());
         }
-        let mut dropped = 0;
+        let (mut dropped, mut tries) = (0u64, 0u64);
         while self.ring.write(v).is_err() {
+            tries += 1;
+            // One read makes room in a consistent ring; a ring whose
+            // positions were corrupted may need more, but never more than a
+            // capacity's worth, so the loop is bounded.
             if self.ring.read().is_some() {
                 dropped += 1;
+            }
+            if tries > self.capacity as u64 {
+                return Err(self.header.mismatch(
+                    KIND,
+                    format!(
+                        "buffer still full after dropping {dropped} elements: positions \
+                         write {} / read {} are inconsistent",
+                        self.ring.write_pos(),
+                        self.ring.read_pos()
+                    ),
+                ));
             }
         }
         self.notify();
@@ -1188,6 +1203,32 @@ mod tests {
         src.close();
         assert_eq!(h.join().unwrap().unwrap(), 256);
         assert_eq!(sum.join().unwrap().unwrap(), (1..=256).sum::<u32>());
+    }
+
+    #[test]
+    fn hostile_positions_fail_cleanly() {
+        let t = seg("sthostile");
+        let s = Stream::<u32>::create(&t.1, "s", 4).unwrap();
+        let mut sub = s.subscribe();
+        s.emit(1).unwrap();
+        assert_eq!(sub.try_next().unwrap(), Some(1));
+        let ring = s.ring.region();
+        // read_pos ahead of write_pos: a corrupted header.
+        ring.atomic_u64(8).store(1 << 40, Ordering::Relaxed);
+        assert!(matches!(
+            s.emit_overwrite(2), // bounded: a mismatch, not a 2^40-step loop
+            Err(Error::StructureMismatch { .. })
+        ));
+        // write_pos moved backwards under a subscriber.
+        ring.atomic_u64(0).store(0, Ordering::Relaxed);
+        assert!(matches!(
+            sub.try_next(),
+            Err(Error::StructureMismatch { .. })
+        ));
+        assert_eq!(sub.try_next().unwrap(), None); // resynchronised
+                                                   // Off the element grid.
+        ring.atomic_u64(0).store(3, Ordering::Relaxed);
+        assert!(sub.try_next().is_err());
     }
 
     #[test]
