@@ -45,34 +45,79 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Option<&'static str>, &'static str)> {
     v.push(("magic", b, Some("bad magic (found 0x58585858"), "magic"));
     let mut b = good.clone();
     put_u32(&mut b, 4, 3);
-    v.push(("version", b, Some("unsupported version (found 3, expected 2)"), "version"));
+    v.push((
+        "version",
+        b,
+        Some("unsupported version (found 3, expected 2)"),
+        "version",
+    ));
     let mut b = good.clone();
     put_u32(&mut b, 12, 0);
     v.push(("max0", b, Some("max_entries failed"), "max_entries"));
     let mut b = good.clone();
     put_u32(&mut b, 8, 17);
-    v.push(("count", b, Some("entry_count <= max_entries failed"), "entry_count <= max_entries"));
+    v.push((
+        "count",
+        b,
+        Some("entry_count <= max_entries failed"),
+        "entry_count <= max_entries",
+    ));
     let mut b = good.clone();
     put_u64(&mut b, 16, 9000);
-    v.push(("memsize", b, Some("memory_size within mapping failed"), "memory_size within mapping"));
+    v.push((
+        "memsize",
+        b,
+        Some("memory_size within mapping failed"),
+        "memory_size within mapping",
+    ));
     let mut b = good.clone();
     put_u64(&mut b, 24, 8000 + 500);
-    v.push(("next", b, Some("next_offset within data area failed"), "next_offset within data area"));
+    v.push((
+        "next",
+        b,
+        Some("next_offset within data area failed"),
+        "next_offset within data area",
+    ));
     let mut b = good.clone();
     put_u64(&mut b, 32 + 40, 100_000); // entry 0 size
-    v.push(("oob", b, Some("entry within segment failed (entry 0 \"temperature\""), "entry within segment"));
+    v.push((
+        "oob",
+        b,
+        Some("entry within segment failed (entry 0 \"temperature\""),
+        "entry within segment",
+    ));
     let mut b = good.clone();
     put_u64(&mut b, 32 + 48 + 32, 1212); // entry 1 offset, not 8-aligned
-    v.push(("misaligned", b, Some("entry offset aligned failed"), "entry offset aligned"));
+    v.push((
+        "misaligned",
+        b,
+        Some("entry offset aligned failed"),
+        "entry offset aligned",
+    ));
     let mut b = good.clone();
     put_u64(&mut b, 32 + 48 + 32, 16); // entry 1 offset inside the table
-    v.push(("intable", b, Some("entry offset in data area failed"), "entry offset in data area"));
+    v.push((
+        "intable",
+        b,
+        Some("entry offset in data area failed"),
+        "entry offset in data area",
+    ));
     let mut b = good.clone();
     b[32..64].fill(b'a'); // entry 0 name without NUL
-    v.push(("nonul", b, Some("entry name terminated failed"), "entry name terminated"));
+    v.push((
+        "nonul",
+        b,
+        Some("entry name terminated failed"),
+        "entry name terminated",
+    ));
     let mut b = good.clone();
     b[32..36].copy_from_slice(&[0xff, 0xfe, 0, 0]);
-    v.push(("utf8", b, Some("entry name UTF-8 failed"), "entry name UTF-8"));
+    v.push((
+        "utf8",
+        b,
+        Some("entry name UTF-8 failed"),
+        "entry name UTF-8",
+    ));
     // Accepted by the runtime, but not sound.
     let mut b = good.clone();
     put_u64(&mut b, 32 + 48 + 32, 800); // entry 1 on top of entry 0
@@ -154,7 +199,8 @@ fn damaged_structure_headers_are_problems() {
     let c = run(&["check", &seg.name]);
     assert_eq!(c.code, 1);
     assert!(
-        c.out.contains("q: queue: tail 100 - head 2 = 98 exceeds capacity 8"),
+        c.out
+            .contains("q: queue: tail 100 - head 2 = 98 exceeds capacity 8"),
         "{}",
         c.out
     );
@@ -169,14 +215,27 @@ fn damaged_structure_headers_are_problems() {
     let pl = Shm::with_bytes("badpool", &p);
     let c = run(&["check", &m.name]);
     assert_eq!(c.code, 1);
-    assert!(c.out.contains("squares: map: size field 9 but 10 slots are OCCUPIED"), "{}", c.out);
+    assert!(
+        c.out
+            .contains("squares: map: size field 9 but 10 slots are OCCUPIED"),
+        "{}",
+        c.out
+    );
     let c = run(&["check", &pl.name]);
     assert_eq!(c.code, 1);
-    assert!(c.out.contains("p: pool: free list: cycle at node 1"), "{}", c.out);
+    assert!(
+        c.out.contains("p: pool: free list: cycle at node 1"),
+        "{}",
+        c.out
+    );
     // get still decodes, and lists the problem.
     let g = run(&["get", &pl.name, "p"]);
     assert_eq!(g.code, 0);
-    assert!(g.out.contains("problem: free list: cycle at node 1"), "{}", g.out);
+    assert!(
+        g.out.contains("problem: free list: cycle at node 1"),
+        "{}",
+        g.out
+    );
 }
 
 #[test]
@@ -249,7 +308,11 @@ fn create_and_rm() {
     let seg = Shm::named("made");
     let r = run(&["create", &seg.name, "--size", "64KiB", "--entries", "8"]);
     assert_eq!(r.code, 0, "{}", r.err);
-    assert!(r.out.contains("64.0 KiB, 8 entries, mode 0600"), "{}", r.out);
+    assert!(
+        r.out.contains("64.0 KiB, 8 entries, mode 0600"),
+        "{}",
+        r.out
+    );
     let j = run(&["--json", "show", &seg.name]).json();
     assert_eq!(j["header"]["max_entries"], 8);
     assert_eq!(j["header"]["memory_size"], 65536);
@@ -271,7 +334,11 @@ fn create_and_rm() {
     let junk = Shm::with_bytes("junk", b"hello, this is not a segment at all......");
     let r = run(&["rm", &junk.name]);
     assert_eq!(r.code, 1);
-    assert!(r.err.contains("refusing") && r.err.contains("bad magic"), "{}", r.err);
+    assert!(
+        r.err.contains("refusing") && r.err.contains("bad magic"),
+        "{}",
+        r.err
+    );
     assert!(junk.path().exists());
     let r = run(&["rm", &junk.name, "--force"]);
     assert_eq!(r.code, 0);
@@ -299,7 +366,10 @@ fn damaged_images_never_panic() {
     for file in IMAGES {
         let good = std::fs::read(vectors_dir().join(file)).unwrap();
         let entries = m["files"][file]["entries"].as_array().unwrap();
-        let names: Vec<&str> = entries.iter().map(|e| e["name"].as_str().unwrap()).collect();
+        let names: Vec<&str> = entries
+            .iter()
+            .map(|e| e["name"].as_str().unwrap())
+            .collect();
         for round in 0..100 {
             let mut b = good.clone();
             // Damage a few header words of one structure, sometimes the table.
@@ -340,7 +410,10 @@ fn damaged_images_never_panic() {
                 let _ = inspect::get(&seg.name, &o, &g, &mut out);
             }
             let mut out = Vec::new();
-            assert!(inspect::list_one(std::path::Path::new("/dev/shm"), &seg.name[1..]).name == seg.name);
+            assert!(
+                inspect::list_one(std::path::Path::new("/dev/shm"), &seg.name[1..]).name
+                    == seg.name
+            );
             let _ = inspect::show(&seg.name, &g, &mut out);
             runs += 1;
         }
