@@ -60,7 +60,7 @@ pub use error::{Error, Result};
 pub use open_enum::OpenEnum;
 pub use segment::{Segment, SegmentOptions};
 pub use sync::{
-    Barrier, Event, EventMode, Latch, Monitor, Mutex, Once, RwLock, Semaphore, Signal, RWLock,
+    Barrier, Event, EventMode, Latch, Monitor, Mutex, Once, RWLock, RwLock, Semaphore, Signal,
 };
 /// `#[derive(ShmLayout)]`: see the [`zeroipc_derive`] crate and [`open_enum`].
 pub use zeroipc_derive::ShmLayout;

@@ -668,3 +668,78 @@ fn a_killed_holder_leaves_others_timing_out_not_hanging() {
     drop(m.lock_timeout(Duration::from_millis(100)).unwrap());
     assert!(m.force_unlock().is_err(), "not locked any more");
 }
+
+#[test]
+fn single_process_semantics_and_argument_errors() {
+    let (_t, seg) = temp_segment("sync_semantics", 1 << 16);
+
+    // Once: a panicking closure does not complete it (C++ std::call_once
+    // semantics, unlike the reference which stores DONE); the next call runs.
+    let once = Once::create(&seg, "o").unwrap();
+    let r = std::panic::catch_unwind(|| once.call_once(|| panic!("init failed")));
+    assert!(r.is_err());
+    assert_eq!(once.state().unwrap(), OnceState::Pending);
+    let mut runs = 0;
+    assert!(once.call_once(|| runs += 1).unwrap());
+    assert_eq!(runs, 1);
+    assert_eq!(once.try_call_once(|| runs += 1).unwrap(), Some(false));
+    assert_eq!(runs, 1);
+    // A state outside 0..=2 is reported, not trusted.
+    once.region()
+        .atomic_u32(0)
+        .store(7, std::sync::atomic::Ordering::SeqCst);
+    assert!(once.call_once(|| {}).is_err());
+    assert!(Once::open(&seg, "o").is_err());
+
+    // Semaphore bounds.
+    let s = Semaphore::create(&seg, "s", 1, 1).unwrap();
+    let err = s.release().unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument { .. }), "{err}");
+    assert!(err.to_string().contains("max_count 1"), "{err}");
+    assert!(Semaphore::create(&seg, "bad", 3, 2).is_err());
+    assert!(Semaphore::create(&seg, "bad", -1, 0).is_err());
+    let u = Semaphore::create(&seg, "u", 0, 0).unwrap(); // unbounded
+    for _ in 0..10 {
+        u.release().unwrap();
+    }
+    assert_eq!(u.count(), 10);
+
+    // Mutex: a semaphore that is not max 1 is refused; force_unlock.
+    assert!(Mutex::open(&seg, "u").is_err());
+    let m = Mutex::create(&seg, "m").unwrap();
+    std::mem::forget(m.lock().unwrap());
+    assert!(m.is_locked());
+    m.force_unlock().unwrap();
+    assert!(m.force_unlock().is_err());
+
+    // Latch / Barrier arguments.
+    let l = Latch::create(&seg, "l", 3).unwrap();
+    assert!(l.count_down(0).is_err());
+    l.count_down(10).unwrap(); // saturates at 0
+    assert_eq!(l.count(), 0);
+    l.reset();
+    assert_eq!(l.count(), 3);
+    assert!(Latch::create(&seg, "bad", -1).is_err());
+    assert!(Barrier::create(&seg, "bad", 0).is_err());
+    let one = Barrier::create(&seg, "one", 1).unwrap();
+    for g in 0..3 {
+        let r = one.wait().unwrap();
+        assert_eq!((r.generation(), r.is_leader()), (g, true));
+    }
+
+    // Event: a stored mode outside {0, 1} is refused on open.
+    let e = Event::create(&seg, "e", EventMode::AutoReset).unwrap();
+    e.region().write::<u32>(4, 7);
+    let err = Event::open(&seg, "e").unwrap_err();
+    assert!(err.to_string().contains("mode 7"), "{err}");
+    // Auto-reset pulse with nobody waiting leaves nothing pending.
+    let a = Event::create(&seg, "a", EventMode::AutoReset).unwrap();
+    a.pulse().unwrap();
+    assert!(!a.try_wait());
+
+    // Monitor notifies with nobody waiting give no permits.
+    let mon = Monitor::create(&seg, "mon").unwrap();
+    mon.notify_one();
+    mon.notify_all();
+    assert_eq!(mon.condition().count(), 0);
+}

@@ -32,8 +32,9 @@
 //! and the condition re-checked: a waiter never burns a core, and a change
 //! made by a reference peer is seen within that bound. Every blocking call
 //! has a `..._timeout(Duration)` variant that returns
-//! [`Error::Timeout`](crate::Error::Timeout) and a `try_...` variant that
-//! never blocks (Barrier excepted: see its docs).
+//! [`crate::Error::Timeout`] and a `try_...` variant that
+//! never blocks (Barrier excepted: see its docs). A [`Monitor`] wait may
+//! return spuriously (at the latest after 50 ms): re-check the predicate.
 //!
 //! # After a crash
 //!
@@ -61,8 +62,9 @@
 //!   dead writer leaves `writer_active` set and the writer mutex locked
 //!   (everyone times out); a process dead inside the internal mutexes leaves
 //!   them locked.
-//! - [`Monitor`]: as [`Mutex`] for the monitor's lock; a dead waiter leaves
-//!   the waiting count raised, which only causes spurious wake-ups.
+//! - [`Monitor`]: as [`Mutex`] for the monitor's lock; a dead waiter stays
+//!   counted, so each later notify waits its 10 ms handshake bound in vain
+//!   and leaves a spare permit (one spurious wake-up).
 //! - [`Signal<T>`](Signal): a writer dead inside `set` leaves the mutex
 //!   locked (`get`/`set` block, their timeout variants time out); `version`
 //!   and `wait_for_change_timeout` keep working.

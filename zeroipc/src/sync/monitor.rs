@@ -44,8 +44,11 @@
 //! predicate under the monitor.
 //!
 //! After a crash: a process dead while holding the monitor leaves its mutex
-//! locked (as [`Mutex`]); a dead waiter leaves `count` raised, which only
-//! lets a notify give one extra (spurious) permit.
+//! locked (as [`Mutex`]): `lock` blocks, `lock_timeout` and `wait_timeout`
+//! time out. A waiter dead inside `wait` stays counted in `count`: each
+//! later notify that gives permits then spends its full
+//! [`NOTIFY_HANDSHAKE`] (10 ms) waiting for it, and leaves one spare
+//! permit, which causes one spurious wake-up.
 
 use super::mutex::Mutex;
 use super::semaphore::{self, Semaphore};
@@ -198,14 +201,11 @@ impl Monitor {
         if owed == 0 {
             return;
         }
-        let before = self.cond.count().max(0);
+        // Raised to exactly `owed`: the `owed` waiters each take one. (If
+        // enough permits were pending already, nothing new was given and
+        // there is nothing to hand over.)
         if self.cond.raise_to(owed) {
-            // `owed` waiters each take one of the `owed` permits now pending.
             self.handshake(0);
-        } else if before > 0 {
-            // Enough permits were pending already; wait for them to be
-            // taken by the waiters owed them, leaving any surplus.
-            self.handshake(before.saturating_sub(owed).max(0));
         }
     }
 
