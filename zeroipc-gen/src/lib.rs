@@ -10,4 +10,6 @@
 #![warn(missing_docs)]
 
 pub mod emit;
+pub mod schema;
+pub mod schema_entry;
 pub mod inspect;

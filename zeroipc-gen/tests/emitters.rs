@@ -580,7 +580,7 @@ fn python_reads_a_rust_written_array_through_the_emitted_dtype() {
     fill_array(&a, 1);
     // Field-by-field expectations, independent of the pattern code.
     let r0 = a.get(0).unwrap();
-    assert_eq!(r0.ts, (1u64 * 7919).wrapping_mul(2654435761));
+    assert_eq!(r0.ts, 7919u64.wrapping_mul(2654435761));
     assert_eq!(r0.label.as_str().unwrap(), format!("v{}", 15 * 17 + 7919));
     let mode1 = a.get(1).unwrap().mode.0;
     let out = python(&dir, READ_ARRAY_PY, &[&name, "readings", "1", "2"]);

@@ -121,7 +121,9 @@ const CPP_KEYWORDS: &[&str] = &[
 
 /// A C++ identifier for `name` (keywords and reserved spellings get a `_`).
 pub fn cpp_ident(name: &str) -> String {
-    if CPP_KEYWORDS.contains(&name) || name.starts_with('_') || name.contains("__") {
+    let reserved_underscore =
+        name.starts_with("_") && name[1..].starts_with(|c: char| c.is_ascii_uppercase());
+    if CPP_KEYWORDS.contains(&name) || reserved_underscore || name.contains("__") {
         format!("{name}_")
     } else {
         name.to_owned()

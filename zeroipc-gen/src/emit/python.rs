@@ -214,8 +214,8 @@ fn qualified(t: &TypeLayout, resolver: &dyn Resolver, suffix: &str) -> String {
     }
 }
 
-/// numpy format of a field type, as Python source.
-fn format_of(t: &'static TypeLayout, resolver: &dyn Resolver) -> String {
+/// numpy format of a field type, as Python source (foreign types via `resolver`).
+pub fn format_of(t: &'static TypeLayout, resolver: &dyn Resolver) -> String {
     match t.kind {
         Kind::Prim(p) => py_str(p.numpy()),
         Kind::FixedStr { len } => py_str(&format!("S{len}")),
@@ -234,8 +234,8 @@ fn format_of(t: &'static TypeLayout, resolver: &dyn Resolver) -> String {
     }
 }
 
-/// Canonical layout tuple of a field type, as Python source.
-fn layout_of(t: &'static TypeLayout, resolver: &dyn Resolver) -> String {
+/// Canonical layout tuple of a type, as Python source (foreign types via `resolver`).
+pub fn layout_of(t: &'static TypeLayout, resolver: &dyn Resolver) -> String {
     match t.kind {
         Kind::Prim(p) => format!("(\"P\", {})", py_str(p.rust_name())),
         Kind::FixedStr { len } => format!("(\"T\", {len})"),

@@ -115,7 +115,7 @@ pub fn render_types(
                 );
                 let _ = writeln!(
                     out,
-                    "#[repr({})]\n#[allow(non_camel_case_types)]",
+                    "#[repr({})]\n#[allow(non_camel_case_types, clippy::upper_case_acronyms)]",
                     repr.rust_name()
                 );
                 let _ = writeln!(out, "pub enum {} {{", t.name);
@@ -146,7 +146,7 @@ pub fn render_types(
                 } else {
                     out.push_str("#[repr(C)]\n");
                 }
-                out.push_str("#[allow(non_snake_case)]\n");
+                out.push_str("#[allow(non_snake_case, clippy::upper_case_acronyms)]\n");
                 let _ = writeln!(out, "pub struct {} {{", t.name);
                 for f in fields {
                     doc_attr(&mut out, f.doc, "    ");

@@ -223,7 +223,7 @@ pub fn cpp_pattern_functions(fn_name: &str, cpp_type_name: &str, t: &'static Typ
         }
     }
     format!(
-        "static bool check_{fn_name}(const {cpp_type_name}* a, std::size_t len, std::uint64_t seed) {{\n    for (std::size_t i = 0; i < len; ++i) {{\n{chk}    }}\n    return true;\n}}\n\nstatic void write_{fn_name}({cpp_type_name}* a, std::size_t len, std::uint64_t seed) {{\n    for (std::size_t i = 0; i < len; ++i) {{\n{wr}    }}\n}}\n"
+        "[[maybe_unused]] static bool check_{fn_name}(const {cpp_type_name}* a, std::size_t len, std::uint64_t seed) {{\n    for (std::size_t i = 0; i < len; ++i) {{\n{chk}    }}\n    return true;\n}}\n\n[[maybe_unused]] static void write_{fn_name}({cpp_type_name}* a, std::size_t len, std::uint64_t seed) {{\n    for (std::size_t i = 0; i < len; ++i) {{\n{wr}    }}\n}}\n"
     )
 }
 
