@@ -109,6 +109,7 @@ fn layout_assertions(
                     #ds::trailing_padding(
                         #name, #ln, __zeroipc_end,
                         __zeroipc_size.wrapping_sub(__zeroipc_end),
+                        ::core::mem::align_of::<#ty>(),
                     )
                     .as_str()
                 );

@@ -122,7 +122,13 @@ pub const fn padding_between(ty: &str, after: &str, next: &str, start: usize, by
 }
 
 /// Message for padding at the end of a struct.
-pub const fn trailing_padding(ty: &str, last: &str, start: usize, bytes: usize) -> Msg {
+pub const fn trailing_padding(
+    ty: &str,
+    last: &str,
+    start: usize,
+    bytes: usize,
+    align: usize,
+) -> Msg {
     Msg::new()
         .s("#[derive(ShmLayout)]: `")
         .s(ty)
@@ -134,7 +140,9 @@ pub const fn trailing_padding(ty: &str, last: &str, start: usize, bytes: usize) 
         .n(start)
         .s("..")
         .n(start + bytes)
-        .s(", to round the size up to the alignment): padding bytes are never initialised, so peers would read garbage there. Add an explicit filler field `[u8; ")
+        .s(", to round the size up to the alignment ")
+        .n(align)
+        .s("): padding bytes are never initialised, so peers would read garbage there. Add an explicit filler field `[u8; ")
         .n(bytes)
         .s("]` after `")
         .s(last)
