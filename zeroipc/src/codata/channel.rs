@@ -58,7 +58,9 @@
 //!   close it withdraws it with `CAS(ready 1 -> 0)`; if that CAS fails a
 //!   receiver has already claimed the value, and the send completes `Ok`.
 //! - **Receivers claim** a value with `CAS(ready 1 -> 2)` (2 = "claimed by a
-//!   receiver", a third value the reference never writes), copy it, store
+//!   receiver", a third value the reference never writes; a C++ peer reads
+//!   it as `true`, i.e. "slot full" — checked with g++ 12 at -O0 and -O2,
+//!   which test the byte against zero), copy it, store
 //!   `consumed = 1` and then `ready = 0` (both release), and add 1 to
 //!   `recv_seq` (values received by our receivers). Only one receiver can
 //!   win the CAS, and a withdrawn value can no longer be claimed, so every
@@ -75,6 +77,12 @@
 //! receiver, works as the reference's own one-to-one rendezvous; if one of
 //! our senders withdraws (timeout/close) while a C++ receiver is copying,
 //! that value may be both received and reported as not sent.
+//!
+//! [`select`] receives from whichever of several channels has a value
+//! first, with an optional timeout.
+//!
+//! A wake-up lost to a reference peer (which never wakes anyone) or to a
+//! race costs at most one bounded sleep ([`crate::wait::MAX_SLEEP`]).
 //!
 //! # After SIGKILL
 //!
@@ -556,7 +564,7 @@ impl<T: ShmElement> Channel<T> {
             // (released by its `+1`) happen-before ours.
             if s % 2 == 0
                 && seq
-                    .compare_exchange(s, s + 1, Ordering::Acquire, Ordering::Relaxed)
+                    .compare_exchange(s, s.wrapping_add(1), Ordering::Acquire, Ordering::Relaxed)
                     .is_ok()
             {
                 return Ok(Some(SendLock {
@@ -807,7 +815,7 @@ impl<T: ShmElement> Channel<T> {
         let s = seq.load(Ordering::Acquire);
         if s % 2 == 1
             && seq
-                .compare_exchange(s, s + 1, Ordering::AcqRel, Ordering::Relaxed)
+                .compare_exchange(s, s.wrapping_add(1), Ordering::AcqRel, Ordering::Relaxed)
                 .is_ok()
         {
             changed = true;

@@ -687,12 +687,12 @@ impl<T: ShmElement> Subscriber<T> {
         fence(Ordering::Acquire);
         let wp2 = ring.write_pos();
         let rp2 = ring.read_pos();
-        if wp2 < self.cursor + cap || rp2 <= self.cursor {
-            self.cursor += s;
+        if wp2 < self.cursor.saturating_add(cap) || rp2 <= self.cursor {
+            self.cursor = self.cursor.saturating_add(s);
             Ok(Some(v))
         } else {
             // The producer may have been rewriting this slot during the copy.
-            let next = self.cursor + s;
+            let next = self.cursor.saturating_add(s);
             Err(self.overrun(next))
         }
     }
