@@ -143,6 +143,12 @@ fn worker() {
                 .unwrap();
             // Whoever ran it, it is complete and visible here.
             assert_eq!(hits.get(0).unwrap(), 1);
+            // And a latch across processes: nobody leaves before all four
+            // have counted down.
+            let done = Latch::open(&seg, "done").unwrap();
+            done.count_down(1).unwrap();
+            done.wait_timeout(LONG).unwrap();
+            assert_eq!(done.count(), 0);
             println!("\nRESULT ran={}", ran as u32);
         }
         "ev_manual" => {
@@ -361,11 +367,12 @@ fn barrier_runs_1000_generations_with_4_processes() {
 }
 
 #[test]
-fn once_runs_once_with_4_racing_processes() {
+fn once_runs_once_and_a_latch_opens_with_4_racing_processes() {
     let (t, seg) = temp_segment("mp_once", 1 << 16);
     let once = Once::create(&seg, "o").unwrap();
     let hits = Array::<u32>::create(&seg, "hits", 1).unwrap();
     Barrier::create(&seg, "start", 4).unwrap();
+    let done = Latch::create(&seg, "done", 4).unwrap();
     let kids: Vec<_> = (0..4).map(|k| spawn("once", &t, k)).collect();
     let ran: u64 = kids
         .into_iter()
@@ -374,6 +381,7 @@ fn once_runs_once_with_4_racing_processes() {
     assert_eq!(ran, 1, "exactly one process ran the closure");
     assert_eq!(hits.get(0).unwrap(), 1);
     assert_eq!(once.state().unwrap(), OnceState::Done);
+    assert!(done.try_wait());
 }
 
 #[test]
