@@ -861,7 +861,7 @@ fn map(ctx: &Ctx) -> R<Decoded> {
         d.problems
             .push(format!("size {size} exceeds capacity {cap}"));
     }
-    let want = ctx.window(u64::MAX).map(|(a, b)| (a, b));
+    let want = ctx.window(u64::MAX);
     scan_slots(
         v,
         &slots,
