@@ -41,7 +41,9 @@
 //!   handshake that ran out of time.
 //!
 //! So waits may wake spuriously: always wait in a loop that re-checks the
-//! predicate under the monitor.
+//! predicate under the monitor. With a reference waiter in the monitor, a
+//! notify may give it a permit it no longer needs (it stays counted until
+//! it re-locks) and then spend the whole handshake bound: correct, slower.
 //!
 //! After a crash: a process dead while holding the monitor leaves its mutex
 //! locked (as [`Mutex`]): `lock` blocks, `lock_timeout` and `wait_timeout`
