@@ -287,7 +287,7 @@ fn maps_bin_accepts_further_operations() {
     assert_eq!(s.len(), 2);
 }
 
-fn arg<'a>(op: &'a Value, i: usize) -> &'a Value {
+fn arg(op: &Value, i: usize) -> &Value {
     &op["args"][i]
 }
 

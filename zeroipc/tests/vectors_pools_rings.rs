@@ -53,7 +53,9 @@ where
 
     let stride = u64v(&st["layout"]["node"]["stride"]) as usize;
     let next_off = u64v(&st["layout"]["node"]["offsets"]["next"]) as usize;
-    let data: Vec<T> = (0..cap as usize).map(|i| r.read::<T>(24 + i * stride)).collect();
+    let data: Vec<T> = (0..cap as usize)
+        .map(|i| r.read::<T>(24 + i * stride))
+        .collect();
     let want: Vec<T> = exp["node_data"]
         .as_array()
         .unwrap()
@@ -64,7 +66,12 @@ where
     let next: Vec<u64> = (0..cap as usize)
         .map(|i| r.read_u32(24 + i * stride + next_off) as u64)
         .collect();
-    let want: Vec<u64> = exp["node_next"].as_array().unwrap().iter().map(u64v).collect();
+    let want: Vec<u64> = exp["node_next"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(u64v)
+        .collect();
     assert_eq!(next, want, "{name} node next words");
 
     // The free list, walked from the head.
@@ -75,7 +82,12 @@ where
         i = next[i as usize] as u32;
         assert!(order.len() <= cap as usize, "cycle");
     }
-    let want: Vec<u64> = exp["free_list_order"].as_array().unwrap().iter().map(u64v).collect();
+    let want: Vec<u64> = exp["free_list_order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(u64v)
+        .collect();
     assert_eq!(order, want);
 
     for a in exp["allocated_nodes"].as_array().unwrap() {
@@ -179,8 +191,14 @@ fn pools_rings_bin_accepts_further_operations() {
     p.deallocate(PoolHandle::from_index(0)).unwrap();
     p.deallocate(PoolHandle::from_index(2)).unwrap();
     assert_eq!(p.allocated(), 0);
-    assert!(p.deallocate(PoolHandle::from_index(5)).is_err(), "nothing allocated");
-    assert!(p.deallocate(PoolHandle::from_index(8)).is_err(), "out of range");
+    assert!(
+        p.deallocate(PoolHandle::from_index(5)).is_err(),
+        "nothing allocated"
+    );
+    assert!(
+        p.deallocate(PoolHandle::from_index(8)).is_err(),
+        "out of range"
+    );
     let mut all = Vec::new();
     while let Some(h) = p.allocate().unwrap() {
         all.push(h.index());
@@ -196,7 +214,10 @@ fn pools_rings_bin_is_reproduced_byte_for_byte() {
     let (t, seg) = fresh_like(FILE);
 
     for (name, is_u8) in [("p", false), ("pb", true)] {
-        let ops = structure(&fm, name)["operations"].as_array().unwrap().clone();
+        let ops = structure(&fm, name)["operations"]
+            .as_array()
+            .unwrap()
+            .clone();
         // One code path for both element types: values fit both.
         let mut p64 = None;
         let mut p8 = None;
@@ -272,11 +293,15 @@ fn pool_and_ring_refuse_bad_parameters() {
     assert!(Ring::<u64>::create(&seg, "huge", 1 << 30).is_err()); // > u32 bytes
     let p = Pool::<u32>::create(&seg, "p", 2).unwrap();
     // A corrupt head index is reported, not followed.
-    p.region().atomic_u64(0).store(7, std::sync::atomic::Ordering::Relaxed);
+    p.region()
+        .atomic_u64(0)
+        .store(7, std::sync::atomic::Ordering::Relaxed);
     let e = p.allocate().unwrap_err();
     assert!(e.to_string().contains("free_head index 7"), "{e}");
     // A corrupt `next` of the head node is reported too.
-    p.region().atomic_u64(0).store(0, std::sync::atomic::Ordering::Relaxed);
+    p.region()
+        .atomic_u64(0)
+        .store(0, std::sync::atomic::Ordering::Relaxed);
     p.region().write::<u32>(24 + 4, 99);
     let e = p.allocate().unwrap_err();
     assert!(e.to_string().contains("links to 99"), "{e}");

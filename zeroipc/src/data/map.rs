@@ -22,7 +22,7 @@
 //!
 //! Hash: [`crate::hash::key_hash`] (the C++ `trivial_hash` as built with
 //! libstdc++), linear probing: probe `i` visits `(h + i) mod 2^64 mod
-//! capacity` for `i < capacity`. Key equality: [`crate::element::key_eq`]
+//! capacity` for `i < capacity`. Key equality as C++ defines it
 //! (`==` for floats, bytes otherwise, as C++), so a NaN key is never found
 //! and `0.0`/`-0.0` compare equal but hash to different chains (a C++
 //! quirk we keep for interoperability).
@@ -106,7 +106,7 @@
 //! for a moment. [`Map::len`] reads `size` as signed and clamps it to
 //! `0..=capacity`.
 //!
-//! **Bounded waits (item 25's cousin).** Every wait on an INSERTING slot is
+//! **Bounded waits.** Every wait on an INSERTING slot is
 //! bounded by [`STUCK_SLOT_WAIT`]; the slot is then skipped for the rest of
 //! that call. A peer that died mid-insert thus costs each later operation
 //! probing through its slot one bounded wait, never a hang.
@@ -122,7 +122,7 @@ use crate::region::Region;
 use crate::segment::Segment;
 use crate::wait::wait_until;
 use std::marker::PhantomData;
-use std::sync::atomic::{fence, AtomicU16, AtomicU32, Ordering};
+use std::sync::atomic::{fence, AtomicU16, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 const KIND: &str = "map";
@@ -164,6 +164,33 @@ const fn max(a: usize, b: usize) -> usize {
         a
     } else {
         b
+    }
+}
+
+static RACES_DUPLICATE: AtomicU64 = AtomicU64::new(0);
+static RACES_YIELD: AtomicU64 = AtomicU64::new(0);
+static STUCK_SKIPS: AtomicU64 = AtomicU64::new(0);
+
+/// Process-local counters of how often this process's Map/Set inserts had
+/// to resolve a race (diagnostics; they count events, they guard nothing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InsertRaces {
+    /// Claims given back because the re-scan found the key published
+    /// elsewhere (each one is a duplicate key the reference would have made).
+    pub duplicates: u64,
+    /// Claims given back because the re-scan met another claim it could not
+    /// wait out.
+    pub yields: u64,
+    /// Slots skipped after staying INSERTING for [`STUCK_SLOT_WAIT`].
+    pub stuck_skips: u64,
+}
+
+/// The counters of [`InsertRaces`] since this process started.
+pub fn insert_races() -> InsertRaces {
+    InsertRaces {
+        duplicates: RACES_DUPLICATE.load(Ordering::Relaxed),
+        yields: RACES_YIELD.load(Ordering::Relaxed),
+        stuck_skips: STUCK_SKIPS.load(Ordering::Relaxed),
     }
 }
 
@@ -549,6 +576,7 @@ impl HashSlots {
                             }
                             if !self.wait_settled(s, STUCK_SLOT_WAIT) {
                                 dead.push(s);
+                                STUCK_SKIPS.fetch_add(1, Ordering::Relaxed);
                                 continue 'scan;
                             }
                             // settled: re-examine
@@ -590,6 +618,7 @@ impl HashSlots {
                     return SlotInsert::New;
                 }
                 Rescan::Duplicate => {
+                    RACES_DUPLICATE.fetch_add(1, Ordering::Relaxed);
                     // Give the claim back as a tombstone (never EMPTY: a
                     // chain must not shrink under a concurrent scanner).
                     self.state(slot).store(DELETED, Ordering::Release);
@@ -599,9 +628,11 @@ impl HashSlots {
                     continue 'retry; // finds the entry and updates it
                 }
                 Rescan::Yield(other) => {
+                    RACES_YIELD.fetch_add(1, Ordering::Relaxed);
                     self.state(slot).store(DELETED, Ordering::Release);
                     if !self.wait_settled(other, STUCK_SLOT_WAIT) {
                         dead.push(other);
+                        STUCK_SKIPS.fetch_add(1, Ordering::Relaxed);
                     }
                     continue 'retry;
                 }
@@ -662,9 +693,9 @@ impl HashSlots {
 
     /// Walks the chain of `key`, waiting (bounded) on INSERTING slots, and
     /// calls `hit` on each slot seen OCCUPIED whose key copy equals `key`.
-    /// `hit` returns `Some(r)` to finish, or `None` to re-examine the slot
-    /// (it changed under us); after [`MAX_READ_RETRIES`] re-examinations the
-    /// slot is skipped.
+    /// `hit` finishes (`Step::Done`), moves on (`Step::Next`) or asks to
+    /// re-examine the slot because it changed under us (`Step::Retry`);
+    /// after [`MAX_READ_RETRIES`] re-examinations the slot is skipped.
     fn probe<K: ShmElement, R>(&self, key: &K, mut hit: impl FnMut(u64) -> Step<R>) -> Option<R> {
         let cap = self.capacity;
         let h = key_hash(key);
@@ -681,6 +712,7 @@ impl HashSlots {
                         }
                         if !self.wait_settled(s, STUCK_SLOT_WAIT) {
                             dead.push(s);
+                            STUCK_SKIPS.fetch_add(1, Ordering::Relaxed);
                             continue 'scan;
                         }
                         // settled: re-examine
@@ -818,6 +850,13 @@ impl MapInsert {
 /// assert!(Map::<i64, i64>::open(&seg, "squares").is_err()); // wrong key type
 /// Segment::unlink(&name)?;
 /// # Ok::<(), zeroipc::Error>(())
+/// ```
+///
+/// A value type larger than 8 bytes does not compile:
+///
+/// ```compile_fail
+/// # let seg = zeroipc::Segment::open("/unused").unwrap();
+/// let _ = zeroipc::Map::<u32, [u64; 2]>::open(&seg, "m");
 /// ```
 pub struct Map<K: ShmElement, V: ShmElement> {
     slots: HashSlots,
@@ -1001,6 +1040,79 @@ mod tests {
 
     fn lay(l: SlotLayout) -> (usize, usize, usize) {
         (l.stride, l.key_off, l.val_off)
+    }
+
+    /// One slot, recycled between two keys as fast as possible by one
+    /// thread while another looks one key up: a lookup must never return
+    /// the other key's value (the reference's unvalidated read can).
+    #[test]
+    fn lookups_never_return_another_keys_value() {
+        use std::sync::atomic::AtomicBool;
+        let name = format!("/zeroipc-unit-map-torn-{}", std::process::id());
+        let _ = Segment::unlink(&name);
+        let seg = Segment::create(&name, 1 << 14).unwrap();
+        let m = Map::<u32, u64>::create(&seg, "m", 1).unwrap();
+        const A: u64 = 0xAAAA_AAAA_AAAA_AAAA;
+        const B: u64 = 0xBBBB_BBBB_BBBB_BBBB;
+        let stop = AtomicBool::new(false);
+        let (mut hits, mut bad) = (0u64, 0u64);
+        std::thread::scope(|sc| {
+            sc.spawn(|| {
+                let m = Map::<u32, u64>::open(&seg, "m").unwrap();
+                while !stop.load(Ordering::Relaxed) {
+                    assert_eq!(m.insert(1, A), MapInsert::Inserted);
+                    assert_eq!(m.remove(&1), Some(A));
+                    assert_eq!(m.insert(2, B), MapInsert::Inserted);
+                    assert_eq!(m.remove(&2), Some(B));
+                }
+            });
+            let start = std::time::Instant::now();
+            while start.elapsed() < Duration::from_millis(300) {
+                for _ in 0..1000 {
+                    match m.get(&1) {
+                        Some(A) => hits += 1,
+                        Some(_) => bad += 1,
+                        None => {}
+                    }
+                }
+            }
+            stop.store(true, Ordering::Relaxed);
+        });
+        drop(m);
+        Segment::unlink(&name).unwrap();
+        assert_eq!(bad, 0, "wrong-key values returned ({hits} good hits)");
+        assert!(hits > 0);
+    }
+
+    /// A peer that died holding a claim (slot left INSERTING) on the chain
+    /// costs one bounded wait per operation, not a hang.
+    #[test]
+    fn a_slot_left_inserting_is_skipped_after_a_bounded_wait() {
+        let name = format!("/zeroipc-unit-map-stuck-{}", std::process::id());
+        let _ = Segment::unlink(&name);
+        let seg = Segment::create(&name, 1 << 14).unwrap();
+        let m = Map::<u32, u32>::create(&seg, "m", 8).unwrap();
+        let home = (key_hash(&5u32) % 8) as usize;
+        m.region()
+            .atomic_u32(HEADER + home * 12)
+            .store(INSERTING, Ordering::SeqCst);
+        let before = insert_races().stuck_skips;
+        let t = std::time::Instant::now();
+        assert_eq!(m.insert(5, 50), MapInsert::Inserted);
+        assert!(t.elapsed() >= STUCK_SLOT_WAIT);
+        assert!(insert_races().stuck_skips > before);
+        assert_eq!(m.get(&5), Some(50));
+        assert_eq!(m.remove(&5), Some(50));
+        assert!(t.elapsed() < Duration::from_secs(30), "hung");
+        // The stuck slot itself was never touched.
+        assert_eq!(
+            m.region()
+                .atomic_u32(HEADER + home * 12)
+                .load(Ordering::SeqCst),
+            INSERTING
+        );
+        drop(m);
+        Segment::unlink(&name).unwrap();
     }
 
     /// REFERENCE-NOTES §3.1 "Verified examples" (E, key @, value @).
