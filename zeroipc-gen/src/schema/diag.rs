@@ -122,6 +122,9 @@ pub fn render(d: &Diagnostic, file_name: &str, text: &str) -> String {
     } else {
         let _ = writeln!(out, "{pad} | {lead}{carets} {}", d.label);
     }
+    if !d.notes.is_empty() {
+        let _ = writeln!(out, "{pad} |");
+    }
     for n in &d.notes {
         let _ = writeln!(out, "{pad} = {n}");
     }

@@ -261,6 +261,7 @@ struct RawRecord {
     doc: String,
     align: Option<Sp<i64>>,
     fields: Vec<RawField>,
+    has_fields: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -276,7 +277,6 @@ struct RawStructure {
     name: Sp<String>,
     kind: Sp<String>,
     doc: String,
-    span: Range<usize>,
     keys: Vec<(Sp<String>, Sp<Node>)>,
 }
 
@@ -388,6 +388,16 @@ impl Ctx<'_> {
                 None
             }
         }
+    }
+}
+
+/// "a queue", "an event", "an array".
+fn a(kind: StructKind) -> String {
+    let n = kind.name();
+    if n.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        format!("an {n}")
+    } else {
+        format!("a {n}")
     }
 }
 
@@ -591,6 +601,7 @@ fn extract_record(ctx: &mut Ctx, name: &Sp<String>, body: &Sp<Node>) -> Option<R
         doc: String::new(),
         align: None,
         fields: Vec::new(),
+        has_fields: false,
     };
     let mut pads = 0;
     let mut has_fields = false;
@@ -665,6 +676,7 @@ fn extract_record(ctx: &mut Ctx, name: &Sp<String>, body: &Sp<Node>) -> Option<R
             format!("record `{}` has no `fields`", name.v),
         );
     }
+    r.has_fields = has_fields;
     Some(r)
 }
 
@@ -707,7 +719,6 @@ fn extract_segment(ctx: &mut Ctx, name: &Sp<String>, body: &Sp<Node>) -> Option<
                             name: n,
                             kind: k,
                             doc,
-                            span: item.span.clone(),
                             keys,
                         }),
                         (None, _) => {
@@ -1237,6 +1248,9 @@ impl Resolver<'_> {
             }
         }
         if raw.fields.is_empty() {
+            if !raw.has_fields {
+                return None;
+            }
             self.diags.push(
                 Diagnostic::error(
                     file,
@@ -1313,7 +1327,16 @@ pub fn compile(sources: Vec<Source>) -> Compiled {
                 raws.push(Some(extract(&mut ctx, &root)));
             }
             Err((msg, span)) => {
-                let msg = msg.lines().next().unwrap_or("invalid TOML").to_owned();
+                let msg: Vec<&str> = msg
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                let msg = if msg.is_empty() {
+                    "invalid TOML".to_owned()
+                } else {
+                    msg.join(": ")
+                };
                 diags.push(Diagnostic::error(
                     i,
                     span,
@@ -1753,6 +1776,7 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
         }
         allowed.extend(kind.params().iter().map(|(k, _)| *k));
         let mut cap_span = st.name.span.clone();
+        let mut lazy_span = st.name.span.clone();
         for (k, v) in &st.keys {
             let key = k.v.as_str();
             if !allowed.contains(&key) {
@@ -1761,11 +1785,11 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
                     Diagnostic::error(
                         file,
                         k.span.clone(),
-                        format!("a {} has no parameter `{key}`", kind.name()),
+                        format!("{} has no parameter `{key}`", a(kind)),
                     )
                     .help(format!(
-                        "the keys of a {} are {}",
-                        kind.name(),
+                        "the keys of {} are {}",
+                        a(kind),
                         list.join(", ")
                     )),
                 );
@@ -1799,8 +1823,14 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
                     }
                 }
                 ("value", StructKind::Lazy) => match &v.v {
-                    Node::Int(i) => p.value = i.to_string(),
-                    Node::Float(f) => p.value = format_float(*f),
+                    Node::Int(i) => {
+                        p.value = i.to_string();
+                        lazy_span = v.span.clone();
+                    }
+                    Node::Float(f) => {
+                        p.value = format_float(*f);
+                        lazy_span = v.span.clone();
+                    }
                     other => {
                         let k = other.kind();
                         ctx.err(
@@ -2038,7 +2068,7 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
                 if prim.is_integer() && p.value.parse::<i128>().is_err() {
                     res.diags.push(Diagnostic::error(
                         file,
-                        st.span.clone(),
+                        lazy_span.clone(),
                         format!("lazy `{}`: value {} is not an integer", st.name.v, p.value),
                     ));
                     ok = false;
@@ -2049,7 +2079,7 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
                     if v < lo || v > hi {
                         res.diags.push(Diagnostic::error(
                             file,
-                            st.span.clone(),
+                            lazy_span.clone(),
                             format!(
                                 "lazy `{}`: value {v} does not fit in {}",
                                 st.name.v,
@@ -2101,18 +2131,18 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
                             if suffix.is_empty() {
                                 String::new()
                             } else {
-                                format!(" with the suffix `{suffix}` a {} adds", kind.name())
+                                format!(" with the suffix `{suffix}` {} adds", a(kind))
                             }
                         ),
                     )
                     .label(format!(
-                        "table entry names hold at most 31 bytes; this one has {}",
+                        "table entry names hold at most 31 bytes; this name has {}",
                         n.len()
                     ));
                     if !suffix.is_empty() {
                         d = d.note(format!(
-                            "a {} named `{n}` creates the entry `{n}{suffix}`",
-                            kind.name()
+                            "{} named `{n}` creates the entry `{n}{suffix}`",
+                            a(kind)
                         ));
                     }
                     d = d.help(format!("use at most {} bytes", 31 - suffix.len()));
