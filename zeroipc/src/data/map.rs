@@ -50,29 +50,33 @@
 //!    someone else published it: give our claim back (store DELETED) and
 //!    retry, which updates that entry. An INSERTING slot may be another
 //!    insert of the same key: if it lies *before* ours in the chain we wait
-//!    (1 ms) for it to settle while holding our claim, and re-examine it;
-//!    if it lies *after* ours (or did not settle) we give our claim back,
-//!    wait for it without holding anything, and retry. Only a clean re-scan
-//!    publishes: `size += 1`, then OCCUPIED with a release store.
+//!    (up to 1 ms) for it to settle while holding our claim, then
+//!    re-examine it; if it lies *after* ours we only spin briefly. If it
+//!    does not settle we give our claim back, wait for that slot without
+//!    holding anything, and retry. Only a clean re-scan publishes:
+//!    `size += 1`, then OCCUPIED with a release store.
 //!
-//! Why two of our inserters of the same key `k` cannot both publish: let
-//! their claims be `C_a` on slot `a` and `C_b` on slot `b`, and let `C_a`
-//! come first in the single total order `S` of SeqCst operations. `b`'s
-//! re-scan load of slot `a` follows `C_b`, hence `C_a`, in `S`; a SeqCst load
-//! that read a value older than `C_a` would be coherence-ordered before
-//! `C_a` and would have to precede it in `S` (C++20 [atomics.order]/4), so
-//! it reads `C_a`'s INSERTING or something later: INSERTING (then `b` waits
-//! or backs off), OCCUPIED with `k` (then `b` backs off), or a state in which
-//! `a` no longer holds a published `k` (released, or erased after
-//! publication), none of which leaves two `k`s. The re-scan does reach `a`:
-//! every slot before `a` in the chain was seen non-EMPTY by `a`'s SeqCst scan
-//! before `C_a`, by the same argument `b` sees it non-EMPTY too, and a slot
-//! never returns to EMPTY (we give claims back as DELETED, never EMPTY; only
-//! the C++ `clear()`, which is documented as not concurrent-safe, stores
-//! EMPTY). If instead `b` is the later slot of the chain and `a` sees `b`,
-//! `a` backs off; `b` only ever waits for `a` (earlier), so the two never
-//! wait for each other with claims held. Giving a claim back as DELETED
-//! instead of EMPTY can leave an extra tombstone after a race; tombstones are
+//! Why two of our inserts of the same key `k` cannot both publish: they
+//! probe the same chain and claim slots `a` and `b` with SeqCst CASes
+//! `C_a`, `C_b`. Say `C_b` comes second in the single total order `S` of
+//! SeqCst operations. The re-scan that follows `C_b` loads slot `a`'s state
+//! (SeqCst, after `C_b` and so after `C_a` in `S`). That load cannot read a
+//! value older than `C_a`: it would then be coherence-ordered before `C_a`
+//! and would have to precede it in `S` (C++20 [atomics.order]/4). So it
+//! sees `a` INSERTING (then `b` waits or gives its claim back), OCCUPIED
+//! with `k` (`b` gives back), or in a state where `a` no longer holds a
+//! published `k` (given back, or erased after publication); in no case are
+//! two `k`s published at once. The re-scan does reach `a` rather than
+//! stopping at an EMPTY slot first: every slot before `a` in the chain was
+//! seen non-EMPTY by `a`'s SeqCst scan before `C_a`, by the same argument
+//! `b`'s re-scan sees it non-EMPTY too, and a slot never returns to EMPTY
+//! (we give claims back as DELETED, never EMPTY; only the C++ `clear()`,
+//! documented there as not concurrent-safe, stores EMPTY). No two inserts
+//! wait for each other with claims held for long: for one key, the owner
+//! of the earlier slot only spins briefly on the later one before giving
+//! back; for different keys whose chains wrap around each other, both wait
+//! at most 1 ms and then give back. Giving a claim back as DELETED instead
+//! of EMPTY can leave an extra tombstone after a race; tombstones are
 //! reused by later inserts.
 //!
 //! The one gap left: a slot that stays INSERTING for longer than
