@@ -1,0 +1,209 @@
+//! Every structure kind through the schema compiler: the generated Rust
+//! for `tests/schemas/kinds.toml` (committed in `tests/schemas/generated/`
+//! and checked against the generator here) creates each kind with the
+//! runtime; the table entries and sizes equal what the compiler computed
+//! for "segment too small"; Python reads every header through the
+//! generated module; the C++ header opens the segment and checks every
+//! entry size.
+
+#[path = "../../zeroipc-gen/tests/support/mod.rs"]
+mod support;
+
+#[path = "../schemas/generated/kinds.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod kinds;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use support::*;
+use zeroipc::{FixedStr, OpenEnum};
+use zeroipc_gen::schema::output::{generate, Lang};
+use zeroipc_gen::schema::{compile_path, Compiled};
+
+fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas")
+}
+
+fn compiled() -> Compiled {
+    let c = compile_path(&fixture_dir()).unwrap();
+    assert!(c.diagnostics.is_empty(), "{}", c.render_diagnostics());
+    c
+}
+
+#[test]
+fn committed_fixture_outputs_are_up_to_date() {
+    let c = compiled();
+    for f in generate(&c, &[Lang::Rust, Lang::Python, Lang::Cpp]).unwrap() {
+        let path = fixture_dir().join("generated").join(&f.path);
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            on_disk == f.contents,
+            "{} is stale; regenerate with\n  cargo run -p zeroipc-gen --bin zeroipc-gen -- tests/schemas --rust --py --cpp --out tests/schemas/generated",
+            path.display()
+        );
+    }
+}
+
+const PY_HEADERS: &str = r#"
+import json, sys
+import numpy as np
+import kinds, pattern
+v = kinds.AllKinds.open(sys.argv[1])
+out = {}
+for s in v.spec.structures:
+    obj = getattr(v, s.name)
+    if s.kind == "array":
+        pattern.check(obj, s.layout, 1, s.name)
+        pattern.write(obj, s.layout, 2)
+        out[s.name] = {"shape": list(obj.shape), "dtype": str(obj.dtype)}
+    else:
+        out[s.name] = obj.fields()
+out["labels0"] = bytes(v.labels[0]).decode()
+out["colors_type"] = str(kinds.Color(int(v.colors[0])).name) if int(v.colors[0]) in [c.value for c in kinds.Color] else "unknown"
+out["future_error"] = v.future.error
+out["signal_value"] = v.signal.value.tolist()
+print(json.dumps(out))
+"#;
+
+#[test]
+fn every_kind_is_created_as_computed_and_read_from_python_and_cpp() {
+    let c = compiled();
+    let def = &c.files[0].segments[0];
+    let dir = tempdir("all-kinds");
+    for f in generate(&c, &[Lang::Python, Lang::Cpp]).unwrap() {
+        std::fs::write(dir.join(&f.path), f.contents).unwrap();
+    }
+    let name = unique_name("kinds");
+    let _g = Unlink(name.clone());
+    let k = kinds::AllKinds::create(&name).unwrap();
+
+    // The entries the runtime made are the ones the compiler computed.
+    let got: Vec<(String, u64)> = k
+        .segment
+        .entries()
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.name, e.size))
+        .collect();
+    let mut want: Vec<(String, u64)> = def
+        .structures
+        .iter()
+        .flat_map(|s| s.entries.clone())
+        .collect();
+    want.push(("__schema".to_owned(), 24 + def.canonical.len() as u64));
+    assert_eq!(got, want);
+    assert_eq!(k.segment.header().next_offset, def.needed);
+    assert_eq!(kinds::AllKinds::ENTRIES.len() + 1, got.len());
+
+    fill_array(&k.array, 1);
+    fill_array(&k.grid, 1);
+    fill_array(&k.labels, 1);
+    fill_array(&k.colors, 1);
+    assert!(k.map.insert(-3, 1.5).is_stored());
+    assert!(k.map.insert(7, 2.5).is_stored());
+    k.stack
+        .push(kinds::Big {
+            id: 1,
+            color: OpenEnum::new(kinds::Color::Blue),
+            _pad0: [0; 2],
+            m: [[1.0; 3]; 2],
+            tag: FixedStr::new("x").unwrap(),
+        })
+        .unwrap();
+    assert_eq!(k.lazy.force().unwrap(), 2.5);
+    assert_eq!(k.lazy_int.force().unwrap(), -7);
+
+    let out = python(&dir, PY_HEADERS, &[&name]);
+    let py: Value = serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(py["array"]["shape"], serde_json::json!([3]));
+    assert_eq!(
+        py["grid"]["shape"],
+        serde_json::json!([5, 2, 2]),
+        "an array of f32[2][2] is a (5, 2, 2) view"
+    );
+    assert_eq!(py["labels"]["dtype"], "|S6");
+    assert_eq!(py["colors"]["dtype"], "int16");
+    assert_eq!(py["queue"]["capacity"], 8);
+    assert_eq!(py["queue"]["elem_size"], 4);
+    assert_eq!(py["stack"]["top"], 0);
+    assert_eq!(py["stack"]["elem_size"], 64);
+    assert_eq!(py["map"]["size"], 2);
+    assert_eq!(py["map"]["capacity"], 9);
+    assert_eq!(py["map"]["key_size"], 2);
+    assert_eq!(py["map"]["value_size"], 8);
+    assert_eq!(py["set"]["elem_size"], 4);
+    assert_eq!(py["pool"]["capacity"], 4);
+    assert_eq!(py["pool"]["allocated"], 0);
+    assert_eq!(py["ring"]["capacity_bytes"], 20);
+    assert_eq!(py["ring"]["elem_size"], 2);
+    assert_eq!(py["sem"]["count"], 2);
+    assert_eq!(py["sem"]["max_count"], 5);
+    assert_eq!(py["mutex"]["count"], 1);
+    assert_eq!(py["barrier"]["participants"], 4);
+    assert_eq!(py["latch"]["count"], 3);
+    assert_eq!(py["once"]["state"], 0);
+    assert_eq!(py["event"]["mode"], 0);
+    assert_eq!(py["rwlock"]["readers"], 0);
+    assert_eq!(py["monitor"]["waiting"], 0);
+    assert_eq!(py["signal"]["version"], 0);
+    assert_eq!(py["signal_value"], serde_json::json!([0, 0, 0]));
+    assert_eq!(py["future"]["state"], 0);
+    assert_eq!(py["future_error"], "");
+    assert_eq!(py["lazy"]["state"], 2);
+    assert_eq!(py["lazy"]["cached_value"], 2.5);
+    assert_eq!(py["lazy_int"]["cached_value"], -7);
+    assert_eq!(py["stream"]["buffer_capacity"], 6);
+    assert_eq!(py["stream"]["elem_size"], 4);
+    assert_eq!(py["ticks"]["event_count"], 0);
+    assert_eq!(py["chan"]["capacity"], 4);
+    assert_eq!(py["rendezvous"]["capacity"], 0);
+    assert!(py["labels0"].as_str().unwrap().starts_with('v'));
+    verify_array(&k.array, 2).unwrap();
+    verify_array(&k.grid, 2).unwrap();
+    verify_array(&k.labels, 2).unwrap();
+    verify_array(&k.colors, 2).unwrap();
+
+    // C++: the reader opens it (schema and every entry size checked) and
+    // checks/rewrites the record and enum arrays.
+    let funcs = cpp_pattern_functions(
+        "array",
+        "kinds::Big",
+        <kinds::Big as zeroipc::ShmElement>::LAYOUT,
+    ) + &cpp_pattern_functions(
+        "colors",
+        "kinds::Color",
+        <OpenEnum<kinds::Color> as zeroipc::ShmElement>::LAYOUT,
+    );
+    let src = format!(
+        r#"#include "kinds.hpp"
+#include <cstdio>
+#include <cstring>
+#include <string>
+{funcs}
+int main(int, char** argv) {{
+    try {{
+        auto m = zeroipc_schema::Mapping::open(argv[1]);
+        auto v = kinds::AllKinds::open(m);
+        if (!check_array(v.array.data(), v.array.size(), 2)) return 5;
+        if (!check_colors(v.colors.data(), v.colors.size(), 2)) return 6;
+        write_array(v.array.data(), v.array.size(), 3);
+        write_colors(v.colors.data(), v.colors.size(), 3);
+        std::printf("%zu %zu %llu %s\n", v.grid.size(), v.labels.size(),
+                    static_cast<unsigned long long>(v.signal.version()), v.queue.name.c_str());
+    }} catch (const zeroipc_schema::Error& e) {{
+        std::fprintf(stderr, "%s\n", e.what());
+        return 7;
+    }}
+    return 0;
+}}
+"#
+    );
+    let bin = gxx(&dir, "kinds", &src);
+    let out = run(Command::new(bin).arg(&name));
+    assert_eq!(out.trim(), "5 4 0 queue");
+    verify_array(&k.array, 3).unwrap();
+    verify_array(&k.colors, 3).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
