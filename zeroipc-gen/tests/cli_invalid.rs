@@ -396,6 +396,7 @@ fn damaged_images_never_panic() {
             let g = Global {
                 json: round % 2 == 0,
                 no_map: round % 3 == 0,
+                ..Default::default()
             };
             let mut out = Vec::new();
             let _ = inspect::show(&seg.name, &g, &mut out);

@@ -25,6 +25,11 @@ struct Cli {
     /// mapping them through the runtime.
     #[arg(long, global = true)]
     no_map: bool,
+    /// Schema file or folder (zeroipc-gen TOML): its records and enums
+    /// decode the named types of a segment's `__schema` entry, and
+    /// `get --record NAME` picks one of them as the element type.
+    #[arg(long, global = true, value_name = "PATH")]
+    schema: Option<std::path::PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -73,11 +78,8 @@ enum Cmd {
         /// signal, future, lazy, stream, channel, stream_void).
         #[arg(long)]
         kind: Option<String>,
-        /// Schema file describing the element record (with --record).
-        #[arg(long, requires = "record")]
-        schema: Option<std::path::PathBuf>,
-        /// Record name in --schema.
-        #[arg(long, requires = "schema")]
+        /// Element type: a record or enum of the --schema files.
+        #[arg(long)]
         record: Option<String>,
     },
     /// Hex dump, 16 bytes a line with ASCII: an entry, or the segment.
@@ -142,6 +144,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
     let g = Global {
         json: cli.json,
         no_map: cli.no_map,
+        schema: cli.schema,
     };
     match cli.cmd {
         Cmd::List { dir } => inspect::list(dir.as_deref(), &g, out),
@@ -155,7 +158,6 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
             key,
             value,
             kind,
-            schema,
             record,
         } => {
             let range = range
@@ -170,7 +172,6 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
                 key,
                 value,
                 kind,
-                schema,
                 record,
             };
             inspect::get(&seg, &o, &g, out)

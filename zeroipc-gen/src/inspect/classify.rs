@@ -242,7 +242,11 @@ fn composite_from(
 }
 
 /// Classifies every entry of a segment.
-pub fn classify(entries: &[EntryInfo], src: &dyn Views) -> Classified {
+pub fn classify(
+    entries: &[EntryInfo],
+    src: &dyn Views,
+    named: Option<&schema::Named>,
+) -> Classified {
     let mut out = Classified::default();
     let mut taken = vec![false; entries.len()];
     let mut found: Vec<(usize, Structure)> = Vec::new();
@@ -257,7 +261,16 @@ pub fn classify(entries: &[EntryInfo], src: &dyn Views) -> Classified {
             .and_then(schema::read_header);
         match hdr {
             Ok(h) => {
-                match schema::structures(&h.text) {
+                if !h.consistent {
+                    out.problems.push((
+                        schema::ENTRY.to_owned(),
+                        format!(
+                            "stored fingerprint {:#018x} is not the FNV-1a 64 of the stored text",
+                            h.fingerprint
+                        ),
+                    ));
+                }
+                match schema::structures(&h.text, named) {
                     Ok(list) => {
                         for s in list {
                             let hit =

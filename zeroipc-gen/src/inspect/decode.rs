@@ -638,8 +638,6 @@ fn stack(ctx: &Ctx) -> R<Decoded> {
 /// Probe steps `check` spends verifying that every key is reachable.
 const PROBE_BUDGET: u64 = 20_000_000;
 
-const SLOT_STATES: [&str; 4] = ["EMPTY", "OCCUPIED", "DELETED", "INSERTING"];
-
 /// The C++ reference hash of a key given by its layout and bytes.
 pub fn key_hash_bytes(t: &TypeLayout, b: &[u8]) -> u64 {
     match t.kind {
@@ -800,7 +798,6 @@ fn scan_slots(
             items,
         });
     }
-    let _ = SLOT_STATES;
     Ok(())
 }
 

@@ -127,6 +127,18 @@ pub struct Global {
     pub json: bool,
     /// Read with `pread` on a read-only descriptor instead of mapping.
     pub no_map: bool,
+    /// Schema file or folder whose compiled records and enums decode the
+    /// named types of a segment's `__schema` entry (and `--record`).
+    pub schema: Option<std::path::PathBuf>,
+}
+
+impl Global {
+    fn named(&self) -> Result<Option<schema::Named>, CliError> {
+        match &self.schema {
+            None => Ok(None),
+            Some(p) => schema::compile_named(p).map(Some).map_err(CliError::usage),
+        }
+    }
 }
 
 fn emit_json<T: Serialize>(out: &mut dyn Write, v: &T) -> Result<(), CliError> {
@@ -461,7 +473,7 @@ fn hex_off(o: u64) -> String {
 /// `zeroipc show SEG`: summary and the structure table.
 pub fn show(seg: &str, g: &Global, out: &mut dyn Write) -> Result<i32, CliError> {
     let img = Image::open(seg, g.no_map)?;
-    let c = classify(&img.entries, &img);
+    let c = classify(&img.entries, &img, g.named()?.as_ref());
     let reports: Vec<StructureReport> = c
         .structures
         .iter()
@@ -623,22 +635,34 @@ pub struct GetOptions {
     pub value: Option<String>,
     /// `--kind`.
     pub kind: Option<String>,
-    /// `--schema FILE`.
-    pub schema: Option<std::path::PathBuf>,
     /// `--record NAME`.
     pub record: Option<String>,
 }
 
-fn user_types(o: &GetOptions, kind: Kind) -> Result<Option<Types>, CliError> {
+fn user_types(
+    o: &GetOptions,
+    kind: Kind,
+    named: Option<&schema::Named>,
+) -> Result<Option<Types>, CliError> {
     let mut t = Types {
         source: "option",
         ..Default::default()
     };
-    if o.schema.is_some() || o.record.is_some() {
-        return Err(CliError::usage(
-            "--schema/--record: this build cannot compile schema files yet (the zeroipc-gen schema compiler is not available); describe the record with --type '{field: type, ...}' instead",
-        ));
-    }
+    let record = match &o.record {
+        None => None,
+        Some(r) => {
+            let named = named.ok_or_else(|| {
+                CliError::usage("--record needs --schema PATH (the schema file or folder)")
+            })?;
+            Some(*named.get(r).ok_or_else(|| {
+                let mut known: Vec<&String> = named.keys().collect();
+                known.sort();
+                CliError::usage(format!(
+                    "no record or enum {r:?} in the schema (it has: {known:?})"
+                ))
+            })?)
+        }
+    };
     let parse = |s: &str| types::parse_type(s).map_err(CliError::usage);
     if kind == Kind::Map {
         if let Some(s) = &o.type_ {
@@ -652,6 +676,9 @@ fn user_types(o: &GetOptions, kind: Kind) -> Result<Option<Types>, CliError> {
         if let Some(v) = &o.value {
             t.value = Some(parse(v)?);
         }
+        if record.is_some() {
+            t.value = record;
+        }
         return Ok((t.key.is_some() || t.value.is_some()).then_some(t));
     }
     if o.key.is_some() || o.value.is_some() {
@@ -661,12 +688,17 @@ fn user_types(o: &GetOptions, kind: Kind) -> Result<Option<Types>, CliError> {
             kind.name()
         )));
     }
-    match &o.type_ {
-        Some(s) => {
+    match (&o.type_, record) {
+        (Some(_), Some(_)) => Err(CliError::usage("give --type or --record, not both")),
+        (Some(s), None) => {
             t.elem = Some(parse(s)?);
             Ok(Some(t))
         }
-        None => Ok(None),
+        (None, Some(r)) => {
+            t.elem = Some(r);
+            Ok(Some(t))
+        }
+        (None, None) => Ok(None),
     }
 }
 
@@ -721,7 +753,8 @@ struct GetReport<'a> {
 /// `zeroipc get SEG NAME`: decoded header, state and contents.
 pub fn get(seg: &str, o: &GetOptions, g: &Global, out: &mut dyn Write) -> Result<i32, CliError> {
     let img = Image::open(seg, g.no_map)?;
-    let mut c = classify(&img.entries, &img);
+    let named = g.named()?;
+    let mut c = classify(&img.entries, &img, named.as_ref());
     let forced = match &o.kind {
         Some(k) => Some(Kind::parse(k).ok_or_else(|| {
             CliError::usage(format!(
@@ -731,7 +764,7 @@ pub fn get(seg: &str, o: &GetOptions, g: &Global, out: &mut dyn Write) -> Result
         })?),
         None => None,
     };
-    let (mut st, note) = match forced {
+    let (mut st, mut note) = match forced {
         Some(k) => (
             force_kind(k, &o.name, &img.entries, &img, Types::default())
                 .map_err(CliError::problem)?,
@@ -744,9 +777,13 @@ pub fn get(seg: &str, o: &GetOptions, g: &Global, out: &mut dyn Write) -> Result
             ))
         })?,
     };
-    if let Some(t) = user_types(o, st.kind)? {
+    if let Some(t) = user_types(o, st.kind, named.as_ref())? {
         if st.basis == "schema" {
-            // An explicit type overrides the schema's, but say so.
+            let n = "--type overrides the type the schema gives".to_owned();
+            note = Some(match note {
+                Some(x) => format!("{x}; {n}"),
+                None => n,
+            });
         }
         st.types = t;
         if !st.certain && st.basis == "header" {
@@ -762,7 +799,7 @@ pub fn get(seg: &str, o: &GetOptions, g: &Global, out: &mut dyn Write) -> Result
                 return Err(CliError::problem(format!(
                     "{}: no structure kind fits these bytes with type {}",
                     o.name,
-                    o.type_.as_deref().unwrap_or("?")
+                    o.type_.as_deref().or(o.record.as_deref()).unwrap_or("?")
                 )));
             }
         }
@@ -959,7 +996,7 @@ pub fn dump(
                 .cloned()
                 .collect();
             if list.is_empty() {
-                let mut c = classify(&img.entries, &img);
+                let mut c = classify(&img.entries, &img, g.named()?.as_ref());
                 match find_structure(&mut c, n) {
                     Some((st, None)) => list = st.entries.clone(),
                     _ => {
@@ -1050,7 +1087,10 @@ pub fn dump(
 /// Every problem of a segment: table checks (FORMAT.md §2 and
 /// consistency) and per-structure header and state checks, plus notes
 /// (not problems) about what could not be checked.
-pub fn check_problems(seg: &str) -> Result<(String, usize, Vec<Problem>, Vec<String>), CliError> {
+pub fn check_problems(
+    seg: &str,
+    named: Option<schema::Named>,
+) -> Result<(String, usize, Vec<Problem>, Vec<String>), CliError> {
     let name = display_name(seg)?;
     let path = path_of(seg)?;
     let (f, m) = open_readonly(&path).map_err(|e| {
@@ -1065,7 +1105,7 @@ pub fn check_problems(seg: &str) -> Result<(String, usize, Vec<Problem>, Vec<Str
     let (mut problems, good) = table_problems(&raw);
     let mut notes = Vec::new();
     let img = FileViews(std::sync::Arc::new(f));
-    let c = classify(&good, &img);
+    let c = classify(&good, &img, named.as_ref());
     for (s, p) in &c.problems {
         problems.push(Problem {
             structure: Some(s.clone()),
@@ -1134,7 +1174,7 @@ impl classify::Views for FileViews {
 
 /// `zeroipc check SEG`: exit 0 when sound, 1 with one line per problem.
 pub fn check(seg: &str, g: &Global, out: &mut dyn Write) -> Result<i32, CliError> {
-    let (name, n, problems, notes) = check_problems(seg)?;
+    let (name, n, problems, notes) = check_problems(seg, g.named()?)?;
     let code = if problems.is_empty() {
         EXIT_OK
     } else {
@@ -1194,7 +1234,7 @@ pub fn watch(
     out: &mut dyn Write,
 ) -> Result<i32, CliError> {
     let img = Image::open(seg, g.no_map)?;
-    let mut c = classify(&img.entries, &img);
+    let mut c = classify(&img.entries, &img, g.named()?.as_ref());
     let (st, _) = find_structure(&mut c, name).ok_or_else(|| {
         CliError::problem(format!("segment {}: no structure named {name:?}", img.name))
     })?;

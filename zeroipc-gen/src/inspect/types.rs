@@ -104,19 +104,31 @@ pub fn raw_bytes(n: usize) -> &'static TypeLayout {
     })
 }
 
-/// True for the layout made by [`raw_bytes`].
+/// A record known only by name, size and alignment: shown as raw bytes.
+pub fn opaque(name: &str, size: usize, align: usize) -> &'static TypeLayout {
+    leak(TypeLayout {
+        name: Box::leak(name.to_owned().into_boxed_str()),
+        size,
+        align,
+        kind: Kind::Array {
+            elem: Prim::U8.layout(),
+            len: size,
+        },
+        doc: "",
+    })
+}
+
+/// True for the layouts made by [`raw_bytes`] and [`opaque`] (shown as hex).
 pub fn is_raw(t: &TypeLayout) -> bool {
-    t.name == "bytes" && matches!(t.kind, Kind::Array { .. })
+    !t.name.is_empty() && matches!(t.kind, Kind::Array { .. })
 }
 
 /// Display name of a layout, in the type-expression syntax.
 pub fn type_name(t: &TypeLayout) -> String {
     match t.kind {
         Kind::Prim(p) => p.rust_name().to_owned(),
-        Kind::Array { elem, len } if is_raw(t) => {
-            let _ = elem;
-            format!("bytes[{len}]")
-        }
+        Kind::Array { len, .. } if t.name == "bytes" => format!("bytes[{len}]"),
+        Kind::Array { .. } if is_raw(t) => t.name.to_owned(),
         Kind::Array { elem, len } => format!("[{}; {len}]", type_name(elem)),
         Kind::FixedStr { len } => format!("str[{len}]"),
         Kind::OpenEnum { .. } => t.name.to_owned(),
