@@ -119,11 +119,15 @@ const CPP_KEYWORDS: &[&str] = &[
     "size_t",
 ];
 
-/// A C++ identifier for `name` (keywords and reserved spellings get a `_`).
+/// A C++ identifier for `name`: keywords and reserved spellings get a
+/// trailing `_`, tuple-struct field names (`0`, `1`) a leading one.
 pub fn cpp_ident(name: &str) -> String {
     let reserved_underscore =
         name.starts_with("_") && name[1..].starts_with(|c: char| c.is_ascii_uppercase());
-    if CPP_KEYWORDS.contains(&name) || reserved_underscore || name.contains("__") {
+    if name.starts_with(|c: char| c.is_ascii_digit()) {
+        // Tuple-struct fields ("0", "1", ...).
+        format!("_{name}")
+    } else if CPP_KEYWORDS.contains(&name) || reserved_underscore || name.contains("__") {
         format!("{name}_")
     } else {
         name.to_owned()

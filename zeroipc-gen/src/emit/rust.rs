@@ -147,17 +147,31 @@ pub fn render_types(
                     out.push_str("#[repr(C)]\n");
                 }
                 out.push_str("#[allow(non_snake_case, clippy::upper_case_acronyms)]\n");
-                let _ = writeln!(out, "pub struct {} {{", t.name);
-                for f in fields {
-                    doc_attr(&mut out, f.doc, "    ");
-                    let _ = writeln!(
-                        out,
-                        "    pub {}: {},",
-                        rust_ident(f.name),
-                        type_name(f.layout, resolver)
-                    );
+                let tuple = !fields.is_empty()
+                    && fields
+                        .iter()
+                        .enumerate()
+                        .all(|(i, f)| f.name == i.to_string());
+                if tuple {
+                    let _ = writeln!(out, "pub struct {}(", t.name);
+                    for f in fields {
+                        doc_attr(&mut out, f.doc, "    ");
+                        let _ = writeln!(out, "    pub {},", type_name(f.layout, resolver));
+                    }
+                    out.push_str(");\n");
+                } else {
+                    let _ = writeln!(out, "pub struct {} {{", t.name);
+                    for f in fields {
+                        doc_attr(&mut out, f.doc, "    ");
+                        let _ = writeln!(
+                            out,
+                            "    pub {}: {},",
+                            rust_ident(f.name),
+                            type_name(f.layout, resolver)
+                        );
+                    }
+                    out.push_str("}\n");
                 }
-                out.push_str("}\n");
                 let n = t.name;
                 out.push_str("const _: () = {\n");
                 let _ = writeln!(
