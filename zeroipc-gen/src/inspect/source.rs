@@ -565,10 +565,21 @@ impl Image {
     /// A view of one entry of this image.
     pub fn view(&self, e: &EntryInfo) -> Result<View, CliError> {
         let src = match &self.inner {
-            Backing::Mapped(seg) => Src::Region(
-                seg.region(&e.name)
-                    .map_err(|err| CliError::problem(err.to_string()))?,
-            ),
+            Backing::Mapped(seg) => {
+                let r = seg
+                    .region(&e.name)
+                    .map_err(|err| CliError::problem(err.to_string()))?;
+                if r.offset() == e.offset && r.len() as u64 == e.size {
+                    Src::Region(r)
+                } else {
+                    // A second entry with the same name: lookups by name find
+                    // the first, so read this one from the file.
+                    let f = open_readonly(&self.path)
+                        .map_err(|err| CliError::io(format!("{}: {err}", self.path.display())))?
+                        .0;
+                    Src::File(Arc::new(f), e.offset)
+                }
+            }
             Backing::File(f) => Src::File(f.clone(), e.offset),
         };
         Ok(View {
