@@ -407,8 +407,48 @@ fn is_ident(s: &str) -> bool {
         && c.all(|ch| ch == '_' || ch.is_ascii_alphanumeric())
 }
 
+/// Names Rust cannot use even as raw identifiers.
+const RUST_UNUSABLE: &[&str] = &["self", "Self", "super", "crate", "_"];
+
+/// Namespaces that would shadow a module the generated code imports.
+const RESERVED_NAMESPACES: &[&str] = &[
+    "zeroipc",
+    "zeroipc_schema",
+    "numpy",
+    "np",
+    "enum",
+    "typing",
+    "mmap",
+    "os",
+    "struct",
+    "dataclasses",
+    "std",
+    "core",
+    "alloc",
+];
+
 fn check_ident(ctx: &mut Ctx, name: &Sp<String>, what: &str) -> bool {
     if is_ident(&name.v) {
+        if RUST_UNUSABLE.contains(&name.v.as_str()) {
+            let d = Diagnostic::error(
+                ctx.file,
+                name.span.clone(),
+                format!("{what} `{}` is reserved", name.v),
+            )
+            .label("Rust cannot use this name, even as a raw identifier");
+            ctx.push(d);
+            return false;
+        }
+        if what == "namespace" && RESERVED_NAMESPACES.contains(&name.v.as_str()) {
+            let d = Diagnostic::error(
+                ctx.file,
+                name.span.clone(),
+                format!("namespace `{}` is reserved", name.v),
+            )
+            .label("a generated module of this name would shadow one the generated code imports");
+            ctx.push(d);
+            return false;
+        }
         return true;
     }
     let d = Diagnostic::error(
@@ -1357,10 +1397,21 @@ pub fn compile(sources: Vec<Source>) -> Compiled {
                     .file_stem()
                     .map(|s| s.to_string_lossy().replace('-', "_"))
                     .unwrap_or_default();
-                if r.is_some() && !is_ident(&stem) {
+                let reserved = RESERVED_NAMESPACES.contains(&stem.as_str())
+                    || RUST_UNUSABLE.contains(&stem.as_str());
+                if r.is_some() && (!is_ident(&stem) || reserved) {
+                    let why = if reserved {
+                        "is reserved"
+                    } else {
+                        "is not an identifier"
+                    };
                     diags.push(
-                        Diagnostic::error(i, 0..0, format!("file name `{stem}` is not an identifier, so it cannot be the namespace"))
-                            .help("add `namespace = \"...\"` at the top of the file"),
+                        Diagnostic::error(
+                            i,
+                            0..0,
+                            format!("file name `{stem}` {why}, so it cannot be the namespace"),
+                        )
+                        .help("add `namespace = \"...\"` at the top of the file"),
                     );
                 }
                 stem
