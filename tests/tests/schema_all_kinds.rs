@@ -101,6 +101,7 @@ fn every_kind_is_created_as_computed_and_read_from_python_and_cpp() {
     fill_array(&k.grid, 1);
     fill_array(&k.labels, 1);
     fill_array(&k.colors, 1);
+    fill_array(&k.kw, 1);
     assert!(k.map.insert(-3, 1.5).is_stored());
     assert!(k.map.insert(7, 2.5).is_stored());
     k.stack
@@ -164,6 +165,8 @@ fn every_kind_is_created_as_computed_and_read_from_python_and_cpp() {
     verify_array(&k.grid, 2).unwrap();
     verify_array(&k.labels, 2).unwrap();
     verify_array(&k.colors, 2).unwrap();
+    verify_array(&k.kw, 2).unwrap();
+    assert_eq!(k.kw.get(0).unwrap().r#type, k.kw.get(0).unwrap().r#type);
 
     // C++: the reader opens it (schema and every entry size checked) and
     // checks/rewrites the record and enum arrays.
@@ -171,6 +174,10 @@ fn every_kind_is_created_as_computed_and_read_from_python_and_cpp() {
         "array",
         "kinds::Big",
         <kinds::Big as zeroipc::ShmElement>::LAYOUT,
+    ) + &cpp_pattern_functions(
+        "kw",
+        "kinds::Keywords",
+        <kinds::Keywords as zeroipc::ShmElement>::LAYOUT,
     ) + &cpp_pattern_functions(
         "colors",
         "kinds::Color",
@@ -188,6 +195,8 @@ int main(int, char** argv) {{
         auto v = kinds::AllKinds::open(m);
         if (!check_array(v.array.data(), v.array.size(), 2)) return 5;
         if (!check_colors(v.colors.data(), v.colors.size(), 2)) return 6;
+        if (!check_kw(v.kw.data(), v.kw.size(), 2)) return 8;
+        if (v.kw[1].class_ != v.kw.data()[1].class_) return 9;
         write_array(v.array.data(), v.array.size(), 3);
         write_colors(v.colors.data(), v.colors.size(), 3);
         std::printf("%zu %zu %llu %s\n", v.grid.size(), v.labels.size(),

@@ -15,7 +15,7 @@ use super::{
 use std::fmt::Write as _;
 use zeroipc::layout::{Kind, Prim, TypeLayout};
 
-const CPP_KEYWORDS: &[&str] = &[
+pub(crate) const CPP_KEYWORDS: &[&str] = &[
     "alignas",
     "alignof",
     "and",

@@ -15,18 +15,21 @@ use super::{
 use std::fmt::Write as _;
 use zeroipc::layout::{Kind, TypeLayout};
 
-/// Python keywords and builtins-that-break-enums: such enum member names get a
-/// trailing `_` in the class (their canonical name is unchanged).
-const PY_RESERVED: &[&str] = &[
+/// Python keywords (also `None`, `True`, `False`): such enum member names
+/// get a trailing `_` in the class (their canonical name is unchanged).
+pub(crate) const PY_KEYWORDS: &[&str] = &[
     "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
     "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
     "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
-    "with", "yield", "name", "value", "mro",
+    "with", "yield",
 ];
+
+/// Names an `IntEnum` member cannot take.
+const ENUM_RESERVED: &[&str] = &["name", "value", "mro"];
 
 /// A Python identifier for an enum member or constant.
 pub fn py_ident(name: &str) -> String {
-    if PY_RESERVED.contains(&name) || name.starts_with('_') {
+    if PY_KEYWORDS.contains(&name) || ENUM_RESERVED.contains(&name) || name.starts_with('_') {
         format!("{name}_")
     } else {
         name.to_owned()

@@ -11,7 +11,7 @@ use super::{collect_types, doc_lines, EmitError, Options, Resolver, GENERATOR_VE
 use std::fmt::Write as _;
 use zeroipc::layout::{Kind, TypeLayout};
 
-const RUST_KEYWORDS: &[&str] = &[
+pub(crate) const RUST_KEYWORDS: &[&str] = &[
     "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
     "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
     "self", "Self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",

@@ -427,6 +427,66 @@ const RESERVED_NAMESPACES: &[&str] = &[
     "alloc",
 ];
 
+/// The language in which `name` is a keyword, if any (Python reserved
+/// words and `None`/`True`/`False`, C++ keywords and fixed-width type
+/// names, Rust strict keywords).
+fn keyword_in(name: &str) -> Option<&'static str> {
+    if crate::emit::python::PY_KEYWORDS.contains(&name) {
+        Some("Python")
+    } else if crate::emit::cpp::CPP_KEYWORDS.contains(&name) {
+        Some("C++")
+    } else if crate::emit::rust::RUST_KEYWORDS.contains(&name) {
+        Some("Rust")
+    } else {
+        None
+    }
+}
+
+/// Checks a name that every output uses verbatim (types, segments,
+/// structures, constants): an identifier and no language's keyword.
+fn check_plain_name(ctx: &mut Ctx, name: &Sp<String>, what: &str) -> bool {
+    if !check_ident(ctx, name, what) {
+        return false;
+    }
+    if let Some(lang) = keyword_in(&name.v) {
+        let d = Diagnostic::error(
+            ctx.file,
+            name.span.clone(),
+            format!("{what} `{}` is a keyword in {lang}", name.v),
+        )
+        .label("this name is used as is in the Rust, Python and C++ outputs");
+        ctx.push(d);
+        return false;
+    }
+    true
+}
+
+/// Structure names the generated segment types use for themselves.
+const RESERVED_STRUCTURE_NAMES: &[&str] = &[
+    "segment",
+    "spec",
+    "mapping",
+    "close",
+    "open",
+    "open_in",
+    "create",
+    "create_in",
+    "check_schema",
+    "type_name",
+    "size",
+    "max_entries",
+    "fingerprint",
+    "schema",
+    "structures",
+    "entries",
+    "SPEC",
+    "SIZE",
+    "MAX_ENTRIES",
+    "FINGERPRINT",
+    "SCHEMA",
+    "ENTRIES",
+];
+
 fn check_ident(ctx: &mut Ctx, name: &Sp<String>, what: &str) -> bool {
     if is_ident(&name.v) {
         if RUST_UNUSABLE.contains(&name.v.as_str()) {
@@ -1476,7 +1536,7 @@ pub fn compile(sources: Vec<Source>) -> Compiled {
                 file: fi,
                 diags: &mut res.diags,
             };
-            if !check_ident(&mut ctx, name, &format!("{what} name")) {
+            if !check_plain_name(&mut ctx, name, &format!("{what} name")) {
                 continue;
             }
             if Prim::from_rust_name(&name.v).is_some() || name.v == "str" {
@@ -1513,7 +1573,7 @@ pub fn compile(sources: Vec<Source>) -> Compiled {
                 file: fi,
                 diags: &mut res.diags,
             };
-            if !check_ident(&mut ctx, &c.name, "constant name") {
+            if !check_plain_name(&mut ctx, &c.name, "constant name") {
                 continue;
             }
             if seen.contains_key(c.name.v.as_str()) {
@@ -1528,6 +1588,20 @@ pub fn compile(sources: Vec<Source>) -> Compiled {
                 continue;
             }
             seen.insert(&c.name.v, c.name.span.clone());
+            if res.names.contains_key(&(fi, c.name.v.clone())) {
+                res.diags.push(
+                    Diagnostic::error(
+                        fi,
+                        c.name.span.clone(),
+                        format!(
+                            "constant `{}` has the name of a type of this file",
+                            c.name.v
+                        ),
+                    )
+                    .label("Python and C++ put constants and types in one namespace"),
+                );
+                continue;
+            }
             if let Some(v) = const_value(fi, c, &mut res.diags) {
                 res.consts.insert((fi, c.name.v.clone()), v.clone());
                 constants[fi].push(Constant {
@@ -2167,6 +2241,26 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
                         format!("structure name `{n}` is not an identifier"),
                     )
                     .label("it becomes a field name in every output: use letters, digits and `_`"),
+                );
+                false
+            } else if let Some(lang) = keyword_in(n) {
+                res.diags.push(
+                    Diagnostic::error(
+                        file,
+                        st.name.span.clone(),
+                        format!("structure name `{n}` is a keyword in {lang}"),
+                    )
+                    .label("it becomes a field name in every output"),
+                );
+                false
+            } else if RESERVED_STRUCTURE_NAMES.contains(&n.as_str()) {
+                res.diags.push(
+                    Diagnostic::error(
+                        file,
+                        st.name.span.clone(),
+                        format!("structure name `{n}` is reserved"),
+                    )
+                    .label("the generated segment types use this name for themselves"),
                 );
                 false
             } else {
