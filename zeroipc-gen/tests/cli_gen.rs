@@ -205,3 +205,75 @@ fn a_single_file_compiles_too() {
     );
     std::fs::remove_dir_all(&out).ok();
 }
+
+#[test]
+fn every_generated_python_module_compiles_and_every_header_stands_alone() {
+    let out = tempdir("compile-all");
+    let o = bin()
+        .arg(repo().join("schemas"))
+        .args(["--py", "--cpp", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut n_py = 0;
+    let mut n_hpp = 0;
+    for e in std::fs::read_dir(&out).unwrap() {
+        let p = e.unwrap().path();
+        match p.extension().and_then(|x| x.to_str()) {
+            Some("py") => {
+                let o = Command::new("python3")
+                    .arg("-m")
+                    .arg("py_compile")
+                    .arg(&p)
+                    .output()
+                    .unwrap();
+                assert!(o.status.success(), "{}: {}", p.display(), stderr(&o));
+                n_py += 1;
+            }
+            Some("hpp") => {
+                // Each header alone, in a translation unit of its own.
+                let tu = out.join(format!(
+                    "tu_{}.cpp",
+                    p.file_stem().unwrap().to_string_lossy()
+                ));
+                std::fs::write(
+                    &tu,
+                    format!(
+                        "#include \"{}\"\nint main() {{ return 0; }}\n",
+                        p.file_name().unwrap().to_string_lossy()
+                    ),
+                )
+                .unwrap();
+                let o = Command::new("g++")
+                    .args([
+                        "-std=c++17",
+                        "-Wall",
+                        "-Wextra",
+                        "-Werror",
+                        "-pedantic",
+                        "-fsyntax-only",
+                    ])
+                    .arg(&tu)
+                    .output()
+                    .unwrap();
+                assert!(o.status.success(), "{}: {}", p.display(), stderr(&o));
+                n_hpp += 1;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!((n_py, n_hpp), (5, 5));
+    // And the modules import (running their layout and fingerprint checks).
+    let o = Command::new("python3")
+        .args([
+            "-c",
+            "import common, telemetry, market, robot, zeroipc_schema",
+        ])
+        .current_dir(&out)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    std::fs::remove_dir_all(&out).ok();
+}
