@@ -14,6 +14,7 @@
 
 pub mod compile;
 pub mod inproc;
+pub mod kernels;
 pub mod numpy;
 pub mod util;
 pub mod xproc;
@@ -52,6 +53,15 @@ fn main() {
             "--no-compile" => cfg.compile = false,
             "--no-numpy" => cfg.numpy = false,
             "--only" => cfg.only.push(args.next().expect("--only KEY")),
+            "--kernel" => {
+                let name = args.next().expect("--kernel NAME N");
+                let n = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("--kernel NAME N");
+                kernels::run(&name, n);
+                return;
+            }
             "--regen-dtype" => {
                 match numpy::regen_dtype() {
                     Ok(p) => println!("wrote {}", p.display()),
@@ -64,7 +74,8 @@ fn main() {
             }
             "-h" | "--help" => {
                 println!("usage: bench_harness [--tiny] [--runs N] [--no-compile] [--no-numpy] [--only KEY]... [--regen-dtype]\n\
-                 KEY: latency queue stack pool map ring lock array numpy segment compile");
+                 KEY: latency queue stack pool map ring lock array numpy segment compile\n\
+                 --kernel NAME N: N ops of queue|arrayqueue|channel|mutex|stdmutex|map90, for callgrind");
                 return;
             }
             other => {
@@ -112,7 +123,7 @@ fn machine(cfg: &Cfg, rep: &mut Report) {
          - build: {profile}; mode: {}; runs per figure: {}\n\
          - method: every figure is the median over the runs, and every ratio the median of the \
          per-run ratios (figure and baseline measured back to back in the same run). Within a \
-         run, single-party and ping-pong figures take the fastest of 10 equal slices and \
+         run, single-party and ping-pong figures take the fastest of up to 100 equal slices (about 1000 steps each) and \
          multi-party throughput the best of 3 trials, for the figure and its baseline alike: \
          preemption by other jobs only ever adds time.",
         if can_pin && c0 != c1 {
@@ -182,6 +193,20 @@ pub fn run(cfg: &Cfg) -> String {
         "floor",
         &pairs(&|l| (l.q64, l.floor)),
         Some(Target::AtMost(2.0)),
+    ));
+    rep.row(Row::from_runs(
+        "Queue<u64> one-way latency, 2 threads",
+        Unit::Ns,
+        "floor, 2 threads",
+        &pairs(&|l| (l.q8_threads, l.floor_threads)),
+        None,
+    ));
+    rep.row(Row::from_runs(
+        "crossbeam ArrayQueue<u64> one-way latency, 2 threads (same algorithm family)",
+        Unit::Ns,
+        "floor, 2 threads",
+        &pairs(&|l| (l.aq_threads, l.floor_threads)),
+        None,
     ));
 
     // Multi-party throughput cannot be sliced: each run keeps the best of
@@ -267,7 +292,7 @@ pub fn run(cfg: &Cfg) -> String {
     rep.row(Row::from_runs(
         "Ring<u64> stream, 2 processes, 4 KiB chunks",
         Unit::BytesPerSec,
-        "one memcpy, 4 KiB",
+        "pipe between 2 processes, 4 KiB writes",
         &rows,
         None,
     ));

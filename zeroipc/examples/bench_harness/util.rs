@@ -37,10 +37,19 @@ impl Launcher {
 
     /// Starts a child with `role` (`role seg args...`), pinned to `cpu`.
     pub fn spawn(&self, role: &str, cpu: Option<usize>) -> Child {
+        self.spawn_io(role, cpu, Stdio::null())
+    }
+
+    /// As [`Launcher::spawn`], with a pipe on the child's stdin.
+    pub fn spawn_with_stdin(&self, role: &str, cpu: Option<usize>) -> Child {
+        self.spawn_io(role, cpu, Stdio::piped())
+    }
+
+    fn spawn_io(&self, role: &str, cpu: Option<usize>, stdin: Stdio) -> Child {
         let mut cmd = Command::new(&self.exe);
         cmd.args(&self.args)
             .env(CHILD_ENV, role)
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::null());
         match cpu {
             Some(c) => cmd.env(CPU_ENV, c.to_string()),
@@ -324,7 +333,7 @@ pub fn median(v: &[f64]) -> f64 {
 }
 
 /// Runs `step(i)` for `i in 0..warm + rounds` and returns the nanoseconds
-/// per step of the fastest of (up to) 10 equal slices of the timed rounds.
+/// per step of the fastest of (up to) 100 equal slices (about 1000 steps each) of the timed rounds.
 /// Preemption by other jobs on the machine only ever adds time, so the
 /// fastest slice is the figure least disturbed by them; subject and
 /// baseline are always measured the same way.
@@ -333,9 +342,9 @@ pub fn sliced(warm: u64, rounds: u64, mut step: impl FnMut(u64)) -> f64 {
     for i in 0..warm {
         step(i);
     }
-    let slices = rounds.clamp(1, 10);
+    let slices = (rounds / 1000).clamp(rounds.min(10), 100).max(1);
     let per = rounds / slices;
-    let mut best = f64::INFINITY;
+    let mut times = Vec::with_capacity(slices as usize);
     let mut i = warm;
     for _ in 0..slices {
         let t = Instant::now();
@@ -343,14 +352,26 @@ pub fn sliced(warm: u64, rounds: u64, mut step: impl FnMut(u64)) -> f64 {
             step(i);
             i += 1;
         }
-        best = best.min(t.elapsed().as_nanos() as f64 / per.max(1) as f64);
+        times.push(t.elapsed().as_nanos() as f64 / per.max(1) as f64);
     }
     // The peer of a ping-pong expects exactly warm + rounds steps.
     while i < warm + rounds {
         step(i);
         i += 1;
     }
-    best
+    if std::env::var_os("ZEROIPC_BENCH_TRACE").is_some() {
+        let mut s = times.clone();
+        s.sort_by(f64::total_cmp);
+        eprintln!(
+            "  slices {}x{per}: min {:.1} p25 {:.1} median {:.1} max {:.1} ns",
+            s.len(),
+            s[0],
+            s[s.len() / 4],
+            s[s.len() / 2],
+            s[s.len() - 1]
+        );
+    }
+    times.into_iter().fold(f64::INFINITY, f64::min)
 }
 
 /// Nanoseconds per call of `f` over `iters` calls (fastest slice, see

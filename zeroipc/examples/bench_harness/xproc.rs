@@ -88,22 +88,19 @@ pub fn consume(q: &impl BenchQ, n: u64, deadline: Instant) -> u64 {
     sum
 }
 
-/// The parent's side of a ping-pong on one word: writes odd values and
-/// waits for the even answer. Returns the one-way time in ns (half the
-/// round trip), timing the rounds after `warm`.
-pub fn pingpong_lead(word: &AtomicU64, warm: u64, rounds: u64, deadline: Instant) -> f64 {
-    sliced(warm, rounds, |i| {
-        word.store(2 * i + 1, Ordering::Release);
-        spin_until(deadline, || word.load(Ordering::Acquire) == 2 * i + 2).expect("ping-pong");
-    }) / 2.0
+/// One round of the floor, leading side: write odd `2i+1`, wait for the
+/// echo `2i+2`.
+#[inline]
+fn floor_lead(word: &AtomicU64, i: u64, deadline: Instant) {
+    word.store(2 * i + 1, Ordering::Release);
+    spin_until(deadline, || word.load(Ordering::Acquire) == 2 * i + 2).expect("ping-pong");
 }
 
-/// The echoing side of [`pingpong_lead`].
-pub fn pingpong_echo(word: &AtomicU64, total: u64, deadline: Instant) {
-    for i in 0..total {
-        spin_until(deadline, || word.load(Ordering::Acquire) == 2 * i + 1).expect("ping-pong");
-        word.store(2 * i + 2, Ordering::Release);
-    }
+/// One round of the floor, echoing side.
+#[inline]
+fn floor_echo(word: &AtomicU64, i: u64, deadline: Instant) {
+    spin_until(deadline, || word.load(Ordering::Acquire) == 2 * i + 1).expect("ping-pong");
+    word.store(2 * i + 2, Ordering::Release);
 }
 
 fn push_spin<T: ShmElement>(q: &Queue<T>, v: T, deadline: Instant) {
@@ -128,6 +125,47 @@ fn pop_spin<T: ShmElement>(q: &Queue<T>, deadline: Instant) -> T {
     got.expect("popped")
 }
 
+/// One queue round trip, leading side.
+#[inline]
+fn queue_lead<T: Item>(ab: &Queue<T>, ba: &Queue<T>, i: u64, deadline: Instant) {
+    push_spin(ab, T::make(i), deadline);
+    let got = pop_spin(ba, deadline);
+    assert_eq!(got.key(), i, "queue echo out of order");
+}
+
+/// One queue round trip, echoing side.
+#[inline]
+fn queue_echo<T: Item>(ab: &Queue<T>, ba: &Queue<T>, deadline: Instant) {
+    let v = pop_spin(ab, deadline);
+    push_spin(ba, v, deadline);
+}
+
+/// One round trip through two [`BenchQ`]s, leading side.
+#[inline]
+fn bq_lead<Q: BenchQ>(ab: &Q, ba: &Q, i: u64, deadline: Instant) {
+    spin_until(deadline, || ab.push_u64(i)).expect("push");
+    let mut v = None;
+    spin_until(deadline, || {
+        v = ba.pop_u64();
+        v.is_some()
+    })
+    .expect("pop");
+    assert_eq!(v, Some(i), "queue echo out of order");
+}
+
+/// One round trip through two [`BenchQ`]s, echoing side.
+#[inline]
+fn bq_echo<Q: BenchQ>(ab: &Q, ba: &Q, deadline: Instant) {
+    let mut v = None;
+    spin_until(deadline, || {
+        v = ab.pop_u64();
+        v.is_some()
+    })
+    .expect("echo pop");
+    let v = v.unwrap_or_default();
+    spin_until(deadline, || ba.push_u64(v)).expect("echo push");
+}
+
 /// Per-run latency figures (ns, one way unless said otherwise).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Lat {
@@ -139,105 +177,169 @@ pub struct Lat {
     pub q8: f64,
     /// Queue, 64-byte items.
     pub q64: f64,
+    /// zeroipc Queue<u64> between two threads.
+    pub q8_threads: f64,
+    /// crossbeam ArrayQueue<u64> between two threads.
+    pub aq_threads: f64,
     /// Channel round trip, buffered.
     pub ch_buf: f64,
     /// Channel round trip, unbuffered.
     pub ch_unbuf: f64,
 }
 
-/// Measures one run of every latency figure, back to back.
+/// Shape of one latency run: `slices` rounds of every kind, interleaved
+/// (`per` ping-pongs of the floor, then of each queue, then `per_ch` of
+/// each channel), plus one untimed warm-up slice first.
+#[derive(Clone, Copy, Debug)]
+pub struct Shape {
+    /// Timed slices.
+    pub slices: u64,
+    /// Round trips per slice (floor, queues).
+    pub per: u64,
+    /// Round trips per slice (channels).
+    pub per_ch: u64,
+}
+
+impl Shape {
+    fn of(cfg: &Cfg) -> Shape {
+        Shape {
+            slices: cfg.n(100, 3) as u64,
+            per: cfg.n(1000, 100) as u64,
+            per_ch: cfg.n(200, 10) as u64,
+        }
+    }
+}
+
+/// Times `per` calls of `f(i)` (`i` continuing from `*next`): ns each.
+#[inline]
+fn time_slice(per: u64, next: &mut u64, mut f: impl FnMut(u64)) -> f64 {
+    let t = Instant::now();
+    for _ in 0..per {
+        f(*next);
+        *next += 1;
+    }
+    t.elapsed().as_nanos() as f64 / per as f64
+}
+
+/// The fastest slice of each kind (slice 0, the warm-up, left out).
+fn fastest<const K: usize>(times: &[[f64; K]]) -> [f64; K] {
+    let mut best = [f64::INFINITY; K];
+    for t in &times[1..] {
+        for k in 0..K {
+            best[k] = best[k].min(t[k]);
+        }
+    }
+    if std::env::var_os("ZEROIPC_BENCH_TRACE").is_some() {
+        for k in 0..K {
+            let mut s: Vec<f64> = times[1..].iter().map(|t| t[k]).collect();
+            s.sort_by(f64::total_cmp);
+            eprintln!(
+                "  kind {k}: {} slices, min {:.1} median {:.1} max {:.1} ns",
+                s.len(),
+                s[0],
+                s[s.len() / 2],
+                s[s.len() - 1]
+            );
+        }
+    }
+    best
+}
+
+/// Measures one run of every latency figure. The figures that share a
+/// baseline are interleaved slice by slice, so the floor and what is
+/// compared with it see the same machine (the fastest slice of each kind
+/// is kept: preemption only adds time).
 pub fn latency_run(cfg: &Cfg) -> Lat {
     let (c0, c1) = cpu_pair();
-    let rounds = cfg.n(200_000, 2_000) as u64;
-    let warm = rounds / 10;
-    let ch_rounds = cfg.n(50_000, 50) as u64;
-    let mut lat = Lat {
-        floor: floor_procs(cfg, c0, c1, warm, rounds),
-        floor_threads: floor_threads(cfg, c0, c1, warm, rounds),
-        ..Lat::default()
-    };
-    lat.q8 = queue_latency::<u64>(cfg, c0, c1, warm, rounds);
-    lat.q64 = queue_latency::<[u64; 8]>(cfg, c0, c1, warm, rounds);
-    lat.ch_buf = channel_rtt(cfg, c0, c1, 8, ch_rounds / 10, ch_rounds);
-    lat.ch_unbuf = channel_rtt(cfg, c0, c1, 0, ch_rounds / 10, ch_rounds);
-    lat
-}
+    let sh = Shape::of(cfg);
+    let deadline = cfg.deadline();
+    let mut lat = Lat::default();
 
-fn floor_procs(cfg: &Cfg, c0: Option<usize>, c1: Option<usize>, warm: u64, rounds: u64) -> f64 {
-    let ts = TempSeg::new("floor", 1 << 16, 8);
+    // Processes: the floor, both queues, both channels.
+    let ts = TempSeg::new("lat", 1 << 20, 16);
+    let q_ab = Queue::<u64>::create(&ts.seg, "q_ab", 64).expect("q_ab");
+    let q_ba = Queue::<u64>::create(&ts.seg, "q_ba", 64).expect("q_ba");
+    let w_ab = Queue::<[u64; 8]>::create(&ts.seg, "w_ab", 64).expect("w_ab");
+    let w_ba = Queue::<[u64; 8]>::create(&ts.seg, "w_ba", 64).expect("w_ba");
+    let b_ab = Channel::<u64>::create(&ts.seg, "b_ab", 8).expect("b_ab");
+    let b_ba = Channel::<u64>::create(&ts.seg, "b_ba", 8).expect("b_ba");
+    let u_ab = Channel::<u64>::create(&ts.seg, "u_ab", 0).expect("u_ab");
+    let u_ba = Channel::<u64>::create(&ts.seg, "u_ba", 0).expect("u_ba");
     let ctl = ts.ctl();
-    let kids = Children::start(cfg, &ts, &[(format!("floor {}", warm + rounds), c1)]);
-    let ns = pinned(c0, || {
+    let role = format!("lat {} {} {}", sh.slices, sh.per, sh.per_ch);
+    let kids = Children::start(cfg, &ts, &[(role, c1)]);
+    let to = Duration::from_secs(if cfg.tiny { 20 } else { 120 });
+    let times: Vec<[f64; 5]> = pinned(c0, || {
         ctl.w(GO).store(1, Ordering::Release);
-        pingpong_lead(ctl.w(PING), warm, rounds, cfg.deadline())
+        let mut n = [0u64; 5];
+        (0..=sh.slices)
+            .map(|_| {
+                [
+                    time_slice(sh.per, &mut n[0], |i| floor_lead(ctl.w(PING), i, deadline)),
+                    time_slice(sh.per, &mut n[1], |i| queue_lead(&q_ab, &q_ba, i, deadline)),
+                    time_slice(sh.per, &mut n[2], |i| queue_lead(&w_ab, &w_ba, i, deadline)),
+                    time_slice(sh.per_ch, &mut n[3], |i| {
+                        b_ab.send_timeout(i, to).expect("send");
+                        assert_eq!(b_ba.recv_timeout(to).expect("recv"), i);
+                    }),
+                    time_slice(sh.per_ch, &mut n[4], |i| {
+                        u_ab.send_timeout(i, to).expect("send");
+                        assert_eq!(u_ba.recv_timeout(to).expect("recv"), i);
+                    }),
+                ]
+            })
+            .collect()
     });
-    kids.finish(cfg.deadline()).expect("floor child");
-    ns
-}
+    kids.finish(cfg.deadline()).expect("latency child");
+    let [floor, q8, q64, ch_buf, ch_unbuf] = fastest(&times);
+    // Ping-pongs measure round trips: one way is half.
+    (lat.floor, lat.q8, lat.q64) = (floor / 2.0, q8 / 2.0, q64 / 2.0);
+    (lat.ch_buf, lat.ch_unbuf) = (ch_buf, ch_unbuf);
 
-fn floor_threads(cfg: &Cfg, c0: Option<usize>, c1: Option<usize>, warm: u64, rounds: u64) -> f64 {
+    // Threads: the floor, zeroipc Queue, crossbeam ArrayQueue.
     #[repr(align(128))]
     struct Line(AtomicU64);
     let line = Line(AtomicU64::new(0));
     let word = &line.0;
-    let deadline = cfg.deadline();
-    std::thread::scope(|s| {
-        s.spawn(move || pinned(c1, || pingpong_echo(word, warm + rounds, deadline)));
-        pinned(c0, || pingpong_lead(word, warm, rounds, deadline))
-    })
-}
-
-fn queue_latency<T: Item>(
-    cfg: &Cfg,
-    c0: Option<usize>,
-    c1: Option<usize>,
-    warm: u64,
-    rounds: u64,
-) -> f64 {
-    let ts = TempSeg::new("qlat", 1 << 20, 8);
-    let ab = Queue::<T>::create(&ts.seg, "q_ab", 64).expect("q_ab");
-    let ba = Queue::<T>::create(&ts.seg, "q_ba", 64).expect("q_ba");
-    let ctl = ts.ctl();
-    let role = format!("qecho {} {}", size_of::<T>(), warm + rounds);
-    let kids = Children::start(cfg, &ts, &[(role, c1)]);
-    let deadline = cfg.deadline();
-    let ns = pinned(c0, || {
-        ctl.w(GO).store(1, Ordering::Release);
-        sliced(warm, rounds, |i| {
-            push_spin(&ab, T::make(i), deadline);
-            let got = pop_spin(&ba, deadline);
-            assert_eq!(got.key(), i, "queue echo out of order");
-        }) / 2.0
-    });
-    kids.finish(cfg.deadline()).expect("qecho child");
-    ns
-}
-
-fn channel_rtt(
-    cfg: &Cfg,
-    c0: Option<usize>,
-    c1: Option<usize>,
-    capacity: usize,
-    warm: u64,
-    rounds: u64,
-) -> f64 {
-    let ts = TempSeg::new("chan", 1 << 20, 8);
-    let ab = Channel::<u64>::create(&ts.seg, "c_ab", capacity).expect("c_ab");
-    let ba = Channel::<u64>::create(&ts.seg, "c_ba", capacity).expect("c_ba");
-    let ctl = ts.ctl();
-    let role = format!("checho {}", warm + rounds);
-    let kids = Children::start(cfg, &ts, &[(role, c1)]);
-    let to = Duration::from_secs(if cfg.tiny { 20 } else { 120 });
-    let ns = pinned(c0, || {
-        ctl.w(GO).store(1, Ordering::Release);
-        sliced(warm, rounds, |i| {
-            ab.send_timeout(i, to).expect("channel send");
-            let got = ba.recv_timeout(to).expect("channel recv");
-            assert_eq!(got, i, "channel echo out of order");
+    let (ab, ba) = (ArrayQueue::<u64>::new(64), ArrayQueue::<u64>::new(64));
+    let ts = TempSeg::new("lat-threads", 1 << 20, 8);
+    let z_ab = Queue::<u64>::create(&ts.seg, "q_ab", 64).expect("q_ab");
+    let z_ba = Queue::<u64>::create(&ts.seg, "q_ba", 64).expect("q_ba");
+    let times: Vec<[f64; 3]> = std::thread::scope(|s| {
+        let (ab, ba, z_ab, z_ba) = (&ab, &ba, &z_ab, &z_ba);
+        s.spawn(move || {
+            pinned(c1, || {
+                let mut i = 0;
+                for _ in 0..=sh.slices {
+                    for _ in 0..sh.per {
+                        floor_echo(word, i, deadline);
+                        i += 1;
+                    }
+                    for _ in 0..sh.per {
+                        bq_echo(z_ab, z_ba, deadline);
+                    }
+                    for _ in 0..sh.per {
+                        bq_echo(ab, ba, deadline);
+                    }
+                }
+            })
+        });
+        pinned(c0, || {
+            let mut n = [0u64; 3];
+            (0..=sh.slices)
+                .map(|_| {
+                    [
+                        time_slice(sh.per, &mut n[0], |i| floor_lead(word, i, deadline)),
+                        time_slice(sh.per, &mut n[1], |i| bq_lead(z_ab, z_ba, i, deadline)),
+                        time_slice(sh.per, &mut n[2], |i| bq_lead(ab, ba, i, deadline)),
+                    ]
+                })
+                .collect()
         })
     });
-    kids.finish(cfg.deadline()).expect("checho child");
-    ns
+    let [floor_t, zq_t, aq_t] = fastest(&times);
+    (lat.floor_threads, lat.q8_threads, lat.aq_threads) = (floor_t / 2.0, zq_t / 2.0, aq_t / 2.0);
+    lat
 }
 
 /// Items/s of `p` producers and `c` consumers through a zeroipc queue in
@@ -302,9 +404,11 @@ pub fn queue_throughput(cfg: &Cfg, producers: usize, consumers: usize) -> (f64, 
     (procs, threads)
 }
 
-/// Bytes/s streamed through a ring between two processes, and bytes/s of a
-/// memcpy of the same chunk size in this process.
+/// Bytes/s streamed through a ring between two processes, and bytes/s
+/// through a pipe between the same two processes' CPUs (the OS's way of
+/// streaming bytes), both in 4 KiB chunks.
 pub fn ring_stream(cfg: &Cfg) -> (f64, f64) {
+    use std::io::Write as _;
     let (c0, c1) = cpu_pair();
     let chunk = 512usize; // u64 elements: 4 KiB
     let total = cfg.n(16 << 20, 64 << 10) as u64; // elements
@@ -327,23 +431,38 @@ pub fn ring_stream(cfg: &Cfg) -> (f64, f64) {
         "ring consumer count"
     );
 
-    let src = vec![7u64; chunk];
-    let mut dst = vec![0u64; chunk];
-    let rounds = total / chunk as u64;
-    let t0 = Instant::now();
-    for _ in 0..rounds {
-        // SAFETY: two distinct private buffers of `chunk` u64 each.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                std::hint::black_box(src.as_ptr()),
-                std::hint::black_box(dst.as_mut_ptr()),
-                chunk,
-            )
-        };
-    }
-    std::hint::black_box(&dst);
-    let memcpy = (rounds * chunk as u64 * 8) as f64 / t0.elapsed().as_secs_f64();
-    (ring, memcpy)
+    // The same bytes through a pipe: this process writes, a child reads.
+    let ts = TempSeg::new("pipe", 1 << 16, 8);
+    let ctl = ts.ctl();
+    let bytes = total * 8;
+    let mut child = cfg
+        .launcher
+        .spawn_with_stdin(&format!("pipecons {} {bytes}", ts.name), c1);
+    spin_until(cfg.deadline(), || ctl.w(READY).load(Ordering::Acquire) >= 1).expect("pipe child");
+    let mut stdin = child.stdin.take().expect("child stdin");
+    let buf = vec![7u8; chunk * 8];
+    let pipe = pinned(c0, || {
+        let t0 = Instant::now();
+        ctl.w(GO).store(1, Ordering::Release);
+        let mut sent = 0u64;
+        while sent < bytes {
+            let k = (bytes - sent).min(buf.len() as u64) as usize;
+            stdin.write_all(&buf[..k]).expect("pipe write");
+            sent += k as u64;
+        }
+        spin_until(cfg.deadline(), || ctl.w(DONE).load(Ordering::Acquire) >= 1).expect("pipe");
+        bytes as f64 / t0.elapsed().as_secs_f64()
+    });
+    drop(stdin);
+    Children(vec![child])
+        .finish(cfg.deadline())
+        .expect("pipe child");
+    assert_eq!(
+        ctl.w(RESULT).load(Ordering::Acquire),
+        bytes,
+        "pipe byte count"
+    );
+    (ring, pipe)
 }
 
 /// ns per critical section of two processes taking a zeroipc `kind`
@@ -405,18 +524,7 @@ pub fn child_main(spec: &str) {
     let deadline = Instant::now() + Duration::from_secs(600);
     ctl.ready_and_wait(deadline);
     match role {
-        "floor" => pingpong_echo(ctl.w(PING), arg(0), deadline),
-        "qecho" if arg(0) == 8 => qecho::<u64>(&seg, arg(1), deadline),
-        "qecho" => qecho::<[u64; 8]>(&seg, arg(1), deadline),
-        "checho" => {
-            let ab = Channel::<u64>::open(&seg, "c_ab").expect("c_ab");
-            let ba = Channel::<u64>::open(&seg, "c_ba").expect("c_ba");
-            let to = Duration::from_secs(120);
-            for _ in 0..arg(0) {
-                let v = ab.recv_timeout(to).expect("child recv");
-                ba.send_timeout(v, to).expect("child send");
-            }
-        }
+        "lat" => lat_child(&seg, &ctl, arg(0), arg(1), arg(2), deadline),
         "qprod" => {
             let q = Queue::<u64>::open(&seg, "q").expect("q");
             produce(&q, arg(1), arg(0), deadline);
@@ -457,6 +565,18 @@ pub fn child_main(spec: &str) {
             }
             ctl.w(RESULT).store(got, Ordering::Release);
         }
+        "pipecons" => {
+            use std::io::Read as _;
+            let mut buf = vec![0u8; 4096];
+            let mut got = 0u64;
+            let mut stdin = std::io::stdin().lock();
+            while got < arg(0) {
+                let k = stdin.read(&mut buf).expect("pipe read");
+                assert!(k > 0, "pipe closed early");
+                got += k as u64;
+            }
+            ctl.w(RESULT).store(got, Ordering::Release);
+        }
         "lock" => {
             let counter = ctl.w(COUNTER);
             let bump = || {
@@ -486,11 +606,34 @@ pub fn child_main(spec: &str) {
     ctl.w(DONE).fetch_add(1, Ordering::SeqCst);
 }
 
-fn qecho<T: Item>(seg: &Segment, total: u64, deadline: Instant) {
-    let ab = Queue::<T>::open(seg, "q_ab").expect("q_ab");
-    let ba = Queue::<T>::open(seg, "q_ba").expect("q_ba");
-    for _ in 0..total {
-        let v = pop_spin(&ab, deadline);
-        push_spin(&ba, v, deadline);
+/// The echoing side of [`latency_run`]'s process part.
+fn lat_child(seg: &Segment, ctl: &Ctl, slices: u64, per: u64, per_ch: u64, deadline: Instant) {
+    let q_ab = Queue::<u64>::open(seg, "q_ab").expect("q_ab");
+    let q_ba = Queue::<u64>::open(seg, "q_ba").expect("q_ba");
+    let w_ab = Queue::<[u64; 8]>::open(seg, "w_ab").expect("w_ab");
+    let w_ba = Queue::<[u64; 8]>::open(seg, "w_ba").expect("w_ba");
+    let b_ab = Channel::<u64>::open(seg, "b_ab").expect("b_ab");
+    let b_ba = Channel::<u64>::open(seg, "b_ba").expect("b_ba");
+    let u_ab = Channel::<u64>::open(seg, "u_ab").expect("u_ab");
+    let u_ba = Channel::<u64>::open(seg, "u_ba").expect("u_ba");
+    let to = Duration::from_secs(120);
+    let mut i = 0;
+    for _ in 0..=slices {
+        for _ in 0..per {
+            floor_echo(ctl.w(PING), i, deadline);
+            i += 1;
+        }
+        for _ in 0..per {
+            queue_echo(&q_ab, &q_ba, deadline);
+        }
+        for _ in 0..per {
+            queue_echo(&w_ab, &w_ba, deadline);
+        }
+        for (ab, ba) in [(&b_ab, &b_ba), (&u_ab, &u_ba)] {
+            for _ in 0..per_ch {
+                let v = ab.recv_timeout(to).expect("child recv");
+                ba.send_timeout(v, to).expect("child send");
+            }
+        }
     }
 }
