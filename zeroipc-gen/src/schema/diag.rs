@@ -130,3 +130,29 @@ pub fn render(d: &Diagnostic, file_name: &str, text: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_characters() {
+        let t = "ab\nc\u{e9}d\n";
+        assert_eq!(line_col(t, 0), (1, 1));
+        assert_eq!(line_col(t, 3), (2, 1));
+        assert_eq!(line_col(t, 6), (2, 3), "the e-acute is one column");
+        assert_eq!(line_col(t, 100), (3, 1));
+    }
+
+    #[test]
+    fn renders_like_rustc() {
+        let text = "a = 1\nname = \"Vec4\"\n";
+        let d = Diagnostic::error(0, 14..18, "unknown type `Vec4`")
+            .label("here")
+            .help("try `Vec3`");
+        assert_eq!(
+            render(&d, "f.toml", text),
+            "error: unknown type `Vec4`\n --> f.toml:2:9\n  |\n2 | name = \"Vec4\"\n  |         ^^^^ here\n  |\n  = help: try `Vec3`\n"
+        );
+    }
+}

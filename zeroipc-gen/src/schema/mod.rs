@@ -2536,3 +2536,56 @@ pub fn canonical_text(segment: &str, structures: &[Structure]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_expressions_parse_with_spans() {
+        let e = parse_type_expr("common.Vec3[4][N]").unwrap();
+        assert!(matches!(&e.base, Base::Named(Some(ns), n) if ns == "common" && n == "Vec3"));
+        assert_eq!(e.base_span, 0..11);
+        assert!(matches!(e.dims[0].0, DimRef::Lit(4)));
+        assert!(matches!(&e.dims[1].0, DimRef::Const(None, n) if n == "N"));
+        assert_eq!(e.dims[1].1, 15..16);
+        let e = parse_type_expr("str<16>[2]").unwrap();
+        assert!(matches!(e.base, Base::Str(DimRef::Lit(16), _)));
+        assert_eq!(parse_type_expr("u8[1_000]").unwrap().dims.len(), 1);
+        assert!(parse_type_expr("f32[4").is_err());
+        assert!(parse_type_expr("[4]f32").is_err());
+        assert!(parse_type_expr("str<>").is_err());
+        assert_eq!(parse_type_expr("f32 x").unwrap_err().1, 4..5);
+    }
+
+    #[test]
+    fn sub_spans_point_inside_the_string_literal() {
+        // `type = "Vec4"` with the literal at 7..13: the name is at 8..12.
+        assert_eq!(sub_span(&(7..13), &(0..4)), 8..12);
+    }
+
+    #[test]
+    fn layouts_follow_c_rules() {
+        let c = compile(vec![Source::new(
+            "t.toml",
+            r#"
+[records.In]
+fields = [{ name = "a", type = "u16" }, { name = "b", type = "u8[2]" }]
+[records.Out]
+align = 8
+fields = [
+  { name = "x", type = "In[3]" },
+  { name = "s", type = "str<4>" },
+]
+"#,
+        )]);
+        assert!(c.diagnostics.is_empty(), "{}", c.render_diagnostics());
+        let t = &c.files[0].types;
+        assert_eq!((t[0].size, t[0].align), (4, 2));
+        assert_eq!((t[1].size, t[1].align), (16, 8));
+        let Kind::Struct { fields } = t[1].kind else {
+            panic!()
+        };
+        assert_eq!(fields[1].offset, 12);
+    }
+}
