@@ -300,7 +300,7 @@ pub struct LazyLayout {
     pub total: u64,
 }
 
-/// The Lazy<T> header layout for `t`.
+/// The `Lazy<T>` header layout for `t`.
 pub fn lazy_layout(t: &TypeLayout) -> LazyLayout {
     let (s, a) = (sz(t), al(t));
     let big_a = 4.max(a);
