@@ -174,9 +174,9 @@ impl Default for Params {
     }
 }
 
-/// `align_up(n, a)`.
+/// `align_up(n, a)`, saturating at the largest multiple of `a`.
 pub const fn align_up(n: u64, a: u64) -> u64 {
-    n.div_ceil(a) * a
+    n.div_ceil(a).saturating_mul(a)
 }
 
 fn sz(t: &TypeLayout) -> u64 {

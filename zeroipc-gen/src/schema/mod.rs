@@ -953,7 +953,8 @@ fn parse_type_expr(s: &str) -> Result<TypeExpr, (String, Range<usize>)> {
             break;
         }
         if b[i] != b'[' {
-            return Err((format!("unexpected `{}` in a type", &s[i..i + 1]), i..i + 1));
+            let c = s[i..].chars().next().unwrap_or(' ');
+            return Err((format!("unexpected `{c}` in a type"), i..i + c.len_utf8()));
         }
         i += 1;
         skip_ws(&mut i);
