@@ -2376,9 +2376,11 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
             format!("segment `{}` has no structures", s.name.v),
         ));
     }
-    if !ok {
-        return None;
-    }
+    // With errors in some structures, the table and size are still checked
+    // against the structures that are valid (a lower bound), so a run
+    // reports those problems too.
+    let partial = !ok;
+    let at_least = if partial { "at least " } else { "" };
     let canonical = canonical_text(&s.name.v, &structures);
     let fingerprint = fnv1a64(canonical.as_bytes());
     // Table.
@@ -2404,7 +2406,7 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
             .map(|m| m.span.clone())
             .unwrap_or(s.name.span.clone());
         res.diags.push(
-            Diagnostic::error(file, span, format!("segment `{}` needs {n_entries} table entries but `max_entries` is {max_entries}", s.name.v))
+            Diagnostic::error(file, span, format!("segment `{}` needs {at_least}{n_entries} table entries but `max_entries` is {max_entries}", s.name.v))
                 .note("composite structures add entries (event 2, signal 3, rwlock 4, monitor 4, stream 2, channel 2), plus 1 for `__schema`"),
         );
         return None;
@@ -2426,35 +2428,40 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
     let needed = cursor;
     let size = match &s.size {
         None => kinds::align_up(needed, 4096),
-        Some(v) => {
-            match &v.v {
-                Node::Int(n) if *n > 0 => {
-                    let n = *n as u64;
-                    if n < needed {
-                        res.diags.push(
-                        Diagnostic::error(file, v.span.clone(), format!("segment `{}` is too small: it needs {needed} bytes, size is {n}", s.name.v))
-                            .label(format!("{} bytes short", needed - n))
-                            .note(format!("{} (each entry starts 8-aligned)", breakdown.join(", ")))
-                            .help(format!("use `size = {}` (or leave `size` out to have it computed)", kinds::align_up(needed, 4096))),
-                    );
-                        return None;
-                    }
-                    n
-                }
-                _ => {
+        Some(v) => match &v.v {
+            Node::Int(n) if *n > 0 => {
+                let n = *n as u64;
+                if n < needed {
                     res.diags.push(
-                        Diagnostic::error(
-                            file,
-                            v.span.clone(),
-                            "`size` must be a positive integer (bytes)",
-                        )
-                        .help("leave `size` out to have it computed"),
+                        Diagnostic::error(file, v.span.clone(), format!("segment `{}` is too small: it needs {at_least}{needed} bytes, size is {n}", s.name.v))
+                            .label(format!("{at_least}{} bytes short", needed - n))
+                            .note(format!("{} (each entry starts 8-aligned)", breakdown.join(", ")))
+                            .help(if partial {
+                                "fix the other errors of this segment first (its structures with errors are not counted)".to_owned()
+                            } else {
+                                format!("use `size = {}` (or leave `size` out to have it computed)", kinds::align_up(needed, 4096))
+                            }),
                     );
                     return None;
                 }
+                n
             }
-        }
+            _ => {
+                res.diags.push(
+                    Diagnostic::error(
+                        file,
+                        v.span.clone(),
+                        "`size` must be a positive integer (bytes)",
+                    )
+                    .help("leave `size` out to have it computed"),
+                );
+                return None;
+            }
+        },
     };
+    if partial {
+        return None;
+    }
     Some(SegmentDef {
         name: s.name.v.clone(),
         doc: s.doc.clone(),
