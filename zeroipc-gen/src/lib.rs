@@ -3,13 +3,13 @@
 //! - [`emit`]: render layouts (`zeroipc::layout::TypeLayout`, from
 //!   `#[derive(ShmLayout)]` types or from a schema) as a numpy module, a
 //!   C++17 header or Rust source.
-//! - `schema`: the TOML schema language of `docs/SCHEMA.md`, compiled to
+//! - [`schema`]: the TOML schema language of `docs/SCHEMA.md`, compiled to
 //!   the same layouts plus typed segment descriptions.
-//! - `schema_entry`: the `__schema` table entry a generated segment carries.
+//! - [`schema_entry`]: the `__schema` table entry a generated segment carries.
 
 #![warn(missing_docs)]
 
 pub mod emit;
+pub mod inspect;
 pub mod schema;
 pub mod schema_entry;
-pub mod inspect;
