@@ -9,6 +9,14 @@
 #[path = "../../zeroipc-gen/tests/support/mod.rs"]
 mod support;
 
+/// What `emit::rust::source` renders for the types below, committed and
+/// compiled here (its const assertions must hold); kept equal to the
+/// emitter's output by `emitted_rust_is_up_to_date_and_compiles`.
+#[path = "cross_lang_derive/emitted.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod emitted;
+
 use serde_json::Value;
 use std::mem::offset_of;
 use std::process::Command;
@@ -343,4 +351,24 @@ int main(int, char** argv) {{
     assert_eq!(out.trim(), "ok 23");
     verify_array(&a, 3).unwrap();
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn emitted_rust_is_up_to_date_and_compiles() {
+    let src = rust::source(&roots(), &Options::new("derived")).unwrap();
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cross_lang_derive/emitted.rs");
+    if std::env::var_os("ZEROIPC_BLESS").is_some() {
+        std::fs::write(&path, &src).unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        src,
+        "rerun with ZEROIPC_BLESS=1"
+    );
+    // The re-emitted types are the same types: same layout, docs included.
+    assert_eq!(<emitted::Reading as ShmElement>::LAYOUT, Reading::LAYOUT);
+    assert_eq!(<emitted::Pair as ShmElement>::LAYOUT, Pair::LAYOUT);
+    let p = emitted::Pair(7, -7);
+    assert_eq!((p.0, p.1), (7, -7));
 }
