@@ -2,8 +2,9 @@
 //! work in the same run: Queue 1/1 against crossbeam's ArrayQueue, Stack,
 //! Pool, Map, Ring, Semaphore/Mutex, Array bulk reads, and segments.
 
+use super::probe::{Layout, RawVyukov};
 use super::util::*;
-use super::xproc::{consume, produce};
+use super::xproc::{consume, produce, BenchQ};
 use crossbeam_queue::ArrayQueue;
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -12,8 +13,9 @@ use zeroipc::data::map::MapInsert;
 use zeroipc::{Array, Map, Mutex, Pool, Queue, Ring, Segment, SegmentOptions, Semaphore, Stack};
 
 /// Items/s of one producer thread and one consumer thread (on two CPUs)
-/// through a zeroipc queue and through ArrayQueue, same capacity and count.
-pub fn queue_threads(cfg: &Cfg) -> (f64, f64) {
+/// through: a zeroipc queue, crossbeam's ArrayQueue, and the layout probe
+/// in the format's layout and in crossbeam's (same capacity and count).
+pub fn queue_threads(cfg: &Cfg) -> [f64; 4] {
     let (c0, c1) = cpu_pair();
     let n = cfg.n(4_000_000, 20_000) as u64;
     let expect: u64 = (0..n).sum();
@@ -21,32 +23,32 @@ pub fn queue_threads(cfg: &Cfg) -> (f64, f64) {
     let ts = TempSeg::new("q11", 1 << 20, 8);
     let q = Queue::<u64>::create(&ts.seg, "q", 1024).expect("queue");
     let aq = ArrayQueue::<u64>::new(1024);
-    let zq = || {
+    let fmt = RawVyukov::new(1024, Layout::Format);
+    let pad = RawVyukov::new(1024, Layout::Padded);
+    fn rate(
+        q: &impl BenchQ,
+        n: u64,
+        expect: u64,
+        c: (Option<usize>, Option<usize>),
+        deadline: Instant,
+    ) -> f64 {
         let t0 = Instant::now();
         let sum = std::thread::scope(|s| {
-            let qr = &q;
-            s.spawn(move || pinned(c0, || produce(qr, 0, n, deadline)));
-            s.spawn(move || pinned(c1, || consume(qr, n, deadline)))
+            s.spawn(move || pinned(c.0, || produce(q, 0, n, deadline)));
+            s.spawn(move || pinned(c.1, || consume(q, n, deadline)))
                 .join()
                 .expect("consumer")
         });
-        (sum, n as f64 / t0.elapsed().as_secs_f64())
-    };
-    let cq = || {
-        let t0 = Instant::now();
-        let sum = std::thread::scope(|s| {
-            let qr = &aq;
-            s.spawn(move || pinned(c0, || produce(qr, 0, n, deadline)));
-            s.spawn(move || pinned(c1, || consume(qr, n, deadline)))
-                .join()
-                .expect("consumer")
-        });
-        (sum, n as f64 / t0.elapsed().as_secs_f64())
-    };
-    let (s1, z) = zq();
-    let (s2, c) = cq();
-    assert_eq!((s1, s2), (expect, expect), "queue lost items");
-    (z, c)
+        let r = n as f64 / t0.elapsed().as_secs_f64();
+        assert_eq!(sum, expect, "queue lost items");
+        r
+    }
+    [
+        rate(&q, n, expect, (c0, c1), deadline),
+        rate(&aq, n, expect, (c0, c1), deadline),
+        rate(&fmt, n, expect, (c0, c1), deadline),
+        rate(&pad, n, expect, (c0, c1), deadline),
+    ]
 }
 
 /// ns per push+pop pair: zeroipc Stack vs `std::sync::Mutex<Vec<u64>>`.

@@ -4,6 +4,7 @@
 //! pinned to a CPU), releases them together through the control block and
 //! times the whole exchange.
 
+use super::probe::{Layout, RawVyukov};
 use super::util::*;
 use crossbeam_queue::ArrayQueue;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -181,6 +182,10 @@ pub struct Lat {
     pub q8_threads: f64,
     /// crossbeam ArrayQueue<u64> between two threads.
     pub aq_threads: f64,
+    /// Layout probe, format layout, between two threads.
+    pub probe_fmt: f64,
+    /// Layout probe, crossbeam's layout, between two threads.
+    pub probe_pad: f64,
     /// Channel round trip, buffered.
     pub ch_buf: f64,
     /// Channel round trip, unbuffered.
@@ -305,8 +310,17 @@ pub fn latency_run(cfg: &Cfg) -> Lat {
     let ts = TempSeg::new("lat-threads", 1 << 20, 8);
     let z_ab = Queue::<u64>::create(&ts.seg, "q_ab", 64).expect("q_ab");
     let z_ba = Queue::<u64>::create(&ts.seg, "q_ba", 64).expect("q_ba");
-    let times: Vec<[f64; 3]> = std::thread::scope(|s| {
+    let (f_ab, f_ba) = (
+        RawVyukov::new(64, Layout::Format),
+        RawVyukov::new(64, Layout::Format),
+    );
+    let (p_ab, p_ba) = (
+        RawVyukov::new(64, Layout::Padded),
+        RawVyukov::new(64, Layout::Padded),
+    );
+    let times: Vec<[f64; 5]> = std::thread::scope(|s| {
         let (ab, ba, z_ab, z_ba) = (&ab, &ba, &z_ab, &z_ba);
+        let (f_ab, f_ba, p_ab, p_ba) = (&f_ab, &f_ba, &p_ab, &p_ba);
         s.spawn(move || {
             pinned(c1, || {
                 let mut i = 0;
@@ -321,24 +335,33 @@ pub fn latency_run(cfg: &Cfg) -> Lat {
                     for _ in 0..sh.per {
                         bq_echo(ab, ba, deadline);
                     }
+                    for _ in 0..sh.per {
+                        bq_echo(f_ab, f_ba, deadline);
+                    }
+                    for _ in 0..sh.per {
+                        bq_echo(p_ab, p_ba, deadline);
+                    }
                 }
             })
         });
         pinned(c0, || {
-            let mut n = [0u64; 3];
+            let mut n = [0u64; 5];
             (0..=sh.slices)
                 .map(|_| {
                     [
                         time_slice(sh.per, &mut n[0], |i| floor_lead(word, i, deadline)),
                         time_slice(sh.per, &mut n[1], |i| bq_lead(z_ab, z_ba, i, deadline)),
                         time_slice(sh.per, &mut n[2], |i| bq_lead(ab, ba, i, deadline)),
+                        time_slice(sh.per, &mut n[3], |i| bq_lead(f_ab, f_ba, i, deadline)),
+                        time_slice(sh.per, &mut n[4], |i| bq_lead(p_ab, p_ba, i, deadline)),
                     ]
                 })
                 .collect()
         })
     });
-    let [floor_t, zq_t, aq_t] = fastest(&times);
-    (lat.floor_threads, lat.q8_threads, lat.aq_threads) = (floor_t / 2.0, zq_t / 2.0, aq_t / 2.0);
+    let [floor_t, zq_t, aq_t, fmt_t, pad_t] = fastest(&times).map(|t| t / 2.0);
+    (lat.floor_threads, lat.q8_threads, lat.aq_threads) = (floor_t, zq_t, aq_t);
+    (lat.probe_fmt, lat.probe_pad) = (fmt_t, pad_t);
     lat
 }
 
