@@ -372,3 +372,97 @@ fn emitted_rust_is_up_to_date_and_compiles() {
     let p = emitted::Pair(7, -7);
     assert_eq!((p.0, p.1), (7, -7));
 }
+
+// The README example ("Sharing Rust types with Python and C++"), verbatim
+// apart from the segment name and the output folder.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ShmLayout)]
+#[repr(u8)]
+enum Health {
+    Ok = 0,
+    Degraded = 1,
+    Failed = 2,
+}
+
+/// One sample of one sensor.
+#[derive(Clone, Copy, ShmLayout)]
+#[repr(C)]
+struct Sample {
+    ts_ns: u64,
+    value: f64,
+    sensor: u16,
+    health: OpenEnum<Health>,
+    _pad: [u8; 5],
+    label: FixedStr<16>,
+}
+
+#[test]
+fn readme_example_sharing_rust_types_works() {
+    use zeroipc_gen::schema::output::{cpp_reader, python_reader};
+    let gen = tempdir("readme");
+    let name = unique_name("sensors");
+    let _g = Unlink(name.clone());
+    // Emit the Python and C++ views of the type.
+    let opts = Options::new("sensors");
+    std::fs::write(
+        gen.join("sensors.py"),
+        python::module(&[Sample::LAYOUT], &opts).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        gen.join("sensors.hpp"),
+        cpp::header(&[Sample::LAYOUT], &opts).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(gen.join("zeroipc_schema.py"), python_reader()).unwrap();
+    std::fs::write(gen.join("zeroipc_schema.hpp"), cpp_reader()).unwrap();
+    // Publish samples.
+    let seg = Segment::create(&name, 1 << 20).unwrap();
+    let samples = Array::<Sample>::create(&seg, "samples", 64).unwrap();
+    samples
+        .set(
+            0,
+            Sample {
+                ts_ns: 1,
+                value: 21.5,
+                sensor: 3,
+                health: OpenEnum::new(Health::Ok),
+                _pad: [0; 5],
+                label: FixedStr::new("boiler").unwrap(),
+            },
+        )
+        .unwrap();
+    let _ = Health::Degraded;
+    let _ = Health::Failed;
+
+    let py = format!(
+        r#"
+import sensors, zeroipc_schema
+m = zeroipc_schema.Mapping({name:?})
+samples = m.array("samples", sensors.Sample)   # zero-copy numpy view
+print(samples["value"][0], samples[0]["label"], sensors.Health(samples[0]["health"]).name)
+samples["value"][1] = 22.0                      # writes go to shared memory
+"#
+    );
+    let out = python(&gen, &py, &[]);
+    assert_eq!(out.trim(), "21.5 b'boiler' Ok");
+    assert_eq!(samples.get(1).unwrap().value, 22.0);
+
+    let cpp = format!(
+        r#"#include "sensors.hpp"
+#include "zeroipc_schema.hpp"
+#include <cstdio>
+int main() {{
+    auto m = zeroipc_schema::Mapping::open({name:?});
+    auto samples = m.array<sensors::Sample>("samples");
+    std::printf("%.1f %.6s %zu\n", samples[0].value, samples[0].label, samples.size());
+    samples[2].health = sensors::Health::Failed;
+    return 0;
+}}
+"#
+    );
+    let out = run(&mut Command::new(gxx(&gen, "readme", &cpp)));
+    assert_eq!(out.trim(), "21.5 boiler 64");
+    assert_eq!(samples.get(2).unwrap().health.get(), Ok(Health::Failed));
+    std::fs::remove_dir_all(&gen).ok();
+}

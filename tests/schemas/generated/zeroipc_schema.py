@@ -128,6 +128,21 @@ class Mapping:
         except KeyError:
             raise SchemaError(f"{self.name}: no structure named {name!r}") from None
 
+    def array(self, name: str, dtype: Any) -> np.ndarray:
+        """A zero-copy view of the Array named `name` with elements of
+        `dtype` (its capacity read from the 8-byte header and checked
+        against the entry size)."""
+        dt = np.dtype(dtype)
+        e = self.entry(name)
+        if e.size < 8:
+            raise SchemaError(f"{self.name}: {name!r} is {e.size} bytes, smaller than an array header")
+        cap = self.read(e.offset, "<Q")
+        if 8 + cap * dt.itemsize != e.size:
+            raise SchemaError(
+                f"{self.name}: array {name!r}: capacity {cap} x {dt.itemsize} + 8 != entry size {e.size} (wrong dtype?)"
+            )
+        return np.ndarray(shape=(cap,), dtype=dt, buffer=self.mm, offset=e.offset + 8)
+
     def read(self, off: int, fmt: str) -> Any:
         return struct.unpack_from(fmt, self.mm, off)[0]
 

@@ -185,11 +185,25 @@ public:
     template <class T>
     Span<T> array(const char* name, std::uint64_t capacity) const {
         Entry e = entry(name);
+        if (e.size < 8) throw Error(name_ + ": " + name + " is smaller than an array header");
         std::uint64_t cap;
         std::memcpy(&cap, e.data, 8);
-        if (cap != capacity || e.size != 8 + cap * sizeof(T))
+        if (cap != capacity || cap > (e.size - 8) / sizeof(T) || e.size != 8 + cap * sizeof(T))
             throw Error(name_ + ": array " + name + " has capacity " + std::to_string(cap) + ", expected " +
                         std::to_string(capacity));
+        return Span<T>{reinterpret_cast<T*>(e.data + 8), static_cast<std::size_t>(cap)};
+    }
+
+    /// The elements of the array named `name`, its capacity read from the
+    /// header and checked against the entry size.
+    template <class T>
+    Span<T> array(const char* name) const {
+        Entry e = entry(name);
+        if (e.size < 8) throw Error(name_ + ": " + name + " is smaller than an array header");
+        std::uint64_t cap;
+        std::memcpy(&cap, e.data, 8);
+        if (cap > (e.size - 8) / sizeof(T) || e.size != 8 + cap * sizeof(T))
+            throw Error(name_ + ": array " + name + ": capacity " + std::to_string(cap) + " does not match the entry size");
         return Span<T>{reinterpret_cast<T*>(e.data + 8), static_cast<std::size_t>(cap)};
     }
 
