@@ -458,8 +458,36 @@ fn check_plain_name(ctx: &mut Ctx, name: &Sp<String>, what: &str) -> bool {
         ctx.push(d);
         return false;
     }
+    if name.v.starts_with('_') || RESERVED_MODULE_NAMES.contains(&name.v.as_str()) {
+        let d = Diagnostic::error(
+            ctx.file,
+            name.span.clone(),
+            format!("{what} `{}` is reserved", name.v),
+        )
+        .label("generated modules define this name themselves (so do names starting with `_`)");
+        ctx.push(d);
+        return false;
+    }
     true
 }
+
+/// Module-level names the generated Python/C++/Rust define or import.
+const RESERVED_MODULE_NAMES: &[&str] = &[
+    "TYPES",
+    "SEGMENTS",
+    "fingerprint",
+    "open_segment",
+    "np",
+    "enum",
+    "annotations",
+    "Any",
+    "Dict",
+    "Tuple",
+    "zeroipc_schema_fixed",
+    "zeroipc_zeroed",
+    "zeroipc_write_schema",
+    "zeroipc_check_schema",
+];
 
 /// Structure names the generated segment types use for themselves.
 const RESERVED_STRUCTURE_NAMES: &[&str] = &[
