@@ -110,6 +110,23 @@ fn machine(cfg: &Cfg, rep: &mut Report) {
     let can_pin = c0.is_some_and(|c| pinned(Some(c), || pin(c)));
     let load = read("/proc/loadavg");
     let kernel = read("/proc/sys/kernel/osrelease");
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let commit = match (
+        git(&["rev-parse", "--short", "HEAD"]),
+        git(&["status", "--porcelain", "--untracked-files=no"]),
+    ) {
+        (Some(c), Some(d)) if d.is_empty() => c,
+        (Some(c), Some(d)) => format!("{c} + {} modified tracked files", d.lines().count()),
+        _ => "unknown".to_owned(),
+    };
     let profile = if cfg!(debug_assertions) {
         "debug assertions on (not a release build: figures are not meaningful)"
     } else {
@@ -120,12 +137,13 @@ fn machine(cfg: &Cfg, rep: &mut Report) {
          - logical CPUs: {logical}; usable by this process: {cpus:?}\n\
          - pinning: {}\n\
          - kernel: {}\n\
+         - code: commit {commit}\n\
          - load average at start: {}\n\
          - build: {profile}; mode: {}; runs per figure: {}\n\
          - method: every figure is the median over the runs, and every ratio the median of the \
          per-run ratios (figure and baseline measured back to back in the same run). Within a \
          run, single-party and ping-pong figures take the fastest of up to 100 equal slices (about 1000 steps each) and \
-         multi-party throughput the best of 3 trials, for the figure and its baseline alike: \
+         multi-party throughput the best of {} trials, for the figure and its baseline alike: \
          preemption by other jobs only ever adds time.",
         if can_pin && c0 != c1 {
             format!("the two sides of each two-party measurement run on CPUs {} and {} (sched_setaffinity)", c0.unwrap_or(0), c1.unwrap_or(0))
@@ -136,6 +154,7 @@ fn machine(cfg: &Cfg, rep: &mut Report) {
         load.trim(),
         if cfg.tiny { "tiny (smoke test sizes)" } else { "full" },
         cfg.runs,
+        cfg.n(3, 1),
     ));
 }
 
