@@ -106,31 +106,30 @@ use std::time::{Duration, Instant};
 /// limit, so that one limit covers every step of a composite operation.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Deadline {
-    start: Instant,
-    limit: Option<Duration>,
+    /// When the wait started and how long it may last; `None` = no limit.
+    /// An unbounded wait never reads the clock, which keeps the clock off the
+    /// uncontended fast paths (`Mutex::lock`, `Semaphore::acquire`).
+    limit: Option<(Instant, Duration)>,
 }
 
 impl Deadline {
     /// No limit.
     pub(crate) fn forever() -> Deadline {
-        Deadline {
-            start: Instant::now(),
-            limit: None,
-        }
+        Deadline { limit: None }
     }
 
     /// Gives up `limit` from now.
     pub(crate) fn after(limit: Duration) -> Deadline {
         Deadline {
-            start: Instant::now(),
-            limit: Some(limit),
+            limit: Some((Instant::now(), limit)),
         }
     }
 
     /// Time left (`None` = unbounded, `Some(ZERO)` = expired), in the form
     /// [`crate::wait::wait_until`] takes.
     pub(crate) fn remaining(&self) -> Option<Duration> {
-        self.limit.map(|l| l.saturating_sub(self.start.elapsed()))
+        self.limit
+            .map(|(start, l)| l.saturating_sub(start.elapsed()))
     }
 
     /// True once the limit has passed.
@@ -148,7 +147,9 @@ impl Deadline {
         Error::Timeout {
             name: region.name().to_owned(),
             kind,
-            waited_ms: crate::wait::millis(self.start.elapsed()),
+            waited_ms: crate::wait::millis(
+                self.limit.map_or(Duration::ZERO, |(start, _)| start.elapsed()),
+            ),
         }
     }
 }
