@@ -7,9 +7,25 @@
 //! words with a cross-process protocol) or volatile copies (for payloads);
 //! no `&T`/`&mut T` to shared payload bytes is formed.
 
+use self::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicU8};
 use crate::element::ShmElement;
 use crate::segment::Segment;
-use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU64, AtomicU8};
+
+/// The atomic types [`Region`]'s accessors hand out, and the fence to use
+/// with them: `std::sync::atomic`'s in a normal build; under `cfg(loom)`
+/// (model checking, `zeroipc/tests/loom.rs`) loom's, so that the
+/// structures' real code runs on loom's model of the memory. Structure code
+/// names these types through this module. `Ordering` is the same type in
+/// both builds.
+pub mod atomic {
+    #[cfg(loom)]
+    pub use super::loom_shadow::{AtomicI32, AtomicU32, AtomicU64, AtomicU8};
+    #[cfg(loom)]
+    pub use loom::sync::atomic::fence;
+    pub use std::sync::atomic::Ordering;
+    #[cfg(not(loom))]
+    pub use std::sync::atomic::{fence, AtomicI32, AtomicU32, AtomicU64, AtomicU8};
+}
 
 /// One structure's bytes: `[offset, offset + len)` of a segment.
 #[derive(Clone)]
@@ -40,8 +56,9 @@ impl std::fmt::Debug for Region {
     }
 }
 
+#[cfg(not(loom))]
 macro_rules! atomic_accessor {
-    ($fn:ident, $t:ty) => {
+    ($fn:ident, $t:ty, $prim:ty) => {
         /// The atomic word at `off`; panics if it is out of bounds or misaligned
         /// (an internal bug: offsets come from validated, cached values).
         pub fn $fn(&self, off: usize) -> &$t {
@@ -59,6 +76,35 @@ macro_rules! atomic_accessor {
     };
 }
 
+#[cfg(loom)]
+macro_rules! atomic_accessor {
+    ($fn:ident, $t:ty, $prim:ty) => {
+        /// The atomic word at `off`; panics if it is out of bounds or misaligned
+        /// (an internal bug: offsets come from validated, cached values).
+        ///
+        /// Loom build: the loom atomic that shadows this word for the current
+        /// model execution (see [`loom_shadow`]), primed from the word's
+        /// bytes when the Region was made.
+        pub fn $fn(&self, off: usize) -> &$t {
+            let p = self.ptr(off, size_of::<$prim>());
+            assert!(
+                p as usize % align_of::<$prim>() == 0,
+                "misaligned atomic at {off} in {}",
+                self.name
+            );
+            let shadow = loom_shadow::atomic::<$t>(p as usize, size_of::<$prim>(), || {
+                // SAFETY: in bounds and aligned (checked above); only read
+                // once, to seed the shadow, while no shadow of it exists.
+                <$t>::new(unsafe { p.cast::<$prim>().read_volatile() })
+            });
+            // SAFETY: the shadow is boxed in the execution's table and never
+            // removed or moved until the model execution ends, and a Region
+            // used under loom lives inside one execution (loom_shadow doc).
+            unsafe { &*shadow }
+        }
+    };
+}
+
 impl Region {
     /// Makes a window; `offset + len` must already be validated against the
     /// segment's cached bounds (the caller is the segment's table code).
@@ -68,6 +114,8 @@ impl Region {
         // SAFETY: `offset <= end <= mapped length`, so the pointer stays in
         // (or one past) the mapping.
         let base = unsafe { seg.base_ptr().add(offset as usize) };
+        #[cfg(loom)]
+        loom_shadow::prime(base as usize, len as usize);
         Region {
             seg,
             base,
@@ -115,15 +163,17 @@ impl Region {
         unsafe { self.base.add(off) }
     }
 
-    atomic_accessor!(atomic_u8, AtomicU8);
-    atomic_accessor!(atomic_u32, AtomicU32);
-    atomic_accessor!(atomic_i32, AtomicI32);
-    atomic_accessor!(atomic_u64, AtomicU64);
+    atomic_accessor!(atomic_u8, AtomicU8, u8);
+    atomic_accessor!(atomic_u32, AtomicU32, u32);
+    atomic_accessor!(atomic_i32, AtomicI32, i32);
+    atomic_accessor!(atomic_u64, AtomicU64, u64);
 
     /// Volatile copy of a `T` out of `off` (must be aligned for `T`).
     pub fn read<T: ShmElement>(&self, off: usize) -> T {
         let p = self.ptr(off, size_of::<T>()).cast::<T>();
         assert!(p as usize % align_of::<T>() == 0, "misaligned read");
+        #[cfg(loom)]
+        loom_shadow::payload(p as usize, size_of::<T>(), false);
         // SAFETY: in bounds and aligned; every bit pattern is a valid `T`
         // (`ShmElement`), so a value torn by a concurrent writer is still a
         // valid `T`; volatile keeps the compiler from assuming the bytes are
@@ -135,15 +185,21 @@ impl Region {
     pub fn write<T: ShmElement>(&self, off: usize, v: T) {
         let p = self.ptr(off, size_of::<T>()).cast::<T>();
         assert!(p as usize % align_of::<T>() == 0, "misaligned write");
+        #[cfg(loom)]
+        loom_shadow::payload(p as usize, size_of::<T>(), true);
         // SAFETY: in bounds and aligned; the bytes are shared memory we may
         // write (the structure's protocol decides when), no reference to them
         // exists.
-        unsafe { p.write_volatile(v) }
+        unsafe { p.write_volatile(v) };
+        #[cfg(loom)]
+        loom_shadow::written(p as usize, size_of::<T>());
     }
 
     /// Copies `out.len()` bytes from `off` into `out`.
     pub fn read_bytes(&self, off: usize, out: &mut [u8]) {
         let p = self.ptr(off, out.len());
+        #[cfg(loom)]
+        loom_shadow::payload(p as usize, out.len(), false);
         // SAFETY: source range checked by `ptr`; `out` is private memory that
         // cannot overlap the mapping's shared bytes we are reading (a `&mut`
         // to mapping bytes is never created by this crate).
@@ -153,16 +209,24 @@ impl Region {
     /// Copies `src` into the region at `off`.
     pub fn write_bytes(&self, off: usize, src: &[u8]) {
         let p = self.ptr(off, src.len());
+        #[cfg(loom)]
+        loom_shadow::payload(p as usize, src.len(), true);
         // SAFETY: destination range checked by `ptr`; `src` is caller memory
         // and cannot alias the destination mutably.
-        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), p, src.len()) }
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), p, src.len()) };
+        #[cfg(loom)]
+        loom_shadow::written(p as usize, src.len());
     }
 
     /// Sets `[off, off + n)` to zero.
     pub fn zero(&self, off: usize, n: usize) {
         let p = self.ptr(off, n);
+        #[cfg(loom)]
+        loom_shadow::payload(p as usize, n, true);
         // SAFETY: range checked by `ptr`.
-        unsafe { std::ptr::write_bytes(p, 0, n) }
+        unsafe { std::ptr::write_bytes(p, 0, n) };
+        #[cfg(loom)]
+        loom_shadow::written(p as usize, n);
     }
 
     /// Plain (non-atomic) little-endian u32 read of a field that is written
@@ -195,6 +259,365 @@ impl Region {
             name: self.name.clone(),
             kind,
             detail: detail.into(),
+        }
+    }
+}
+
+/// Model-checking support (`cfg(loom)` builds only).
+///
+/// Loom can only explore interleavings of operations on its own atomics, so
+/// in a loom build every shared word a [`Region`] hands out is *shadowed* by a
+/// loom atomic, kept in a per-execution table (a `loom::lazy_static`, dropped
+/// when the model execution ends) and returned by `atomic_u8/u32/i32/u64`
+/// instead of a reference into the mapping. The structures' real code thus
+/// runs unchanged on loom's memory model.
+///
+/// - **Priming.** Making a Region shadows every naturally aligned word of it
+///   in every width the accessors offer (u8, u32, i32, u64), seeded from the
+///   mapping's bytes. Regions are made where structures are created or
+///   opened (the model's main thread, before it spawns), so each shadow's
+///   creation happens-before every model thread (loom treats an atomic's
+///   creation as a non-atomic write that every access must follow).
+/// - **Use.** A shadow becomes *used* when an accessor hands it out. Two used
+///   shadows that overlap must be the same word and width (a `u32` futex key
+///   over an `i32` counter is tolerated: in this build the key only names
+///   a sleep, which is a `loom::thread::yield_now`); anything else panics
+///   (mixed-width atomic access would not be modelled).
+/// - **Volatile copies.** A `read`/`write`/`read_bytes`/`write_bytes`/`zero`
+///   overlapping a used shadow panics (it would see or change stale bytes). A
+///   volatile write over unused shadows re-seeds them (so header fields
+///   written at creation start out right).
+/// - **Payload races.** Each volatile copy is reported to a
+///   `loom::cell::UnsafeCell<()>` keyed by its start address, so loom flags a
+///   payload read and write (or two writes) that no happens-before edge
+///   orders: the missing Release/Acquire bug class. Copies with different
+///   start addresses are not compared. [`set_payload_tracking`] turns this
+///   off for a structure whose readers race with writers by design.
+///
+/// A Region used under loom must be made and dropped inside one execution
+/// (create the segment and structures inside the model closure).
+#[cfg(loom)]
+pub mod loom_shadow {
+    use std::any::{Any, TypeId};
+    use std::collections::BTreeMap;
+    use std::sync::atomic::Ordering;
+    use std::sync::Mutex;
+
+    struct Shadow {
+        ty: TypeId,
+        width: usize,
+        used: bool,
+        obj: Box<dyn Any + Send + Sync>,
+    }
+
+    struct Table {
+        /// address -> the shadows starting there (one per type).
+        shadows: BTreeMap<usize, Vec<Shadow>>,
+        /// start address -> race tracker of the volatile copies there.
+        cells: BTreeMap<usize, Box<loom::cell::UnsafeCell<()>>>,
+        track_payload: bool,
+        seqcst_fences: bool,
+    }
+
+    loom::lazy_static! {
+        static ref TABLE: Mutex<Table> = Mutex::new(Table {
+            shadows: BTreeMap::new(),
+            cells: BTreeMap::new(),
+            track_payload: true,
+            seqcst_fences: false,
+        });
+    }
+
+    fn table() -> std::sync::MutexGuard<'static, Table> {
+        TABLE.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reads `N` bytes at `addr` (inside a live Region's mapping).
+    fn bytes<const N: usize>(addr: usize) -> [u8; N] {
+        // SAFETY: callers pass addresses inside a Region, checked by
+        // `Region::ptr`; the bytes are only copied.
+        unsafe { (addr as *const [u8; N]).read_volatile() }
+    }
+
+    fn new_shadow(ty: TypeId, addr: usize) -> Shadow {
+        let (width, obj): (usize, Box<dyn Any + Send + Sync>) = if ty == TypeId::of::<AtomicU8>() {
+            (1, Box::new(AtomicU8::new(bytes::<1>(addr)[0])))
+        } else if ty == TypeId::of::<AtomicU32>() {
+            (4, Box::new(AtomicU32::new(u32::from_ne_bytes(bytes(addr)))))
+        } else if ty == TypeId::of::<AtomicI32>() {
+            (4, Box::new(AtomicI32::new(i32::from_ne_bytes(bytes(addr)))))
+        } else if ty == TypeId::of::<AtomicU64>() {
+            (8, Box::new(AtomicU64::new(u64::from_ne_bytes(bytes(addr)))))
+        } else {
+            unreachable!("no shadow type")
+        };
+        Shadow {
+            ty,
+            width,
+            used: false,
+            obj,
+        }
+    }
+
+    fn types_for(addr: usize, room: usize) -> impl Iterator<Item = TypeId> {
+        let mut v = vec![TypeId::of::<AtomicU8>()];
+        if addr % 4 == 0 && room >= 4 {
+            v.push(TypeId::of::<AtomicU32>());
+            v.push(TypeId::of::<AtomicI32>());
+        }
+        if addr % 8 == 0 && room >= 8 {
+            v.push(TypeId::of::<AtomicU64>());
+        }
+        v.into_iter()
+    }
+
+    /// Shadows every aligned word of `[base, base + len)` not shadowed yet.
+    pub(crate) fn prime(base: usize, len: usize) {
+        let mut t = table();
+        for addr in base..base + len {
+            for ty in types_for(addr, base + len - addr) {
+                let list = t.shadows.entry(addr).or_default();
+                if !list.iter().any(|s| s.ty == ty) {
+                    list.push(new_shadow(ty, addr));
+                }
+            }
+        }
+    }
+
+    /// Turns the payload race tracking on (the default at the start of each
+    /// execution) or off, for the rest of the current execution.
+    pub fn set_payload_tracking(on: bool) {
+        table().track_payload = on;
+    }
+
+    /// Chooses how `SeqCst` accesses of the shadows are modelled for the rest
+    /// of the current execution. Off (the default): as loom models them,
+    /// like `AcqRel` (loom README, "Unsupported features"), which is weaker
+    /// than C++: a Dekker-style argument resting on the single total order
+    /// of `SeqCst` operations then shows false counterexamples. On: each
+    /// `SeqCst` access becomes `fence(SeqCst)`, the access with
+    /// Acquire/Release/AcqRel, `fence(SeqCst)`. Loom models `SeqCst`
+    /// fences (as a total order that also carries happens-before), so this
+    /// is at least as strong as C++ `SeqCst` accesses: it can hide a bug that
+    /// needs a reordering C++ allows around a `SeqCst` access, but it finds
+    /// no false one of that kind.
+    pub fn set_seqcst_as_fences(on: bool) {
+        table().seqcst_fences = on;
+    }
+
+    fn seqcst_fences() -> bool {
+        table().seqcst_fences
+    }
+
+    /// Runs `op` with `order`, or with `weak` between two `SeqCst` fences
+    /// when `order` is `SeqCst` and [`set_seqcst_as_fences`] is on.
+    fn sc<R>(order: Ordering, weak: Ordering, op: impl FnOnce(Ordering) -> R) -> R {
+        if order == Ordering::SeqCst && seqcst_fences() {
+            loom::sync::atomic::fence(Ordering::SeqCst);
+            let r = op(weak);
+            loom::sync::atomic::fence(Ordering::SeqCst);
+            r
+        } else {
+            op(order)
+        }
+    }
+
+    /// The failure ordering of a CAS run as `weak` (its load part).
+    fn fail_order(order: Ordering, failure: Ordering) -> Ordering {
+        if order == Ordering::SeqCst && failure == Ordering::SeqCst {
+            Ordering::Acquire
+        } else {
+            failure
+        }
+    }
+
+    macro_rules! shadow_atomic {
+        ($name:ident, $prim:ty) => {
+            /// Loom build: the shadow of one shared word (a loom atomic; see
+            /// the module doc), with the `std` atomic methods the crate uses.
+            #[derive(Debug)]
+            pub struct $name(loom::sync::atomic::$name);
+
+            impl $name {
+                /// A shadow holding `v`.
+                pub fn new(v: $prim) -> Self {
+                    Self(loom::sync::atomic::$name::new(v))
+                }
+                /// As `std`'s `load`.
+                pub fn load(&self, order: Ordering) -> $prim {
+                    sc(order, Ordering::Acquire, |o| self.0.load(o))
+                }
+                /// As `std`'s `store`.
+                pub fn store(&self, v: $prim, order: Ordering) {
+                    sc(order, Ordering::Release, |o| self.0.store(v, o))
+                }
+                /// As `std`'s `swap`.
+                pub fn swap(&self, v: $prim, order: Ordering) -> $prim {
+                    sc(order, Ordering::AcqRel, |o| self.0.swap(v, o))
+                }
+                /// As `std`'s `fetch_add`.
+                pub fn fetch_add(&self, v: $prim, order: Ordering) -> $prim {
+                    sc(order, Ordering::AcqRel, |o| self.0.fetch_add(v, o))
+                }
+                /// As `std`'s `fetch_sub`.
+                pub fn fetch_sub(&self, v: $prim, order: Ordering) -> $prim {
+                    sc(order, Ordering::AcqRel, |o| self.0.fetch_sub(v, o))
+                }
+                /// As `std`'s `compare_exchange`.
+                pub fn compare_exchange(
+                    &self,
+                    current: $prim,
+                    new: $prim,
+                    success: Ordering,
+                    failure: Ordering,
+                ) -> Result<$prim, $prim> {
+                    let f = fail_order(success, failure);
+                    sc(success, Ordering::AcqRel, |o| {
+                        self.0.compare_exchange(
+                            current,
+                            new,
+                            o,
+                            if o == success { failure } else { f },
+                        )
+                    })
+                }
+                /// As `std`'s `compare_exchange_weak` (loom never fails it
+                /// spuriously).
+                pub fn compare_exchange_weak(
+                    &self,
+                    current: $prim,
+                    new: $prim,
+                    success: Ordering,
+                    failure: Ordering,
+                ) -> Result<$prim, $prim> {
+                    self.compare_exchange(current, new, success, failure)
+                }
+                /// As `std`'s `fetch_update`.
+                pub fn fetch_update<F>(
+                    &self,
+                    set_order: Ordering,
+                    fetch_order: Ordering,
+                    mut f: F,
+                ) -> Result<$prim, $prim>
+                where
+                    F: FnMut($prim) -> Option<$prim>,
+                {
+                    let mut prev = self.load(fetch_order);
+                    while let Some(next) = f(prev) {
+                        match self.compare_exchange_weak(prev, next, set_order, fetch_order) {
+                            Ok(x) => return Ok(x),
+                            Err(next_prev) => prev = next_prev,
+                        }
+                    }
+                    Err(prev)
+                }
+            }
+        };
+    }
+
+    shadow_atomic!(AtomicU8, u8);
+    shadow_atomic!(AtomicU32, u32);
+    shadow_atomic!(AtomicI32, i32);
+    shadow_atomic!(AtomicU64, u64);
+
+    /// Used shadows overlapping `[addr, addr + n)`: (address, width, type).
+    fn used_overlaps(t: &Table, addr: usize, n: usize) -> Vec<(usize, usize, TypeId)> {
+        t.shadows
+            .range(addr.saturating_sub(7)..addr + n)
+            .flat_map(|(&a, list)| {
+                list.iter()
+                    .filter(move |s| s.used && a + s.width > addr)
+                    .map(move |s| (a, s.width, s.ty))
+            })
+            .collect()
+    }
+
+    /// The shadow of the `width`-byte word at `addr` as `A` (made by `make`
+    /// if the word was never primed). Valid until the execution ends.
+    pub(crate) fn atomic<A: Any + Send + Sync>(
+        addr: usize,
+        width: usize,
+        make: impl FnOnce() -> A,
+    ) -> *const A {
+        let mut t = table();
+        let ty = TypeId::of::<A>();
+        for (a, w, other) in used_overlaps(&t, addr, width) {
+            if (a, other) != (addr, ty) && (a, w) != (addr, width) {
+                panic!(
+                    "loom model: atomic access of [{addr:#x}, +{width}) overlaps the \
+                     {w}-byte atomic word at {a:#x} (mixed-width access is not modelled)"
+                );
+            }
+        }
+        let list = t.shadows.entry(addr).or_default();
+        let i = match list.iter().position(|s| s.ty == ty) {
+            Some(i) => i,
+            None => {
+                list.push(Shadow {
+                    ty,
+                    width,
+                    used: false,
+                    obj: Box::new(make()),
+                });
+                list.len() - 1
+            }
+        };
+        let s = &mut list[i];
+        s.used = true;
+        s.obj.downcast_ref::<A>().expect("shadow of its own type") as *const A
+    }
+
+    /// Before a volatile copy of `[addr, addr + n)`: checks it touches no
+    /// used shadow and reports it to the race tracker.
+    pub(crate) fn payload(addr: usize, n: usize, write: bool) {
+        if n == 0 {
+            return;
+        }
+        let cell: *const loom::cell::UnsafeCell<()> = {
+            let mut t = table();
+            if let Some(&(a, w, _)) = used_overlaps(&t, addr, n).first() {
+                panic!(
+                    "loom model: non-atomic {} of [{addr:#x}, +{n}) overlaps the atomic word \
+                     [{a:#x}, +{w}), whose bytes in the mapping are stale in this build",
+                    if write { "write" } else { "read" }
+                );
+            }
+            if !t.track_payload {
+                return;
+            }
+            let c = t
+                .cells
+                .entry(addr)
+                .or_insert_with(|| Box::new(loom::cell::UnsafeCell::new(())));
+            &**c as *const _
+        };
+        // SAFETY: boxed in the execution's table, never removed before it
+        // ends; the lock is released first because a race report panics.
+        let cell = unsafe { &*cell };
+        if write {
+            cell.with_mut(|_| ());
+        } else {
+            cell.with(|_| ());
+        }
+    }
+
+    /// After a volatile write of `[addr, addr + n)`: re-seeds the (unused)
+    /// shadows it overlaps from the new bytes.
+    pub(crate) fn written(addr: usize, n: usize) {
+        let mut t = table();
+        let starts: Vec<usize> = t
+            .shadows
+            .range(addr.saturating_sub(7)..addr + n)
+            .map(|(&a, _)| a)
+            .collect();
+        for a in starts {
+            let list = t.shadows.get_mut(&a).expect("listed");
+            for s in list.iter_mut() {
+                if a + s.width > addr {
+                    debug_assert!(!s.used, "checked before the write");
+                    *s = new_shadow(s.ty, a);
+                }
+            }
         }
     }
 }

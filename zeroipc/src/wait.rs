@@ -8,17 +8,23 @@
 //! bound. Waiting on a 64-bit word, or on a platform without futexes, falls
 //! back to a short `nanosleep` with the same bound.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use crate::region::atomic::AtomicU32;
+#[cfg(not(loom))]
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+#[cfg(not(loom))]
+use std::time::Instant;
 
 /// Longest single kernel sleep before the condition is re-checked.
 pub const MAX_SLEEP: Duration = Duration::from_millis(2);
 
 /// Iterations of pure spinning before the first sleep.
+#[cfg(not(loom))]
 const SPIN_LIMIT: u32 = 64;
 
 /// Sleeps until `word` may no longer hold `expected`, a wake-up arrives, or
 /// `timeout` passes (spurious returns are allowed; callers re-check).
+#[cfg(not(loom))]
 pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Duration) {
     #[cfg(target_os = "linux")]
     {
@@ -49,6 +55,14 @@ pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Duration) {
     }
 }
 
+/// Loom build: a sleep is a yield to the model's scheduler.
+#[cfg(loom)]
+pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Duration) {
+    let _ = (word, expected, timeout);
+    loom::thread::yield_now();
+}
+
+#[cfg(not(loom))]
 fn futex_wake(word: &AtomicU32, n: i32) {
     #[cfg(target_os = "linux")]
     // SAFETY: FUTEX_WAKE only uses the address as a key; no memory is
@@ -57,6 +71,12 @@ fn futex_wake(word: &AtomicU32, n: i32) {
         libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, n);
     }
     #[cfg(not(target_os = "linux"))]
+    let _ = (word, n);
+}
+
+/// Loom build: sleepers only yield, so there is nobody to wake.
+#[cfg(loom)]
+fn futex_wake(word: &AtomicU32, n: i32) {
     let _ = (word, n);
 }
 
@@ -83,6 +103,7 @@ pub fn wake_one(word: &AtomicU32) {
 /// });
 /// assert!(got.is_none()); // nobody set it: timed out
 /// ```
+#[cfg(not(loom))]
 pub fn wait_until<R>(
     word: &AtomicU32,
     timeout: Option<Duration>,
@@ -118,6 +139,7 @@ pub fn wait_until<R>(
 
 /// Like [`wait_until`] for a condition that has no 32-bit word to sleep on:
 /// spins, then sleeps in short bounded steps.
+#[cfg(not(loom))]
 pub fn poll_until<R>(timeout: Option<Duration>, mut ready: impl FnMut() -> Option<R>) -> Option<R> {
     let start = Instant::now();
     let mut spins = 0u32;
@@ -141,6 +163,86 @@ pub fn poll_until<R>(timeout: Option<Duration>, mut ready: impl FnMut() -> Optio
         }
         std::thread::sleep(slice);
         nap = (nap * 2).min(MAX_SLEEP);
+    }
+}
+
+/// A busy-wait hint inside a retry loop (`std::hint::spin_loop`; loom
+/// build: a yield to the model's scheduler, which is how loom bounds a spin).
+#[inline]
+pub(crate) fn spin_hint() {
+    #[cfg(not(loom))]
+    std::hint::spin_loop();
+    #[cfg(loom)]
+    loom::hint::spin_loop();
+}
+
+/// `std::thread::yield_now` (loom build: loom's).
+#[inline]
+pub(crate) fn yield_now() {
+    #[cfg(not(loom))]
+    std::thread::yield_now();
+    #[cfg(loom)]
+    loom::thread::yield_now();
+}
+
+/// `std::thread::sleep` (loom build: a yield; the model has no clock).
+#[inline]
+pub(crate) fn sleep(d: Duration) {
+    #[cfg(not(loom))]
+    std::thread::sleep(d);
+    #[cfg(loom)]
+    {
+        let _ = d;
+        loom::thread::yield_now();
+    }
+}
+
+/// Loom build: waits with a timeout of at least this are modelled as
+/// unbounded (only the condition ends them): they are the "peer presumed
+/// dead" bounds (100 ms and more), and the model checks the protocols
+/// between live parties, whose steps are never that slow. Crashed peers are
+/// covered by `tests/crash_faults.rs` instead.
+#[cfg(loom)]
+pub const LOOM_LONG_WAIT: Duration = Duration::from_millis(50);
+
+/// Loom build: a shorter timed wait (also one whose time is already up)
+/// gives up after this many checks, with a yield between them, so the model
+/// explores both its outcomes whatever the real clock says.
+#[cfg(loom)]
+pub const LOOM_SHORT_WAIT_CHECKS: u32 = 2;
+
+/// Loom build of [`wait_until`]: re-checks after each yield; no clock (a
+/// model execution must be deterministic), see [`LOOM_LONG_WAIT`].
+#[cfg(loom)]
+pub fn wait_until<R>(
+    word: &AtomicU32,
+    timeout: Option<Duration>,
+    ready: impl FnMut() -> Option<R>,
+) -> Option<R> {
+    let _ = word;
+    poll_until(timeout, ready)
+}
+
+/// Loom build of [`poll_until`] (see [`wait_until`]).
+#[cfg(loom)]
+pub fn poll_until<R>(timeout: Option<Duration>, mut ready: impl FnMut() -> Option<R>) -> Option<R> {
+    let mut checks = 0u32;
+    loop {
+        if let Some(r) = ready() {
+            return Some(r);
+        }
+        match timeout {
+            // Zero included: whether a short deadline has passed depends on
+            // the real clock, which must not steer a model execution.
+            Some(t) if t < LOOM_LONG_WAIT => {
+                checks += 1;
+                if checks >= LOOM_SHORT_WAIT_CHECKS {
+                    return None;
+                }
+            }
+            _ => {}
+        }
+        loom::thread::yield_now();
     }
 }
 

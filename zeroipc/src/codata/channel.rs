@@ -101,10 +101,10 @@
 use crate::data::queue::Queue;
 use crate::element::ShmElement;
 use crate::error::{Error, Result};
+use crate::region::atomic::{fence, AtomicU32, Ordering};
 use crate::region::Region;
 use crate::segment::{Part, Segment};
 use crate::wait::{millis, poll_until, wait_until, wake_all};
-use std::sync::atomic::{fence, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -222,7 +222,7 @@ impl Drop for CountGuard<'_> {
 
 /// Releases the unbuffered sender lock (odd -> even) and wakes senders.
 struct SendLock<'a> {
-    seq: &'a std::sync::atomic::AtomicU64,
+    seq: &'a crate::region::atomic::AtomicU64,
     senders: &'a AtomicU32,
 }
 
@@ -543,7 +543,7 @@ impl<T: ShmElement> Channel<T> {
 
     // ----- unbuffered -------------------------------------------------------
 
-    fn send_seq(&self) -> &std::sync::atomic::AtomicU64 {
+    fn send_seq(&self) -> &crate::region::atomic::AtomicU64 {
         self.header.atomic_u64(OFF_SEND_SEQ)
     }
 

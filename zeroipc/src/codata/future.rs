@@ -54,11 +54,11 @@
 use super::{monotonic_ns, read_msg, write_msg, ERROR_MSG_LEN};
 use crate::element::ShmElement;
 use crate::error::{Error, Result};
+use crate::region::atomic::{AtomicU32, Ordering};
 use crate::region::Region;
 use crate::segment::Segment;
 use crate::wait::{millis, wait_until, wake_all};
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 const KIND: &str = "future";

@@ -85,10 +85,10 @@
 use crate::data::ring::Ring;
 use crate::element::ShmElement;
 use crate::error::{Error, Result};
+use crate::region::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use crate::region::Region;
 use crate::segment::{Part, Segment};
 use crate::wait::{millis, poll_until, wait_until, wake_all};
-use std::sync::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -122,11 +122,13 @@
 use crate::element::{bytes_of, from_bytes, key_eq, ShmElement};
 use crate::error::{Error, Result};
 use crate::hash::{key_hash, probe_slot};
+use crate::region::atomic::{fence, AtomicU32};
 use crate::region::Region;
 use crate::segment::Segment;
 use crate::wait::wait_until;
 use std::marker::PhantomData;
-use std::sync::atomic::{fence, AtomicU16, AtomicU32, AtomicU64, Ordering};
+// Process-local counters and the u16 value word stay std atomics.
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::time::Duration;
 
 const KIND: &str = "map";
@@ -495,7 +497,7 @@ impl HashSlots {
             if self.state(s).load(Ordering::Acquire) != INSERTING {
                 return true;
             }
-            std::hint::spin_loop();
+            crate::wait::spin_hint();
         }
         false
     }
@@ -733,7 +735,7 @@ impl HashSlots {
                                 if retries >= MAX_READ_RETRIES {
                                     continue 'scan;
                                 }
-                                std::hint::spin_loop();
+                                crate::wait::spin_hint();
                             }
                         }
                     }
@@ -798,7 +800,7 @@ impl HashSlots {
             if self.state(s).load(Ordering::Relaxed) == OCCUPIED && bytes_of(&k1) == bytes_of(&k2) {
                 return Some((k1, v));
             }
-            std::hint::spin_loop();
+            crate::wait::spin_hint();
         }
         None
     }

@@ -45,10 +45,10 @@
 
 use crate::element::ShmElement;
 use crate::error::{Error, Result};
+use crate::region::atomic::{AtomicU32, AtomicU64, Ordering};
 use crate::region::Region;
 use crate::segment::Segment;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 const KIND: &str = "pool";
 const HEADER: usize = 24;

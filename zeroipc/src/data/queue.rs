@@ -51,11 +51,11 @@
 
 use crate::element::ShmElement;
 use crate::error::{Error, Result};
+use crate::region::atomic::{AtomicU32, Ordering};
 use crate::region::Region;
 use crate::segment::Segment;
 use crate::table::align8;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 const KIND: &str = "queue";
@@ -339,7 +339,7 @@ impl<T: ShmElement> Queue<T> {
                     last_stale = Some(t);
                     stale = 0;
                 }
-                std::hint::spin_loop();
+                crate::wait::spin_hint();
             }
         }
     }
@@ -395,7 +395,7 @@ impl<T: ShmElement> Queue<T> {
                     last_stale = Some(h);
                     stale = 0;
                 }
-                std::hint::spin_loop();
+                crate::wait::spin_hint();
             }
         }
     }

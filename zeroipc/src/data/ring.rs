@@ -39,10 +39,10 @@
 
 use crate::element::{bytes_of, ShmElement};
 use crate::error::{Error, Result};
+use crate::region::atomic::{AtomicU64, Ordering};
 use crate::region::Region;
 use crate::segment::Segment;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 const KIND: &str = "ring";
 const HEADER: usize = 24;

@@ -63,10 +63,10 @@
 
 use crate::element::ShmElement;
 use crate::error::{Error, Result};
+use crate::region::atomic::{AtomicI32, AtomicU32, Ordering};
 use crate::region::Region;
 use crate::segment::Segment;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::time::Duration;
 
 const KIND: &str = "stack";
@@ -83,7 +83,12 @@ const READY: u32 = 2;
 const READING: u32 = 3;
 
 /// Tries of a slot claim before giving up (as the reference).
+#[cfg(not(loom))]
 const CLAIM_TRIES: u32 = 10_000;
+/// Loom build: each try is a yield to the model scheduler; a bound this
+/// size is never reached between live parties (zeroipc/tests/loom.rs).
+#[cfg(loom)]
+const CLAIM_TRIES: u32 = 4;
 /// Tries that only spin, then tries that yield; the rest sleep.
 const CLAIM_SPINS: u32 = 64;
 const CLAIM_YIELDS: u32 = 1_000;
@@ -142,11 +147,11 @@ fn valid_capacity(capacity: u64) -> bool {
 /// Pause between claim tries number `i`.
 fn backoff(i: u32) {
     if i < CLAIM_SPINS {
-        std::hint::spin_loop();
+        crate::wait::spin_hint();
     } else if i < CLAIM_YIELDS {
-        std::thread::yield_now();
+        crate::wait::yield_now();
     } else {
-        std::thread::sleep(CLAIM_NAP);
+        crate::wait::sleep(CLAIM_NAP);
     }
 }
 

@@ -31,10 +31,10 @@
 use super::semaphore::{self, Semaphore};
 use super::{expect_size, Deadline};
 use crate::error::Result;
+use crate::region::atomic::{AtomicU32, Ordering};
 use crate::region::Region;
 use crate::segment::{Part, Segment};
 use crate::wait;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 const KIND: &str = "event";

@@ -15,10 +15,10 @@
 
 use super::{bad_param, expect_size, Deadline};
 use crate::error::Result;
+use crate::region::atomic::{AtomicI32, Ordering};
 use crate::region::Region;
 use crate::segment::Segment;
 use crate::wait;
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 const KIND: &str = "latch";

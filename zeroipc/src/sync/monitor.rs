@@ -56,9 +56,9 @@ use super::mutex::Mutex;
 use super::semaphore::{self, Semaphore};
 use super::{expect_size, open_marker, parts, Deadline, MARKER_SIZE};
 use crate::error::Result;
+use crate::region::atomic::{AtomicU32, Ordering};
 use crate::region::Region;
 use crate::segment::{Part, Segment};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 const KIND: &str = "monitor";

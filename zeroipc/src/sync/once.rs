@@ -25,10 +25,10 @@
 
 use super::{expect_size, Deadline};
 use crate::error::Result;
+use crate::region::atomic::{AtomicU32, Ordering};
 use crate::region::Region;
 use crate::segment::Segment;
 use crate::wait;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 const KIND: &str = "once";

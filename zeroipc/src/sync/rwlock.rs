@@ -35,10 +35,10 @@
 use super::mutex::Mutex;
 use super::{expect_size, open_marker, parts, Deadline, MARKER_SIZE};
 use crate::error::Result;
+use crate::region::atomic::{AtomicI32, Ordering};
 use crate::region::Region;
 use crate::segment::{Part, Segment};
 use crate::wait;
-use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 const KIND: &str = "rwlock";

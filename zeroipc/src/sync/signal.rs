@@ -27,11 +27,11 @@ use super::mutex::Mutex;
 use super::{expect_size, open_marker, parts, Deadline, MARKER_SIZE};
 use crate::element::ShmElement;
 use crate::error::Result;
+use crate::region::atomic::{AtomicU64, Ordering};
 use crate::region::Region;
 use crate::segment::{Part, Segment};
 use crate::wait;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 const KIND: &str = "signal";
@@ -264,7 +264,7 @@ impl<T: ShmElement> Signal<T> {
             };
             if spins < 64 {
                 spins += 1;
-                std::hint::spin_loop();
+                wait::spin_hint();
                 continue;
             }
             // The version is a 64-bit atomic; the futex keys on its low
