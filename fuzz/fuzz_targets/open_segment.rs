@@ -1,5 +1,5 @@
 //! libFuzzer target: the input bytes are a segment image. They are written
-//! to `/dev/shm/zeroipc-fuzz-<pid>`, opened with `Segment::open`, and every
+//! to `/dev/shm/zeroipc-fuzz-<pid>` (removed after each run), opened with `Segment::open`, and every
 //! table entry is opened as every structure kind with plausible element
 //! types; each structure that opens runs its read and write operations
 //! (non-blocking or zero-timeout forms only). Any panic, hang (libFuzzer
@@ -26,4 +26,6 @@ fuzz_target!(|data: &[u8]| {
     // only a live peer could release (see Ctx::fast).
     cx.fast = true;
     let _ = exercise_bytes(seg_name(), data, &mut cx);
+    // Leave nothing behind in /dev/shm when the process ends.
+    let _ = zeroipc::Segment::unlink(seg_name());
 });
