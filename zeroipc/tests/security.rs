@@ -883,3 +883,64 @@ fn flip_worker() {
     println!("RESULT flips={flips}");
     println!("RESULT restores={restores}");
 }
+
+// ---------------------------------------------------------------------------
+// The one way a peer with write access can still hurt us
+
+/// Known limitation, pinned: a process that may write the segment file
+/// can also `ftruncate` it. Pages of our mapping past the new end then
+/// raise SIGBUS on access, which bounds checks cannot prevent (the
+/// mapping's length was right when it was made). Same-user peers are
+/// trusted not to do this; other users cannot (0600, foreign owners
+/// refused). Shown with a real victim process, which must die of SIGBUS.
+#[test]
+fn truncation_by_a_peer_kills_a_reader_with_sigbus() {
+    use std::os::unix::process::ExitStatusExt;
+    let (t, seg) = temp_segment("trunc", 1 << 16);
+    let a = Array::<u64>::create(&seg, "a", 4096).unwrap();
+    let child = spawn_worker("truncate_victim_worker", &[("TRUNC_SEG", t.name.clone())]);
+    // The victim has mapped the segment once it writes 1 to a[0].
+    let start = Instant::now();
+    while a.get(0).unwrap() != 1 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "victim never started"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(t.path())
+        .unwrap();
+    f.set_len(4096).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGBUS),
+        "expected the victim to die of SIGBUS: {:?}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A fresh open refuses the truncated segment (memory_size > file).
+    assert!(matches!(
+        Segment::open(&t.name).unwrap_err(),
+        Error::CorruptTable { .. }
+    ));
+}
+
+#[test]
+#[ignore = "worker of truncation_by_a_peer_kills_a_reader_with_sigbus"]
+fn truncate_victim_worker() {
+    if !is_child() {
+        return;
+    }
+    let seg = Segment::open(&env_var("TRUNC_SEG")).unwrap();
+    let a = Array::<u64>::open(&seg, "a").unwrap();
+    a.set(0, 1).unwrap();
+    let start = Instant::now();
+    let mut sum = 0u64;
+    while start.elapsed() < Duration::from_secs(10) {
+        sum = sum.wrapping_add(a.get(4000).unwrap());
+    }
+    println!("RESULT survived {sum}");
+}
