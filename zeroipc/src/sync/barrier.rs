@@ -162,7 +162,12 @@ impl Barrier {
                 let g = self.generation_word().load(Ordering::Acquire);
                 // AcqRel: our arrival is ordered after our writes of this
                 // phase, and the leader's fetch_add sees all arrivals.
-                let n = self.arrived_word().fetch_add(1, Ordering::AcqRel) + 1;
+                // Wrapping: the word is shared, a hostile or corrupt
+                // segment may hold i32::MAX; that must not panic.
+                let n = self
+                    .arrived_word()
+                    .fetch_add(1, Ordering::AcqRel)
+                    .wrapping_add(1);
                 if n == self.participants {
                     // Leader. Reset before opening the generation: waiters
                     // that pass and arrive again must find arrived == 0.
