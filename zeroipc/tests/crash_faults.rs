@@ -54,7 +54,7 @@ const AUX3: usize = 7;
 const STOP: usize = 8;
 const LOG: usize = 9;
 /// Pop-log entries per incarnation.
-const LOG_LEN: usize = 1500;
+const LOG_LEN: usize = 8192;
 const REC: usize = LOG + LOG_LEN;
 
 fn kills() -> usize {
@@ -219,8 +219,13 @@ fn crash_worker() {
                 ops += 1;
                 // Keep the structure about half full, so that most
                 // operations run (and get killed) rather than wait.
-                let push_pct = if kind == "rendezvous" || s.len() < CAP / 2 {
+                let len = s.len();
+                let push_pct = if kind == "rendezvous" {
                     60
+                } else if len == 0 {
+                    100
+                } else if len < CAP / 2 {
+                    70
                 } else {
                     30
                 };
@@ -234,7 +239,11 @@ fn crash_worker() {
                         j.set(id, PUSH_DONE, seq);
                     }
                     j.set(id, PUSH_INTENT, 0);
-                } else if (j.get(id, POP_COUNT) as usize) < LOG_LEN {
+                } else if (j.get(id, POP_COUNT) as usize) >= LOG_LEN {
+                    // Log full: idle until stopped (pushing on alone would
+                    // only fill the structure and skew where kills land).
+                    std::thread::sleep(Duration::from_millis(1));
+                } else {
                     j.set(id, POP_INTENT, 1);
                     let mut got = None;
                     timed(&mut || got = s.pop(t));
@@ -388,12 +397,15 @@ struct Figures {
     /// Items that no push reported and that were not in flight (must be 0).
     phantom: u64,
     /// Structure instances replaced because a killed process left a slot
-    /// claimed for good (items stranded there are counted separately).
+    /// claimed for good or values stranded.
     wedged: u64,
+    /// Items whose push reported OK, still in the segment but no longer
+    /// reachable by a pop (behind or above a slot a killed process left).
     stranded: u64,
     /// Recoveries run by the parent (force_unlock, recover_unbuffered).
     recoveries: u64,
-    /// Pool: nodes leaked by killed owners; map: slots left INSERTING.
+    /// Pool: nodes leaked by killed owners; map, queue, stack: slots left
+    /// claimed (INSERTING, WRITING, READING, ticket taken) by a killed one.
     leaked: u64,
     /// Pool: counter drift of `allocated`; mutex: lost increments.
     drift: i64,
@@ -528,19 +540,62 @@ fn drain(s: &Fifo) -> Vec<u64> {
     std::iter::from_fn(|| s.pop(Duration::from_millis(5))).collect()
 }
 
-fn fifo_wedged(s: &Fifo) -> u64 {
+/// After a drain: (slots a killed process left claimed for good, items
+/// published but no longer reachable by a pop: "stranded"). Reads the slot
+/// words through the public Region (layouts of FORMAT.md section 3).
+fn leftovers(seg: &Segment, s: &Fifo, name: &str) -> (u64, Vec<u64>) {
+    let queue_leftovers = |q: &Queue<u64>| {
+        let r = q.region();
+        let cap = q.capacity();
+        let seq_off = (16 + 8 * cap + 7) & !7;
+        let head = r.atomic_u32(0).load(SeqCst);
+        let tail = r.atomic_u32(4).load(SeqCst);
+        let mut stranded = Vec::new();
+        let mut t = head;
+        while t != tail {
+            let slot = (t as usize) & (cap - 1);
+            if r.atomic_u32(seq_off + 4 * slot).load(SeqCst) == t.wrapping_add(1) {
+                stranded.push(r.read::<u64>(16 + 8 * slot));
+            }
+            t = t.wrapping_add(1);
+        }
+        let mut stuck = tail.wrapping_sub(head) as u64 - stranded.len() as u64;
+        // Free slots ahead of `tail` must read `seq == t` for their ticket;
+        // one a consumer was killed emptying still reads `t - cap + 1` and
+        // makes pushes report "full" when they come round to it.
+        let mut t = tail;
+        while t != head.wrapping_add(cap as u32) {
+            let slot = (t as usize) & (cap - 1);
+            if r.atomic_u32(seq_off + 4 * slot).load(SeqCst) != t {
+                stuck += 1;
+            }
+            t = t.wrapping_add(1);
+        }
+        (stuck, stranded)
+    };
     match s {
-        Fifo::Queue(q) => q.len() as u64,
+        Fifo::Queue(q) => queue_leftovers(q),
+        Fifo::Channel(c) if c.is_buffered() => {
+            queue_leftovers(&Queue::<u64>::open(seg, &format!("{name}_buffer")).unwrap())
+        }
+        Fifo::Channel(c) => (c.len() as u64, Vec::new()),
         Fifo::Stack(st) => {
-            // Any slot not EMPTY after a drain: claimed for good (WRITING,
-            // READING) or READY but stranded above `top`.
+            // READY slots after a drain hold values stranded above `top` (a
+            // rolled-back reservation); WRITING/READING ones are claimed for
+            // good by a killed process.
             let cap = st.capacity();
             let state_off = (16 + 8 * cap + 7) & !7;
-            (0..cap)
-                .filter(|&i| st.region().atomic_u32(state_off + 4 * i).load(SeqCst) != 0)
-                .count() as u64
+            let mut stuck = 0;
+            let mut stranded = Vec::new();
+            for i in 0..cap {
+                match st.region().atomic_u32(state_off + 4 * i).load(SeqCst) {
+                    0 => {}
+                    2 => stranded.push(st.region().read::<u64>(16 + 8 * i)),
+                    _ => stuck += 1,
+                }
+            }
+            (stuck, stranded)
         }
-        Fifo::Channel(c) => c.len() as u64,
     }
 }
 
@@ -571,6 +626,7 @@ fn fifo_test(kind: &str) {
     let mut name = format!("s{epoch}");
     let mut s = Fifo::create(&seg, kind, &name);
     let mut seen: Vec<u64> = Vec::new();
+    let mut stranded: Vec<u64> = Vec::new();
     let mut victims: Vec<usize> = Vec::new();
     let mut round = 0;
     while fig.kills < kills {
@@ -583,11 +639,13 @@ fn fifo_test(kind: &str) {
             }
         }
         seen.extend(drain(&s));
-        let stuck = fifo_wedged(&s);
-        if stuck > 0 {
+        let (stuck, strand) = leftovers(&seg, &s, &name);
+        if stuck > 0 || !strand.is_empty() {
             // A killed process left a slot claimed: replace the structure.
             fig.wedged += 1;
-            fig.stranded += stuck;
+            fig.leaked += stuck;
+            fig.stranded += strand.len() as u64;
+            stranded.extend(strand);
             epoch += 1;
             name = format!("s{epoch}");
             s = Fifo::create(&seg, kind, &name);
@@ -635,9 +693,22 @@ fn fifo_test(kind: &str) {
             fig.phantom += 1;
         }
     }
-    // Items stranded in a wedged instance are missing too; the rest must
-    // be explained by pops that died with their popper.
-    let explainable = fig.inflight_pops + fig.stranded;
+    // Stranded items are still in the segment (not lost, not duplicated:
+    // counted once with the rest); what is missing must be explained by
+    // pops that died with their popper.
+    for v in &stranded {
+        if count.contains_key(v) {
+            fig.duplicated += 1;
+        }
+    }
+    for id in 0..2 * round {
+        for seq in 0..j.get(id, PUSH_DONE) {
+            if stranded.contains(&item(id, seq)) {
+                missing -= 1;
+            }
+        }
+    }
+    let explainable = fig.inflight_pops;
     fig.lost_with_killed_popper = missing.min(explainable);
     fig.lost_unexplained = missing.saturating_sub(explainable);
     print(kind, &fig);

