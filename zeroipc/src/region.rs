@@ -61,6 +61,7 @@ macro_rules! atomic_accessor {
     ($fn:ident, $t:ty, $prim:ty) => {
         /// The atomic word at `off`; panics if it is out of bounds or misaligned
         /// (an internal bug: offsets come from validated, cached values).
+        #[inline]
         pub fn $fn(&self, off: usize) -> &$t {
             let p = self.ptr(off, size_of::<$t>());
             assert!(
@@ -136,6 +137,7 @@ impl Region {
     }
 
     /// Byte length (the entry's registered size).
+    #[inline]
     pub fn len(&self) -> usize {
         self.len
     }
@@ -151,13 +153,11 @@ impl Region {
     }
 
     /// Raw pointer to `[off, off + n)`; panics if that leaves the region.
+    #[inline]
     pub fn ptr(&self, off: usize, n: usize) -> *mut u8 {
         match off.checked_add(n) {
             Some(end) if end <= self.len => {}
-            _ => panic!(
-                "access [{off}, +{n}) outside structure {:?} of {} bytes",
-                self.name, self.len
-            ),
+            _ => self.out_of_bounds(off, n),
         }
         // SAFETY: `off + n <= len` and the region lies inside the mapping.
         unsafe { self.base.add(off) }
@@ -169,6 +169,7 @@ impl Region {
     atomic_accessor!(atomic_u64, AtomicU64, u64);
 
     /// Volatile copy of a `T` out of `off` (must be aligned for `T`).
+    #[inline]
     pub fn read<T: ShmElement>(&self, off: usize) -> T {
         let p = self.ptr(off, size_of::<T>()).cast::<T>();
         assert!(p as usize % align_of::<T>() == 0, "misaligned read");
@@ -182,6 +183,7 @@ impl Region {
     }
 
     /// Volatile copy of `v` into `off` (must be aligned for `T`).
+    #[inline]
     pub fn write<T: ShmElement>(&self, off: usize, v: T) {
         let p = self.ptr(off, size_of::<T>()).cast::<T>();
         assert!(p as usize % align_of::<T>() == 0, "misaligned write");
@@ -196,6 +198,7 @@ impl Region {
     }
 
     /// Copies `out.len()` bytes from `off` into `out`.
+    #[inline]
     pub fn read_bytes(&self, off: usize, out: &mut [u8]) {
         let p = self.ptr(off, out.len());
         #[cfg(loom)]
@@ -207,6 +210,7 @@ impl Region {
     }
 
     /// Copies `src` into the region at `off`.
+    #[inline]
     pub fn write_bytes(&self, off: usize, src: &[u8]) {
         let p = self.ptr(off, src.len());
         #[cfg(loom)]
@@ -231,17 +235,29 @@ impl Region {
 
     /// Plain (non-atomic) little-endian u32 read of a field that is written
     /// once at creation, via a volatile load.
+    #[inline]
     pub fn read_u32(&self, off: usize) -> u32 {
         self.read::<u32>(off)
     }
 
     /// Plain u64 read (see [`Region::read_u32`]).
+    #[inline]
     pub fn read_u64(&self, off: usize) -> u64 {
         self.read::<u64>(off)
     }
 }
 
 impl Region {
+    /// Kept out of line so the bounds check on every access stays small.
+    #[cold]
+    #[inline(never)]
+    fn out_of_bounds(&self, off: usize, n: usize) -> ! {
+        panic!(
+            "access [{off}, +{n}) outside structure {:?} of {} bytes",
+            self.name, self.len
+        )
+    }
+
     /// A [`crate::Error::StructureMismatch`] about this structure.
     pub fn mismatch(&self, kind: &'static str, detail: impl Into<String>) -> crate::Error {
         crate::Error::StructureMismatch {
