@@ -49,10 +49,6 @@ pub struct Ctx {
     pub fast: bool,
     /// Calls skipped by `fast`.
     pub skipped: u64,
-    /// Also make the calls that trigger the known, not yet fixed bugs
-    /// listed in docs/RELIABILITY.md (off by default, so that fuzzing finds
-    /// new ones; the regression tests in proptest_hostile.rs make them).
-    pub known_bugs: bool,
 }
 
 impl Ctx {
@@ -68,7 +64,6 @@ impl Ctx {
             salt: 0,
             fast: false,
             skipped: 0,
-            known_bugs: false,
         }
     }
 
@@ -373,9 +368,7 @@ pub fn ops_barrier(b: &Barrier, cx: &mut Ctx) {
     cx.op(b.generation());
     cx.op(b.arrived());
     cx.op(b.pending_generation());
-    // Known bug B1 (docs/RELIABILITY.md): arrived == i32::MAX overflows.
-    let b1 = b.region().atomic_i32(0).load(Ordering::Relaxed) == i32::MAX;
-    if cx.write && (cx.known_bugs || !b1) {
+    if cx.write {
         let _ = cx.op(b.wait_timeout(cx.wait));
     }
 }

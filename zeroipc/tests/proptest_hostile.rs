@@ -476,9 +476,6 @@ fn truncated_images_are_refused() {
 }
 
 // ---------------------------------------------------------------------------
-// Regressions found by the fuzzers (minimised inputs)
-
-// ---------------------------------------------------------------------------
 // The bounded waits that `Ctx::fast` skips, checked here directly
 
 /// A stack slot or map slot left mid-operation (by a dead or hostile peer)
@@ -525,17 +522,15 @@ fn stuck_slots_cost_a_bounded_wait_then_the_call_returns() {
 }
 
 // ---------------------------------------------------------------------------
-// Regressions found by fuzzing (minimised). Each `#[ignore]`d one is a
-// known bug awaiting its fix in a file this suite does not own (see
-// docs/RELIABILITY.md, "Findings"); remove the `ignore` once fixed.
+// Regressions found by fuzzing (minimised); see docs/RELIABILITY.md,
+// "Findings".
 
-/// B1: `Barrier::wait_timeout` computes `arrived.fetch_add(1) + 1` with a
+/// B1: `Barrier::wait_timeout` computed `arrived.fetch_add(1) + 1` with a
 /// checked add: an `arrived` word of i32::MAX (a corrupt or hostile
-/// segment) panics with "attempt to add with overflow" in builds with
-/// overflow checks (the test profile, cargo-fuzz builds). Fix: use
-/// `wrapping_add(1)` in zeroipc/src/sync/barrier.rs.
+/// segment) panicked with "attempt to add with overflow" in builds with
+/// overflow checks (the test profile, cargo-fuzz builds). Fixed with a
+/// wrapping add in zeroipc/src/sync/barrier.rs (commit bf34840).
 #[test]
-#[ignore = "known bug B1: fix pending in zeroipc/src/sync/barrier.rs"]
 fn regression_b1_barrier_arrived_at_i32_max() {
     let (_t, seg) = temp_segment("b1", 1 << 16);
     let b = zeroipc::Barrier::create(&seg, "bar", 3).unwrap();

@@ -760,14 +760,9 @@ fn peer_rewriting_headers_cannot_crash_us() {
             t.rounds, t.ops, t.panics, t.slowest
         );
     }
-    // Known bug B1 (docs/RELIABILITY.md): Barrier::wait panics on overflow
-    // when the peer stores i32::MAX in `arrived` between the exerciser's
-    // check and the call (a rare race). Its panics are reported, not
-    // failed on, until barrier.rs is fixed; then remove this exemption.
-    const KNOWN_B1: &str = "barrier";
     let panicked: Vec<&str> = tallies
         .iter()
-        .filter(|(n, t)| t.panics > 0 && *n != KNOWN_B1)
+        .filter(|(_, t)| t.panics > 0)
         .map(|(n, _)| *n)
         .collect();
     assert!(panicked.is_empty(), "operations panicked: {panicked:?}");
