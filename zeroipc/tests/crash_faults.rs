@@ -35,12 +35,15 @@ use zeroipc::{Array, Channel, Map, Mutex, Pool, PoolHandle, Queue, Segment, Stac
 
 /// Kills per structure in the short mode.
 const SHORT_KILLS: usize = 30;
-/// Longest a survivor's single operation may take: our longest internal
-/// bound is the stack's claim bound (~0.5 s) and the map's stuck-slot wait
-/// (100 ms per stuck slot on a chain); the workers' own timeouts are 20 ms.
-const MAX_OP: Duration = Duration::from_secs(3);
+/// Longest a survivor's single operation may take before it counts as a
+/// hang: our longest internal bound is the stack's claim bound (nominally
+/// 0.5 s, up to 1.7 s measured on a loaded machine) and the map's
+/// stuck-slot wait (100 ms per stuck slot on a chain); the workers' own
+/// timeouts are 20 ms. Generous, so that a busy CI machine does not trip it;
+/// the figures report the real maximum.
+const MAX_OP: Duration = Duration::from_secs(10);
 /// A told-to-stop survivor must exit within this.
-const SURVIVOR_EXIT: Duration = Duration::from_secs(15);
+const SURVIVOR_EXIT: Duration = Duration::from_secs(30);
 
 /// Journal record words.
 const STARTED: usize = 0;
@@ -858,6 +861,7 @@ fn crash_map() {
     let mut round = 0;
     let mut ids_in_epoch: Vec<usize> = Vec::new();
     let mut victims: Vec<usize> = Vec::new();
+    let mut done_before = 0u64;
     let check = |m: &Map<u64, u64>, ids: &[usize], victims: &[usize], fig: &mut Figures| {
         let entries = m.entries();
         let mut count: HashMap<u64, u64> = HashMap::new();
@@ -907,7 +911,11 @@ fn crash_map() {
         round += 1;
         victims.extend(&r.victims);
         ids_in_epoch.extend(r.victims.iter().chain(&r.survivors));
-        fig.done = ids_in_epoch.iter().map(|&id| j.get(id, PUSH_DONE)).sum();
+        fig.done = done_before
+            + ids_in_epoch
+                .iter()
+                .map(|&id| j.get(id, PUSH_DONE))
+                .sum::<u64>();
         // Usable: a fresh key goes in and comes out.
         let probe = u64::MAX - round as u64;
         assert!(
@@ -917,6 +925,13 @@ fn crash_map() {
         assert_eq!(m.remove(&probe), Some(probe ^ VALUE_MASK));
         let mut f = Figures::default();
         let stuck = check(&m, &ids_in_epoch, &victims, &mut f);
+        if std::env::var_os("ZEROIPC_CRASH_VERBOSE").is_some() {
+            println!(
+                "map round {round}: stuck slots {stuck}, len {}, survivor ops so far {}",
+                m.len(),
+                fig.survivor_ops
+            );
+        }
         assert_eq!(
             f.duplicated + f.phantom + f.lost_unexplained,
             0,
@@ -938,6 +953,7 @@ fn crash_map() {
             epoch += 1;
             name = format!("m{epoch}");
             m = Map::<u64, u64>::create(&seg, &name, MAP_CAP).unwrap();
+            done_before = fig.done;
             ids_in_epoch.clear();
         }
     }
