@@ -253,7 +253,8 @@ impl<T: ShmElement> Channel<T> {
     const SLOT: (usize, usize) = slot_layout(size_of::<T>(), align_of::<T>());
 
     /// Creates a channel named `name`: unbuffered for `capacity == 0`,
-    /// otherwise buffered with `capacity` rounded up to a power of two.
+    /// otherwise buffered with `capacity` rounded up to a power of two of at
+    /// least 2 (a one-slot buffer queue would lose values).
     pub fn create(seg: &Segment, name: &str, capacity: usize) -> Result<Self> {
         let bad = |what: String| Error::InvalidParameter {
             segment: seg.name().to_owned(),
@@ -279,7 +280,8 @@ impl<T: ShmElement> Channel<T> {
         let rounded = if capacity == 0 {
             0
         } else {
-            capacity.next_power_of_two() as u32
+            // At least 2, as the buffer Queue stores (see Queue's rounding).
+            capacity.max(2).next_power_of_two() as u32
         };
         let mut regions = seg.register_group(
             &[Part::new(header, HEADER_SIZE), Part::new(second, size)],

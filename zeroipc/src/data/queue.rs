@@ -112,13 +112,19 @@ impl<T: ShmElement> std::fmt::Debug for Queue<T> {
     }
 }
 
-/// The stored capacity for a requested one: the next power of two, `None`
-/// for 0 or when it would exceed 2^31.
+/// The stored capacity for a requested one: the next power of two, at
+/// least 2, `None` for 0 or when it would exceed 2^31.
+///
+/// At least 2 because with one slot Vyukov's sequence numbers cannot tell
+/// "value published for ticket t" (seq = t + 1) from "slot free for ticket
+/// t + 1" (seq = t + capacity): pushes would overwrite unread values. The
+/// reference stores 1 for a request of 1 and has exactly that bug; we store 2
+/// (a different byte, on purpose) and refuse to open a stored 1.
 fn round_capacity(capacity: usize) -> Option<u32> {
     if capacity == 0 {
         return None;
     }
-    let r = capacity.checked_next_power_of_two()?;
+    let r = capacity.max(2).checked_next_power_of_two()?;
     u32::try_from(r).ok().filter(|&r| r <= MAX_CAPACITY)
 }
 
@@ -195,6 +201,13 @@ impl<T: ShmElement> Queue<T> {
                     "stored capacity {capacity} is not a nonzero power of two (the head/tail \
                      counters wrap at 2^32, which only a power of two divides)"
                 ),
+            ));
+        }
+        if capacity == 1 {
+            return Err(region.mismatch(
+                KIND,
+                "stored capacity 1: a one-slot Vyukov queue cannot tell a full slot from a \
+                 free one and loses values (the reference creates these for a request of 1)",
             ));
         }
         match layout(capacity as u64, s as u64) {
@@ -461,7 +474,8 @@ mod tests {
     #[test]
     fn rounding_and_sizes() {
         assert_eq!(round_capacity(0), None);
-        assert_eq!(round_capacity(1), Some(1));
+        assert_eq!(round_capacity(1), Some(2));
+        assert_eq!(round_capacity(2), Some(2));
         assert_eq!(round_capacity(5), Some(8));
         assert_eq!(round_capacity(1 << 31), Some(1 << 31));
         assert_eq!(round_capacity((1 << 31) + 1), None);
@@ -486,6 +500,31 @@ mod tests {
         assert!(e.to_string().contains("2^31"), "{e}");
         // Nothing was registered.
         assert!(t.1.entries().unwrap().is_empty());
+    }
+
+    #[test]
+    fn capacity_one_is_stored_as_two_and_a_stored_one_is_refused() {
+        let t = seg("one");
+        let q = Queue::<u64>::create(&t.1, "q", 1).unwrap();
+        assert_eq!(q.capacity(), 2);
+        assert_eq!(q.push(1), Ok(()));
+        assert_eq!(q.push(2), Ok(()));
+        assert_eq!(q.push(3), Err(3)); // full: nothing overwritten
+        assert_eq!(q.pop(), Some(1));
+        assert_eq!(q.pop(), Some(2));
+        assert_eq!(q.pop(), None);
+        // A reference-made one-slot queue (capacity 1, seq[0] = 0).
+        let r = t
+            .1
+            .register("one", 16 + 8 + 4, |r| {
+                r.write::<u32>(8, 1);
+                r.write::<u32>(12, 4);
+                Ok(())
+            })
+            .unwrap();
+        drop(r);
+        let e = Queue::<u32>::open(&t.1, "one").unwrap_err();
+        assert!(e.to_string().contains("capacity 1"), "{e}");
     }
 
     #[test]
