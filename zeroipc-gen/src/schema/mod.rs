@@ -2161,9 +2161,12 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
         }
         if matches!(kind, StructKind::Queue | StructKind::Channel)
             && p.capacity > 0
-            && !p.capacity.is_power_of_two()
+            && (!p.capacity.is_power_of_two() || p.capacity == 1)
         {
-            let Some(r) = kinds::next_pow2(p.capacity).filter(|r| *r <= u32::MAX as u64) else {
+            // The runtime stores at least 2 slots (a one-slot Vyukov queue
+            // loses values), so 1 is rounded like any other odd capacity.
+            let Some(r) = kinds::next_pow2(p.capacity.max(2)).filter(|r| *r <= u32::MAX as u64)
+            else {
                 res.diags.push(Diagnostic::error(
                     file,
                     cap_span.clone(),
@@ -2179,11 +2182,19 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
                 Diagnostic::warning(
                     file,
                     cap_span.clone(),
-                    format!(
-                        "{} capacity {} is not a power of two; rounded up to {r}",
-                        kind.name(),
-                        p.capacity
-                    ),
+                    if p.capacity == 1 {
+                        format!(
+                            "{} capacity 1 holds no value safely (a one-slot queue cannot tell \
+                             full from free); rounded up to {r}",
+                            kind.name()
+                        )
+                    } else {
+                        format!(
+                            "{} capacity {} is not a power of two; rounded up to {r}",
+                            kind.name(),
+                            p.capacity
+                        )
+                    },
                 )
                 .label(format!("the runtime stores {r} slots"))
                 .help(format!("write `capacity = {r}` to silence this warning")),
