@@ -203,14 +203,17 @@ impl SegmentOptions {
                     data_start: needed,
                 },
                 local_lock: Mutex::new(()),
-                file: file.try_clone().map_err(|e| Error::io(&display, "dup", e))?,
+                file: file
+                    .try_clone()
+                    .map_err(|e| Error::io(&display, "dup", e))?,
             };
             let seg = Segment {
                 inner: Arc::new(inner),
             };
             // A fresh ftruncated object is zero; write the header last-to-first
             // so the magic (what openers test first) appears after the rest.
-            seg.header_u32(OFF_VERSION).store(VERSION, Ordering::Relaxed);
+            seg.header_u32(OFF_VERSION)
+                .store(VERSION, Ordering::Relaxed);
             seg.header_u32(OFF_ENTRY_COUNT).store(0, Ordering::Relaxed);
             seg.header_u32(OFF_MAX_ENTRIES)
                 .store(self.max_entries, Ordering::Relaxed);

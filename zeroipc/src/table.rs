@@ -273,7 +273,8 @@ mod tests {
     #[test]
     fn header_checks_name_the_failure() {
         assert!(validate_header("s", &good(), 8192).is_ok());
-        let cases: [(fn(&mut TableHeader), &str); 7] = [
+        type Case = (fn(&mut TableHeader), &'static str);
+        let cases: [Case; 7] = [
             (|h| h.magic = 1, "magic"),
             (|h| h.version = 3, "version"),
             (|h| h.max_entries = 0, "max_entries"),

@@ -18,7 +18,10 @@ fn create_refuses_an_existing_segment_and_keeps_its_data() {
     assert!(matches!(err, Error::SegmentExists { .. }), "{err}");
     // The existing data is untouched.
     let again = t.open();
-    assert_eq!(Array::<u32>::open(&again, "keep").unwrap().get(0).unwrap(), 77);
+    assert_eq!(
+        Array::<u32>::open(&again, "keep").unwrap().get(0).unwrap(),
+        77
+    );
 }
 
 #[test]
@@ -72,13 +75,18 @@ fn too_small_for_the_table() {
         Segment::open(&name).unwrap_err(),
         Error::SegmentNotFound { .. }
     ));
-    let err = SegmentOptions::new().max_entries(0).create(&name).unwrap_err();
+    let err = SegmentOptions::new()
+        .max_entries(0)
+        .create(&name)
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidParameter { .. }), "{err}");
 }
 
 #[test]
 fn table_full_segment_full_duplicate_and_long_names_leak_nothing() {
-    let t = TempSeg { name: unique_name("full") };
+    let t = TempSeg {
+        name: unique_name("full"),
+    };
     let seg = SegmentOptions::new()
         .size(table_bytes(2) + 64)
         .max_entries(2)
@@ -95,7 +103,11 @@ fn table_full_segment_full_duplicate_and_long_names_leak_nothing() {
     assert!(matches!(err, Error::InvalidStructureName { .. }), "{err}");
     let err = Array::<u8>::create(&seg, "big", 1000).unwrap_err();
     match &err {
-        Error::SegmentFull { requested, available, .. } => {
+        Error::SegmentFull {
+            requested,
+            available,
+            ..
+        } => {
             assert_eq!(*requested, 1008);
             assert_eq!(*available, 64 - 16);
         }
@@ -106,7 +118,10 @@ fn table_full_segment_full_duplicate_and_long_names_leak_nothing() {
 
     Array::<u8>::create(&seg, "b", 8).unwrap();
     let err = Array::<u8>::create(&seg, "c", 1).unwrap_err();
-    assert!(matches!(err, Error::TableFull { max_entries: 2, .. }), "{err}");
+    assert!(
+        matches!(err, Error::TableFull { max_entries: 2, .. }),
+        "{err}"
+    );
     // 31 bytes is the longest name that fits.
     let (_t2, seg2) = temp_segment("long", 1 << 16);
     Array::<u8>::create(&seg2, &"x".repeat(31), 1).unwrap();
@@ -126,7 +141,9 @@ fn permissions_default_to_0600_and_can_be_chosen() {
     let (t, _seg) = temp_segment("perm", 1 << 16);
     let mode = std::fs::metadata(t.path()).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    let t2 = TempSeg { name: unique_name("perm2") };
+    let t2 = TempSeg {
+        name: unique_name("perm2"),
+    };
     SegmentOptions::new().mode(0o640).create(&t2.name).unwrap();
     let mode = std::fs::metadata(t2.path()).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o640);
@@ -134,7 +151,9 @@ fn permissions_default_to_0600_and_can_be_chosen() {
 
 #[test]
 fn open_or_create_and_replace() {
-    let t = TempSeg { name: unique_name("ooc") };
+    let t = TempSeg {
+        name: unique_name("ooc"),
+    };
     let seg = SegmentOptions::new().open_or_create(&t.name).unwrap();
     Array::<u8>::create(&seg, "x", 1).unwrap();
     let again = SegmentOptions::new().open_or_create(&t.name).unwrap();
@@ -146,7 +165,9 @@ fn open_or_create_and_replace() {
 #[test]
 fn symlinks_are_not_followed() {
     let (target, _seg) = temp_segment("symtarget", 1 << 16);
-    let link = TempSeg { name: unique_name("symlink") };
+    let link = TempSeg {
+        name: unique_name("symlink"),
+    };
     std::os::unix::fs::symlink(target.path(), link.path()).unwrap();
     let err = Segment::open(&link.name).unwrap_err();
     assert!(matches!(err, Error::Io { .. }), "{err}");
@@ -160,7 +181,9 @@ fn symlinks_are_not_followed() {
 /// Writes a valid empty table (`max_entries` slots, `size` bytes) then lets
 /// `mutate` corrupt it, and returns the open error.
 fn open_mutated(size: usize, max_entries: u32, mutate: impl FnOnce(&mut Vec<u8>)) -> Error {
-    let t = TempSeg { name: unique_name("hostile") };
+    let t = TempSeg {
+        name: unique_name("hostile"),
+    };
     let mut b = vec![0u8; size];
     b[0..4].copy_from_slice(&MAGIC.to_le_bytes());
     b[4..8].copy_from_slice(&2u32.to_le_bytes());
@@ -218,7 +241,8 @@ fn hostile_header_fields() {
         "entry_count <= max_entries"
     );
     assert_eq!(
-        check_of(&open_mutated(4096, 4, |b| b[24..32].copy_from_slice(&5000u64.to_le_bytes()))),
+        check_of(&open_mutated(4096, 4, |b| b[24..32]
+            .copy_from_slice(&5000u64.to_le_bytes()))),
         "next_offset within data area"
     );
 }

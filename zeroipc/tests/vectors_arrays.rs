@@ -26,9 +26,24 @@ unsafe impl ShmElement for Rec {
         align: 8,
         kind: Kind::Struct {
             fields: &[
-                Field { name: "id", offset: 0, layout: i32::LAYOUT, doc: "" },
-                Field { name: "x", offset: 4, layout: f32::LAYOUT, doc: "" },
-                Field { name: "y", offset: 8, layout: f64::LAYOUT, doc: "" },
+                Field {
+                    name: "id",
+                    offset: 0,
+                    layout: i32::LAYOUT,
+                    doc: "",
+                },
+                Field {
+                    name: "x",
+                    offset: 4,
+                    layout: f32::LAYOUT,
+                    doc: "",
+                },
+                Field {
+                    name: "y",
+                    offset: 8,
+                    layout: f64::LAYOUT,
+                    doc: "",
+                },
             ],
         },
         doc: "",
@@ -36,7 +51,11 @@ unsafe impl ShmElement for Rec {
 }
 
 fn f64s(v: &serde_json::Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
 }
 
 #[test]
@@ -69,16 +88,29 @@ fn arrays_bin_reads_as_the_manifest_says() {
     let exp = &structure(&fm, "temperature")["expected"];
     assert_eq!(temps.len() as u64, exp["capacity"].as_u64().unwrap());
     let want = f64s(&exp["values"]);
-    assert_eq!(temps.to_vec().iter().map(|&x| x as f64).collect::<Vec<_>>(), want);
+    assert_eq!(
+        temps.to_vec().iter().map(|&x| x as f64).collect::<Vec<_>>(),
+        want
+    );
 
     let counts = Array::<i64>::open(&seg, "counts").unwrap();
     let exp = &structure(&fm, "counts")["expected"];
-    let want: Vec<i64> = exp["values"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    let want: Vec<i64> = exp["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
     assert_eq!(counts.to_vec(), want);
 
     let bytes = Array::<u8>::open(&seg, "bytes").unwrap();
     let exp = &structure(&fm, "bytes")["expected"];
-    let want: Vec<u8> = exp["values"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u8).collect();
+    let want: Vec<u8> = exp["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u8)
+        .collect();
     assert_eq!(bytes.to_vec(), want);
 
     let recs = Array::<Rec>::open(&seg, "records").unwrap();
@@ -114,7 +146,15 @@ fn arrays_bin_is_reproduced_byte_for_byte() {
     }
     let r = Array::<Rec>::create(&seg, "records", 4).unwrap();
     for i in 0..4 {
-        r.set(i, Rec { id: i as i32, x: i as f32 + 0.25, y: i as f64 * 1e6 }).unwrap();
+        r.set(
+            i,
+            Rec {
+                id: i as i32,
+                x: i as f32 + 0.25,
+                y: i as f64 * 1e6,
+            },
+        )
+        .unwrap();
     }
     drop((a, c, b, r, seg));
     assert_same_bytes(&t, "arrays.bin");
@@ -126,7 +166,10 @@ fn py_arrays_bin_arrays_read_as_the_manifest_says() {
     let t = copy_vector("py_arrays.bin");
     let seg = t.open();
     let scores = Array::<f64>::open(&seg, "scores").unwrap();
-    assert_eq!(scores.to_vec(), f64s(&structure(&fm, "scores")["expected"]["values"]));
+    assert_eq!(
+        scores.to_vec(),
+        f64s(&structure(&fm, "scores")["expected"]["values"])
+    );
     let metrics = Array::<i32>::open(&seg, "metrics").unwrap();
     let want: Vec<i32> = structure(&fm, "metrics")["expected"]["values"]
         .as_array()

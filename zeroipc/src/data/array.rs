@@ -90,16 +90,14 @@ impl<T: ShmElement> Array<T> {
         let s = size_of::<T>() as u64;
         match total_size(capacity, s) {
             Some(total) if total == region.len() as u64 => {}
-            _ => {
-                return Err(region.mismatch(
-                    KIND,
-                    format!(
-                        "capacity {capacity} x element size {s} + 8 does not equal the entry size {} \
+            _ => return Err(region.mismatch(
+                KIND,
+                format!(
+                    "capacity {capacity} x element size {s} + 8 does not equal the entry size {} \
                          (wrong element type?)",
-                        region.len()
-                    ),
-                ))
-            }
+                    region.len()
+                ),
+            )),
         }
         Ok(Array {
             region,

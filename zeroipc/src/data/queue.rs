@@ -514,9 +514,8 @@ mod tests {
         assert_eq!(q.pop(), Some(2));
         assert_eq!(q.pop(), None);
         // A reference-made one-slot queue (capacity 1, seq[0] = 0).
-        let r = t
-            .1
-            .register("one", 16 + 8 + 4, |r| {
+        let r =
+            t.1.register("one", 16 + 8 + 4, |r| {
                 r.write::<u32>(8, 1);
                 r.write::<u32>(12, 4);
                 Ok(())

@@ -148,7 +148,8 @@ impl Deadline {
             name: region.name().to_owned(),
             kind,
             waited_ms: crate::wait::millis(
-                self.limit.map_or(Duration::ZERO, |(start, _)| start.elapsed()),
+                self.limit
+                    .map_or(Duration::ZERO, |(start, _)| start.elapsed()),
             ),
         }
     }
