@@ -88,16 +88,13 @@ impl<T: ShmElement> Array<T> {
         }
         let capacity = region.read_u64(0);
         let s = size_of::<T>() as u64;
-        match total_size(capacity, s) {
-            Some(total) if total == region.len() as u64 => {}
-            _ => return Err(region.mismatch(
-                KIND,
-                format!(
-                    "capacity {capacity} x element size {s} + 8 does not equal the entry size {} \
-                         (wrong element type?)",
-                    region.len()
-                ),
-            )),
+        if total_size(capacity, s) != Some(region.len() as u64) {
+            let detail = format!(
+                "capacity {capacity} x element size {s} + 8 does not equal the entry size {} \
+                 (wrong element type?)",
+                region.len()
+            );
+            return Err(region.mismatch(KIND, detail));
         }
         Ok(Array {
             region,

@@ -87,15 +87,20 @@
 //! among themselves or against us; we neither prevent nor repair those
 //! (lookups and updates use the first one in the chain).
 //!
-//! **No torn or wrong-key reads (item 12).** A lookup reads the state
-//! (acquire), the key, the value (a single atomic load when the value is 1,
-//! 2, 4 or 8 bytes at a naturally aligned offset, which is how we also write
-//! it), the key again, then an acquire fence and the state again; the value
-//! is returned only if the state was OCCUPIED both times and both key copies
-//! equal the wanted key, otherwise the slot is re-examined. The format has no
-//! version counter, so one ABA case remains undetectable: the slot being
-//! erased and refilled twice, the second time with the same key, between two
-//! loads a few nanoseconds apart. A removal claims the slot (OCCUPIED ->
+//! **No torn or wrong-key reads (item 12).** A lookup claims the slot it
+//! found (OCCUPIED -> INSERTING, acquire), checks the key, copies the value
+//! and hands the slot back (OCCUPIED, release): while claimed nobody else
+//! writes it, so the copy is exact. An optimistic copy validated by
+//! re-reading the state word (a seqlock) is not enough here: the format has
+//! no version counter, so a slot erased and refilled twice between the
+//! reader's loads is invisible to it, and a unit test recycling one slot
+//! between two keys did see one wrong-key value in about 450,000 lookups that
+//! way. The price is that lookups write the state word (readers of one slot
+//! serialise for a few nanoseconds); C++ peers already treat INSERTING as a
+//! short exclusive hold and wait for it. A lookup killed while holding its
+//! claim leaves the slot INSERTING, like a killed writer (see below).
+//! `read_slot` (snapshots, inspection) keeps the optimistic copy.
+//! A removal claims the slot (OCCUPIED ->
 //! INSERTING, which C++ peers already treat as an update in progress),
 //! checks the key, copies the value out and stores DELETED, so it returns
 //! exactly the value it removed; an update likewise re-checks the key after
@@ -746,17 +751,27 @@ impl HashSlots {
         None
     }
 
-    /// The slot and value of `key`, validated (module doc).
+    /// The slot and value of `key`, copied under a read claim (module doc).
     pub(crate) fn find<K: ShmElement>(&self, key: &K) -> Option<(u64, ValBuf)> {
         self.probe(key, |s| {
-            let v = self.read_val(s);
-            let k2 = self.key::<K>(s);
-            // Seqlock reader: the copies above happen before the re-load.
-            fence(Ordering::Acquire);
-            if self.state(s).load(Ordering::Relaxed) == OCCUPIED && key_eq(&k2, key) {
-                Step::Done((s, v))
-            } else {
-                Step::Retry
+            // Exclusive claim (acquire: we read the publisher's bytes). A
+            // failure means another party claimed it first: re-examine.
+            if self
+                .state(s)
+                .compare_exchange(OCCUPIED, INSERTING, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                return Step::Retry;
+            }
+            // Re-check the key under the claim: the slot may have been
+            // erased and refilled with another key since `probe` compared.
+            let same = key_eq(&self.key::<K>(s), key);
+            let v = same.then(|| self.read_val(s));
+            // Release: hands the slot back; our copies happen before it.
+            self.state(s).store(OCCUPIED, Ordering::Release);
+            match v {
+                Some(v) => Step::Done((s, v)),
+                None => Step::Next,
             }
         })
     }
