@@ -63,24 +63,7 @@ fn arrays_bin_reads_as_the_manifest_says() {
     let fm = file_manifest("arrays.bin");
     let t = copy_vector("arrays.bin");
     let seg = t.open();
-    let entries = seg.entries().unwrap();
-    let want: Vec<(String, u64, u64)> = fm["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["name"].as_str().unwrap().to_owned(),
-                e["offset"].as_u64().unwrap(),
-                e["size"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    let got: Vec<(String, u64, u64)> = entries
-        .iter()
-        .map(|e| (e.name.clone(), e.offset, e.size))
-        .collect();
-    assert_eq!(got, want);
+    assert_table_matches(&seg, &fm);
     let h = seg.header();
     assert_eq!(h.next_offset, fm["header"]["next_offset"].as_u64().unwrap());
 

@@ -69,25 +69,7 @@ fn codata_bin_reads_as_the_manifest_says() {
     let raw = t.bytes();
 
     // Table.
-    let got: Vec<(String, u64, u64)> = seg
-        .entries()
-        .unwrap()
-        .iter()
-        .map(|e| (e.name.clone(), e.offset, e.size))
-        .collect();
-    let want: Vec<(String, u64, u64)> = fm["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["name"].as_str().unwrap().to_owned(),
-                e["offset"].as_u64().unwrap(),
-                e["size"].as_u64().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(got, want);
+    assert_table_matches(&seg, &fm);
     assert_eq!(
         seg.header().next_offset,
         fm["header"]["next_offset"].as_u64().unwrap()

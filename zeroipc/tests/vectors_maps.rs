@@ -225,25 +225,7 @@ fn maps_bin_reads_as_the_manifest_says() {
     let fm = file_manifest(FILE);
     let t = copy_vector(FILE);
     let seg = t.open();
-    let got: Vec<(String, u64, u64)> = seg
-        .entries()
-        .unwrap()
-        .iter()
-        .map(|e| (e.name.clone(), e.offset, e.size))
-        .collect();
-    let want: Vec<(String, u64, u64)> = fm["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["name"].as_str().unwrap().to_owned(),
-                u64v(&e["offset"]),
-                u64v(&e["size"]),
-            )
-        })
-        .collect();
-    assert_eq!(got, want);
+    assert_table_matches(&seg, &fm);
 
     check_map::<i32, i32>(&seg, "squares", i32v, i32v);
     check_map::<i64, f64>(&seg, "m64", i64v, f64v);

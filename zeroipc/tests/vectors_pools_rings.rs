@@ -102,25 +102,7 @@ fn pools_rings_bin_reads_as_the_manifest_says() {
     let fm = file_manifest(FILE);
     let t = copy_vector(FILE);
     let seg = t.open();
-    let got: Vec<(String, u64, u64)> = seg
-        .entries()
-        .unwrap()
-        .iter()
-        .map(|e| (e.name.clone(), e.offset, e.size))
-        .collect();
-    let want: Vec<(String, u64, u64)> = fm["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["name"].as_str().unwrap().to_owned(),
-                u64v(&e["offset"]),
-                u64v(&e["size"]),
-            )
-        })
-        .collect();
-    assert_eq!(got, want);
+    assert_table_matches(&seg, &fm);
 
     check_pool::<i64>(&seg, "p", |v| v);
     check_pool::<u8>(&seg, "pb", |v| v as u8);

@@ -60,25 +60,7 @@ fn off(s: &Value, field: &str) -> usize {
 
 /// The table lists exactly the manifest's entries, in order.
 fn check_table(seg: &Segment, fm: &Value) {
-    let want: Vec<(String, u64, u64)> = fm["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["name"].as_str().unwrap().to_owned(),
-                num(&e["offset"]),
-                num(&e["size"]),
-            )
-        })
-        .collect();
-    let got: Vec<(String, u64, u64)> = seg
-        .entries()
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.name, e.offset, e.size))
-        .collect();
-    assert_eq!(got, want);
+    assert_table_matches(seg, fm);
 }
 
 fn check_queue<T: Elem>(seg: &Segment, s: &Value) {

@@ -219,3 +219,27 @@ pub fn is_child() -> bool {
 pub fn env_var(key: &str) -> String {
     std::env::var(key).unwrap_or_else(|_| panic!("worker needs {key}"))
 }
+
+/// Asserts that the segment's table lists exactly the manifest's entries
+/// (name, offset, size), in order.
+pub fn assert_table_matches(seg: &Segment, fm: &Value) {
+    let want: Vec<(String, u64, u64)> = fm["entries"]
+        .as_array()
+        .expect("manifest entries")
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_owned(),
+                e["offset"].as_u64().unwrap(),
+                e["size"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let got: Vec<(String, u64, u64)> = seg
+        .entries()
+        .expect("entries")
+        .into_iter()
+        .map(|e| (e.name, e.offset, e.size))
+        .collect();
+    assert_eq!(got, want, "table entries differ from the manifest");
+}
