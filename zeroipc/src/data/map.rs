@@ -721,7 +721,18 @@ impl HashSlots {
                         if dead.contains(&s) {
                             continue 'scan;
                         }
-                        if !self.wait_settled(s, STUCK_SLOT_WAIT) {
+                        // One bounded wait per call: once a slot has been
+                        // given up on, further claims met by this lookup
+                        // only get a short spin, so a segment full of stuck
+                        // slots costs one STUCK_SLOT_WAIT, not one per slot.
+                        // Skipping a live claim here is the linearisation in
+                        // which this lookup ran before that writer finished.
+                        let settled = if dead.is_empty() {
+                            self.wait_settled(s, STUCK_SLOT_WAIT)
+                        } else {
+                            self.spin_settled(s)
+                        };
+                        if !settled {
                             dead.push(s);
                             STUCK_SKIPS.fetch_add(1, Ordering::Relaxed);
                             continue 'scan;
