@@ -765,25 +765,11 @@ impl HashSlots {
     /// The slot and value of `key`, copied under a read claim (module doc).
     pub(crate) fn find<K: ShmElement>(&self, key: &K) -> Option<(u64, ValBuf)> {
         self.probe(key, |s| {
-            // Exclusive claim (acquire: we read the publisher's bytes). A
-            // failure means another party claimed it first: re-examine.
-            if self
-                .state(s)
-                .compare_exchange(OCCUPIED, INSERTING, Ordering::Acquire, Ordering::Relaxed)
-                .is_err()
-            {
-                return Step::Retry;
-            }
-            // Re-check the key under the claim: the slot may have been
-            // erased and refilled with another key since `probe` compared.
-            let same = key_eq(&self.key::<K>(s), key);
-            let v = same.then(|| self.read_val(s));
-            // Release: hands the slot back; our copies happen before it.
-            self.state(s).store(OCCUPIED, Ordering::Release);
-            match v {
-                Some(v) => Step::Done((s, v)),
-                None => Step::Next,
-            }
+            self.with_claim(s, key, |v| {
+                // Release: hands the slot back; our copy happens before it.
+                self.state(s).store(OCCUPIED, Ordering::Release);
+                (s, v)
+            })
         })
     }
 
@@ -791,25 +777,39 @@ impl HashSlots {
     /// store DELETED. Returns the removed value.
     pub(crate) fn remove<K: ShmElement>(&self, key: &K) -> Option<ValBuf> {
         self.probe(key, |s| {
-            // Exclusive claim (acquire: we read the publisher's bytes).
-            if self
-                .state(s)
-                .compare_exchange(OCCUPIED, INSERTING, Ordering::Acquire, Ordering::Relaxed)
-                .is_err()
-            {
-                return Step::Retry;
-            }
-            if !key_eq(&self.key::<K>(s), key) {
-                // Refilled with another key since we compared: hand it back.
-                self.state(s).store(OCCUPIED, Ordering::Release);
-                return Step::Next;
-            }
-            let v = self.read_val(s);
-            self.size().fetch_sub(1, Ordering::Relaxed);
-            // The tombstone keeps the bytes, as the reference's does.
-            self.state(s).store(DELETED, Ordering::Release);
-            Step::Done(v)
+            self.with_claim(s, key, |v| {
+                self.size().fetch_sub(1, Ordering::Relaxed);
+                // The tombstone keeps the bytes, as the reference's does.
+                self.state(s).store(DELETED, Ordering::Release);
+                v
+            })
         })
+    }
+
+    /// Claims slot `s` (OCCUPIED -> INSERTING), re-checks its key and copies
+    /// its value; `done` then runs under the claim and must release it.
+    /// `Retry` if another party claimed first, `Next` (claim handed back)
+    /// if the slot now holds another key.
+    fn with_claim<K: ShmElement, R>(
+        &self,
+        s: u64,
+        key: &K,
+        done: impl FnOnce(ValBuf) -> R,
+    ) -> Step<R> {
+        // Exclusive claim (acquire: we read the publisher's bytes).
+        if self
+            .state(s)
+            .compare_exchange(OCCUPIED, INSERTING, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return Step::Retry;
+        }
+        if !key_eq(&self.key::<K>(s), key) {
+            // Erased and refilled with another key since `probe` compared.
+            self.state(s).store(OCCUPIED, Ordering::Release);
+            return Step::Next;
+        }
+        Step::Done(done(self.read_val(s)))
     }
 
     /// The key and value of slot `s` if it is OCCUPIED and stays so while
