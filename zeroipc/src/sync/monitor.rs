@@ -177,9 +177,9 @@ impl Monitor {
 
     /// Locks the monitor if it is free now.
     pub fn try_lock(&self) -> Option<MonitorGuard<'_>> {
-        self.mtx
-            .try_lock_raw()
-            .then_some(MonitorGuard { monitor: self })
+        // `then`, not `then_some`: the guard's Drop unlocks, so it must be
+        // built only when the lock was taken.
+        self.mtx.try_lock_raw().then(|| MonitorGuard { monitor: self })
     }
 
     /// Wakes one waiter, if any is owed a wake-up. Call it while holding

@@ -113,7 +113,9 @@ impl Mutex {
 
     /// Locks if the mutex is free now.
     pub fn try_lock(&self) -> Option<MutexGuard<'_>> {
-        self.try_lock_raw().then_some(MutexGuard { mutex: self })
+        // `then`, not `then_some`: the guard's Drop unlocks, so it must be
+        // built only when the lock was taken (then_some evaluates eagerly).
+        self.try_lock_raw().then(|| MutexGuard { mutex: self })
     }
 
     /// True while someone (any process) holds the mutex (a snapshot).

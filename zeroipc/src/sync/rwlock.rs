@@ -159,7 +159,9 @@ impl RwLock {
             self.readers_word().fetch_add(1, Ordering::SeqCst);
         }
         self.rmtx.unlock_raw();
-        ok.then_some(RwLockReadGuard { lock: self })
+        // `then`, not `then_some`: the guard's Drop releases a read lock,
+        // so it must be built only when one was taken.
+        ok.then(|| RwLockReadGuard { lock: self })
     }
 
     fn read_until(&self, deadline: &Deadline) -> Result<()> {
