@@ -5,7 +5,7 @@
 //! (non-blocking or zero-timeout forms only). Any panic, hang (libFuzzer
 //! `-timeout`) or memory fault is a finding.
 //!
-//! Seed corpus: the golden vector images (`../shared/vectors/*.bin`);
+//! Seed corpus: the golden images in `tests/vectors/*.bin` (repository root);
 //! see fuzz/README.md.
 #![no_main]
 

@@ -12,12 +12,12 @@ pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_zeroipc")
 }
 
-/// `../shared/vectors` beside the repository; fails loudly when missing.
+/// The golden images, `tests/vectors/` in this repository; fails loudly when missing.
 pub fn vectors_dir() -> PathBuf {
-    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors"));
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/vectors"));
     assert!(
         dir.join("manifest.json").is_file(),
-        "golden vectors not found at {} (expected ../shared/vectors beside the repo root)",
+        "golden vectors not found at {} (expected tests/vectors/ in the repository)",
         dir.display()
     );
     dir

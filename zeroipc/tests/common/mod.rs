@@ -7,13 +7,14 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use zeroipc::{Segment, SegmentOptions};
 
-/// `../shared/vectors` relative to the repository root. Fails loudly when
-/// missing: the golden tests must never be skipped silently.
+/// The golden images, `tests/vectors/` in this repository (found from this
+/// crate's directory, so any clone works). Fails loudly when missing: the
+/// golden tests must never be skipped silently.
 pub fn vectors_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors");
     assert!(
         dir.join("manifest.json").is_file(),
-        "golden vectors not found at {} (expected ../shared/vectors beside the repo root)",
+        "golden vectors not found at {} (expected tests/vectors/ in the repository)",
         dir.display()
     );
     dir
