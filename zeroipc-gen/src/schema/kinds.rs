@@ -287,7 +287,7 @@ pub fn entries(
     }
 }
 
-/// Offsets of the C++ generic `Lazy<T>` header (REFERENCE-NOTES §8.1).
+/// Offsets of the C++ generic `Lazy<T>` header (the Lazy table of `docs/FORMAT.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LazyLayout {
     /// Offset of the cached value.
