@@ -196,15 +196,26 @@ struct MarketData {
 
 }  // namespace market
 
-// Typed handles for the ZeroIPC C++ library, when it is on the include path.
-#if __has_include(<zeroipc/memory.h>) && \
+// Typed handles for the ZeroIPC C++ library, when it is on the include path
+// and the compiler is in C++20 mode (the library's headers need C++20;
+// everything above this line is C++17).
+#if __cplusplus >= 202002L && \
+    __has_include(<zeroipc/memory.h>) && \
     __has_include(<zeroipc/array.h>) && \
     __has_include(<zeroipc/map.h>) && \
     __has_include(<zeroipc/queue.h>)
+#include <cstddef>
+#include <cstdint>
+// The library's channel.h uses std::this_thread without including <thread>.
+#include <thread>
+// The library's own warnings (unused parameters) are not the user's errors.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
 #include <zeroipc/memory.h>
 #include <zeroipc/array.h>
 #include <zeroipc/map.h>
 #include <zeroipc/queue.h>
+#pragma GCC diagnostic pop
 
 namespace market {
 

@@ -281,8 +281,11 @@ struct AllKinds {
 
 }  // namespace kinds
 
-// Typed handles for the ZeroIPC C++ library, when it is on the include path.
-#if __has_include(<zeroipc/memory.h>) && \
+// Typed handles for the ZeroIPC C++ library, when it is on the include path
+// and the compiler is in C++20 mode (the library's headers need C++20;
+// everything above this line is C++17).
+#if __cplusplus >= 202002L && \
+    __has_include(<zeroipc/memory.h>) && \
     __has_include(<zeroipc/array.h>) && \
     __has_include(<zeroipc/channel.h>) && \
     __has_include(<zeroipc/future.h>) && \
@@ -294,6 +297,16 @@ struct AllKinds {
     __has_include(<zeroipc/set.h>) && \
     __has_include(<zeroipc/stack.h>) && \
     __has_include(<zeroipc/stream.h>)
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+// The library's channel.h uses std::this_thread without including <thread>.
+#include <thread>
+// The library's own warnings (unused parameters) are not the user's errors.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
 #include <zeroipc/memory.h>
 #include <zeroipc/array.h>
 #include <zeroipc/channel.h>
@@ -306,8 +319,56 @@ struct AllKinds {
 #include <zeroipc/set.h>
 #include <zeroipc/stack.h>
 #include <zeroipc/stream.h>
+#pragma GCC diagnostic pop
 
 namespace kinds {
+
+/// A typed stream of the ZeroIPC C++ library, opened through its parts.
+/// `zeroipc::Stream<T>(mem, name)` cannot be called: the library's opening
+/// constructor is ambiguous with its creating one, whose buffer size has a
+/// default. This opens what that constructor opens: the `<name>_header`
+/// entry (`zeroipc::Stream<T>::Header`) and the `<name>_buffer` ring. emit,
+/// next, sequence, is_closed and close do what the library's Stream does.
+template <class T>
+struct zeroipc_schema_stream {
+    using Header = typename zeroipc::Stream<T>::Header;
+    Header* header;
+    zeroipc::Ring<T> buffer;
+
+    zeroipc_schema_stream(zeroipc::Memory& mem, const std::string& name)
+        : header(open_header(mem, name)), buffer(mem, name + "_buffer") {}
+
+    /// Appends `value`; false if the stream is closed or its buffer is full.
+    [[nodiscard]] bool emit(const T& value) {
+        if (header->closed.load(std::memory_order_acquire) || !buffer.write(value)) {
+            return false;
+        }
+        header->sequence.fetch_add(1, std::memory_order_acq_rel);
+        return true;
+    }
+    /// Takes the oldest element, if any (single consumer).
+    [[nodiscard]] std::optional<T> next() { return buffer.read(); }
+    /// Elements ever emitted.
+    [[nodiscard]] std::uint64_t sequence() const {
+        return header->sequence.load(std::memory_order_acquire);
+    }
+    [[nodiscard]] bool is_closed() const { return header->closed.load(std::memory_order_acquire); }
+    void close() { header->closed.store(true, std::memory_order_release); }
+
+private:
+    static Header* open_header(zeroipc::Memory& mem, const std::string& name) {
+        std::size_t offset = 0;
+        std::size_t size = 0;
+        if (!mem.find(name + "_header", offset, size)) {
+            throw std::runtime_error("Stream not found: " + name);
+        }
+        if (size < sizeof(Header)) {
+            throw std::runtime_error("Stream " + name + ": header entry of " + std::to_string(size) +
+                                     " bytes, expected " + std::to_string(sizeof(Header)));
+        }
+        return mem.ptr_at<Header>(offset);
+    }
+};
 
 /// The structures of a `AllKinds` segment as ZeroIPC C++ library objects
 /// (opened, not created). Sync primitives are left to the library's own API.
@@ -326,7 +387,7 @@ struct AllKindsHandles {
     zeroipc::Future<Big> future;
     zeroipc::Lazy<double> lazy;
     zeroipc::Lazy<std::int16_t> lazy_int;
-    zeroipc::Stream<Small> stream;
+    zeroipc_schema_stream<Small> stream;
     zeroipc::Channel<Big> chan;
     zeroipc::Channel<Small> rendezvous;
 

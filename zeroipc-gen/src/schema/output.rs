@@ -732,38 +732,197 @@ fn cpp_type(t: &'static TypeLayout, r: &dyn Resolver) -> String {
     }
 }
 
-fn cpp_reference_class(st: &Structure, r: &dyn Resolver) -> Option<(String, String, &'static str)> {
+/// How a structure is opened through the ZeroIPC C++ library: (member
+/// type, constructor arguments after `mem`, the library headers it needs),
+/// or `None` for kinds left to the library's own API.
+fn cpp_reference_class(
+    st: &Structure,
+    r: &dyn Resolver,
+) -> Option<(String, String, &'static [&'static str])> {
     let t = |l: Option<&'static TypeLayout>| l.map(|l| cpp_type(l, r)).unwrap_or_default();
     let e = t(st.elem);
-    // (type, constructor arguments after `mem`, header)
     Some(match st.kind {
-        StructKind::Array => (format!("zeroipc::Array<{e}>"), String::new(), "array.h"),
-        StructKind::Queue => (format!("zeroipc::Queue<{e}>"), String::new(), "queue.h"),
-        StructKind::Stack => (format!("zeroipc::Stack<{e}>"), String::new(), "stack.h"),
+        StructKind::Array => (format!("zeroipc::Array<{e}>"), String::new(), &["array.h"]),
+        StructKind::Queue => (format!("zeroipc::Queue<{e}>"), String::new(), &["queue.h"]),
+        StructKind::Stack => (format!("zeroipc::Stack<{e}>"), String::new(), &["stack.h"]),
         StructKind::Map => (
             format!("zeroipc::Map<{e}, {}>", t(st.value)),
             String::new(),
-            "map.h",
+            &["map.h"],
         ),
-        StructKind::Set => (format!("zeroipc::Set<{e}>"), String::new(), "set.h"),
-        StructKind::Pool => (format!("zeroipc::Pool<{e}>"), String::new(), "pool.h"),
-        StructKind::Ring => (format!("zeroipc::Ring<{e}>"), String::new(), "ring.h"),
+        StructKind::Set => (format!("zeroipc::Set<{e}>"), String::new(), &["set.h"]),
+        StructKind::Pool => (format!("zeroipc::Pool<{e}>"), String::new(), &["pool.h"]),
+        StructKind::Ring => (format!("zeroipc::Ring<{e}>"), String::new(), &["ring.h"]),
         StructKind::Future => (
             format!("zeroipc::Future<{e}>"),
             ", true".to_owned(),
-            "future.h",
+            &["future.h"],
         ),
-        StructKind::Lazy => (format!("zeroipc::Lazy<{e}>"), String::new(), "lazy.h"),
-        StructKind::Stream if st.elem.is_some() => {
-            (format!("zeroipc::Stream<{e}>"), String::new(), "stream.h")
-        }
+        StructKind::Lazy => (format!("zeroipc::Lazy<{e}>"), String::new(), &["lazy.h"]),
+        // Not zeroipc::Stream<T>: its opening constructor (mem, name) is
+        // ambiguous with its creating one (mem, name, buffer_size = 1024),
+        // so no program can call it. Its two parts are opened instead.
+        StructKind::Stream if st.elem.is_some() => (
+            format!("{CPP_STREAM_PARTS}<{e}>"),
+            String::new(),
+            &["ring.h", "stream.h"],
+        ),
         StructKind::Channel => (
             format!("zeroipc::Channel<{e}>"),
             ", true".to_owned(),
-            "channel.h",
+            &["channel.h"],
         ),
         _ => return None,
     })
+}
+
+/// The name of the emitted typed-stream handle ([`CPP_STREAM_PARTS_DEF`]).
+const CPP_STREAM_PARTS: &str = "zeroipc_schema_stream";
+
+/// A typed stream opened through its parts, as the library's own opening
+/// constructor does: the `<name>_header` entry (the library's
+/// `Stream<T>::Header`) and the `<name>_buffer` ring. The methods are the
+/// library's `Stream<T>` one-liners of the same names.
+const CPP_STREAM_PARTS_DEF: &str = r#"
+/// A typed stream of the ZeroIPC C++ library, opened through its parts.
+/// `zeroipc::Stream<T>(mem, name)` cannot be called: the library's opening
+/// constructor is ambiguous with its creating one, whose buffer size has a
+/// default. This opens what that constructor opens: the `<name>_header`
+/// entry (`zeroipc::Stream<T>::Header`) and the `<name>_buffer` ring. emit,
+/// next, sequence, is_closed and close do what the library's Stream does.
+template <class T>
+struct zeroipc_schema_stream {
+    using Header = typename zeroipc::Stream<T>::Header;
+    Header* header;
+    zeroipc::Ring<T> buffer;
+
+    zeroipc_schema_stream(zeroipc::Memory& mem, const std::string& name)
+        : header(open_header(mem, name)), buffer(mem, name + "_buffer") {}
+
+    /// Appends `value`; false if the stream is closed or its buffer is full.
+    [[nodiscard]] bool emit(const T& value) {
+        if (header->closed.load(std::memory_order_acquire) || !buffer.write(value)) {
+            return false;
+        }
+        header->sequence.fetch_add(1, std::memory_order_acq_rel);
+        return true;
+    }
+    /// Takes the oldest element, if any (single consumer).
+    [[nodiscard]] std::optional<T> next() { return buffer.read(); }
+    /// Elements ever emitted.
+    [[nodiscard]] std::uint64_t sequence() const {
+        return header->sequence.load(std::memory_order_acquire);
+    }
+    [[nodiscard]] bool is_closed() const { return header->closed.load(std::memory_order_acquire); }
+    void close() { header->closed.store(true, std::memory_order_release); }
+
+private:
+    static Header* open_header(zeroipc::Memory& mem, const std::string& name) {
+        std::size_t offset = 0;
+        std::size_t size = 0;
+        if (!mem.find(name + "_header", offset, size)) {
+            throw std::runtime_error("Stream not found: " + name);
+        }
+        if (size < sizeof(Header)) {
+            throw std::runtime_error("Stream " + name + ": header entry of " + std::to_string(size) +
+                                     " bytes, expected " + std::to_string(sizeof(Header)));
+        }
+        return mem.ptr_at<Header>(offset);
+    }
+};
+"#;
+
+/// The `#if`-guarded typed handles of the ZeroIPC C++ library for the
+/// segments of `f` that have structures it can open (empty if none).
+///
+/// Switched on only with C++20 (the library's headers use `std::bit_ceil`),
+/// so the rest of the header stays C++17. `<thread>` is included first
+/// because the library's channel.h uses `std::this_thread` without it, and
+/// the library's includes are wrapped so that its unused parameters are not
+/// the user's `-Werror` errors (`#pragma GCC diagnostic`, which clang honours).
+fn cpp_reference_handles(f: &FileDef, r: &dyn Resolver) -> String {
+    let mut out = String::new();
+    let segs_with_handles: Vec<&SegmentDef> = f
+        .segments
+        .iter()
+        .filter(|s| {
+            s.structures
+                .iter()
+                .any(|st| cpp_reference_class(st, r).is_some())
+        })
+        .collect();
+    if segs_with_handles.is_empty() {
+        return out;
+    }
+    let mut headers = BTreeSet::new();
+    let mut has_stream = false;
+    for st in segs_with_handles.iter().flat_map(|s| &s.structures) {
+        if let Some((ty, _, hs)) = cpp_reference_class(st, r) {
+            has_stream |= ty.starts_with(CPP_STREAM_PARTS);
+            headers.extend(hs.iter().copied());
+        }
+    }
+    let cond: Vec<String> = std::iter::once("__cplusplus >= 202002L".to_owned())
+        .chain(
+            std::iter::once("memory.h")
+                .chain(headers.iter().copied())
+                .map(|h| format!("__has_include(<zeroipc/{h}>)")),
+        )
+        .collect();
+    out.push_str(concat!(
+        "\n// Typed handles for the ZeroIPC C++ library, when it is on the include path\n",
+        "// and the compiler is in C++20 mode (the library's headers need C++20;\n",
+        "// everything above this line is C++17).\n"
+    ));
+    let _ = writeln!(out, "#if {}", cond.join(" && \\\n    "));
+    out.push_str("#include <cstddef>\n#include <cstdint>\n");
+    if has_stream {
+        out.push_str("#include <optional>\n#include <stdexcept>\n#include <string>\n");
+    }
+    out.push_str(concat!(
+        "// The library's channel.h uses std::this_thread without including <thread>.\n",
+        "#include <thread>\n",
+        "// The library's own warnings (unused parameters) are not the user's errors.\n",
+        "#pragma GCC diagnostic push\n",
+        "#pragma GCC diagnostic ignored \"-Wunused-parameter\"\n",
+        "#include <zeroipc/memory.h>\n",
+    ));
+    for h in &headers {
+        let _ = writeln!(out, "#include <zeroipc/{h}>");
+    }
+    out.push_str("#pragma GCC diagnostic pop\n");
+    let _ = writeln!(out, "\nnamespace {} {{", f.namespace);
+    if has_stream {
+        out.push_str(CPP_STREAM_PARTS_DEF);
+    }
+    for s in &segs_with_handles {
+        out.push_str(&cpp_segment_handles(s, r));
+    }
+    let _ = writeln!(out, "\n}}  // namespace {}\n#endif", f.namespace);
+    out
+}
+
+/// The `<Segment>Handles` struct: every structure the library can open,
+/// opened (not created) by its constructor.
+fn cpp_segment_handles(s: &SegmentDef, r: &dyn Resolver) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "\n/// The structures of a `{}` segment as ZeroIPC C++ library objects\n/// (opened, not created). Sync primitives are left to the library's own API.", s.name);
+    let _ = writeln!(out, "struct {}Handles {{", s.name);
+    let mut inits = Vec::new();
+    for st in &s.structures {
+        if let Some((ty, args, _)) = cpp_reference_class(st, r) {
+            let id = cpp::cpp_ident(&st.name);
+            let _ = writeln!(out, "    {ty} {id};");
+            inits.push(format!("{id}(mem, {}{args})", cpp::cpp_str(&st.name)));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n    explicit {}Handles(zeroipc::Memory& mem)\n        : {} {{}}\n}};",
+        s.name,
+        inits.join(",\n          ")
+    );
+    out
 }
 
 /// The C++ header of one namespace.
@@ -826,55 +985,7 @@ pub fn cpp_file(c: &Compiled, f: &FileDef) -> Result<String, EmitError> {
         out.push_str(&cpp_segment(s, &r));
     }
     let _ = writeln!(out, "\n}}  // namespace {}", f.namespace);
-    // Reference-library handles.
-    let segs_with_handles: Vec<&SegmentDef> = f
-        .segments
-        .iter()
-        .filter(|s| {
-            s.structures
-                .iter()
-                .any(|st| cpp_reference_class(st, &r).is_some())
-        })
-        .collect();
-    if !segs_with_handles.is_empty() {
-        let mut headers = BTreeSet::new();
-        for s in &segs_with_handles {
-            for st in &s.structures {
-                if let Some((_, _, h)) = cpp_reference_class(st, &r) {
-                    headers.insert(h);
-                }
-            }
-        }
-        let cond: Vec<String> = std::iter::once("memory.h")
-            .chain(headers.iter().copied())
-            .map(|h| format!("__has_include(<zeroipc/{h}>)"))
-            .collect();
-        let _ = writeln!(out, "\n// Typed handles for the ZeroIPC C++ library, when it is on the include path.\n#if {}", cond.join(" && \\\n    "));
-        out.push_str("#include <zeroipc/memory.h>\n");
-        for h in &headers {
-            let _ = writeln!(out, "#include <zeroipc/{h}>");
-        }
-        let _ = writeln!(out, "\nnamespace {} {{", f.namespace);
-        for s in &segs_with_handles {
-            let _ = writeln!(out, "\n/// The structures of a `{}` segment as ZeroIPC C++ library objects\n/// (opened, not created). Sync primitives are left to the library's own API.", s.name);
-            let _ = writeln!(out, "struct {}Handles {{", s.name);
-            let mut inits = Vec::new();
-            for st in &s.structures {
-                if let Some((ty, args, _)) = cpp_reference_class(st, &r) {
-                    let id = cpp::cpp_ident(&st.name);
-                    let _ = writeln!(out, "    {ty} {id};");
-                    inits.push(format!("{id}(mem, {}{args})", cpp::cpp_str(&st.name)));
-                }
-            }
-            let _ = writeln!(
-                out,
-                "\n    explicit {}Handles(zeroipc::Memory& mem)\n        : {} {{}}\n}};",
-                s.name,
-                inits.join(",\n          ")
-            );
-        }
-        let _ = writeln!(out, "\n}}  // namespace {}\n#endif", f.namespace);
-    }
+    out.push_str(&cpp_reference_handles(f, &r));
     Ok(out)
 }
 
