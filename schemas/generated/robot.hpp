@@ -224,9 +224,13 @@ struct Robot {
 #include <cstdint>
 // The library's channel.h uses std::this_thread without including <thread>.
 #include <thread>
-// The library's own warnings (unused parameters) are not the user's errors.
+// The library's own warnings (unused parameters and private fields) are not
+// the user's errors.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Wunused-private-field"
+#endif
 #include <zeroipc/memory.h>
 #include <zeroipc/array.h>
 #include <zeroipc/channel.h>

@@ -284,6 +284,7 @@ struct AllKinds {
 // Typed handles for the ZeroIPC C++ library, when it is on the include path
 // and the compiler is in C++20 mode (the library's headers need C++20;
 // everything above this line is C++17).
+// The library's lazy.h needs C++20's implicit typename: clang 16 or later.
 #if __cplusplus >= 202002L && \
     __has_include(<zeroipc/memory.h>) && \
     __has_include(<zeroipc/array.h>) && \
@@ -296,7 +297,8 @@ struct AllKinds {
     __has_include(<zeroipc/ring.h>) && \
     __has_include(<zeroipc/set.h>) && \
     __has_include(<zeroipc/stack.h>) && \
-    __has_include(<zeroipc/stream.h>)
+    __has_include(<zeroipc/stream.h>) && \
+    (!defined(__clang__) || __clang_major__ >= 16)
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -304,9 +306,13 @@ struct AllKinds {
 #include <string>
 // The library's channel.h uses std::this_thread without including <thread>.
 #include <thread>
-// The library's own warnings (unused parameters) are not the user's errors.
+// The library's own warnings (unused parameters and private fields) are not
+// the user's errors.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Wunused-private-field"
+#endif
 #include <zeroipc/memory.h>
 #include <zeroipc/array.h>
 #include <zeroipc/channel.h>

@@ -838,8 +838,10 @@ private:
 /// Switched on only with C++20 (the library's headers use `std::bit_ceil`),
 /// so the rest of the header stays C++17. `<thread>` is included first
 /// because the library's channel.h uses `std::this_thread` without it, and
-/// the library's includes are wrapped so that its unused parameters are not
-/// the user's `-Werror` errors (`#pragma GCC diagnostic`, which clang honours).
+/// the library's includes are wrapped so that its unused parameters (and,
+/// for clang, unused private fields) are not the user's `-Werror` errors
+/// (`#pragma GCC diagnostic`, which clang honours). With lazy.h, clang
+/// before 16 is excluded: it cannot parse that header in C++20 mode.
 fn cpp_reference_handles(f: &FileDef, r: &dyn Resolver) -> String {
     let mut out = String::new();
     let segs_with_handles: Vec<&SegmentDef> = f
@@ -862,7 +864,7 @@ fn cpp_reference_handles(f: &FileDef, r: &dyn Resolver) -> String {
             headers.extend(hs.iter().copied());
         }
     }
-    let cond: Vec<String> = std::iter::once("__cplusplus >= 202002L".to_owned())
+    let mut cond: Vec<String> = std::iter::once("__cplusplus >= 202002L".to_owned())
         .chain(
             std::iter::once("memory.h")
                 .chain(headers.iter().copied())
@@ -874,6 +876,14 @@ fn cpp_reference_handles(f: &FileDef, r: &dyn Resolver) -> String {
         "// and the compiler is in C++20 mode (the library's headers need C++20;\n",
         "// everything above this line is C++17).\n"
     ));
+    if headers.contains("lazy.h") {
+        // lazy.h relies on C++20's implicit `typename` (P0634), which clang
+        // implements from 16 on; older clang rejects the header outright.
+        cond.push("(!defined(__clang__) || __clang_major__ >= 16)".to_owned());
+        out.push_str(
+            "// The library's lazy.h needs C++20's implicit typename: clang 16 or later.\n",
+        );
+    }
     let _ = writeln!(out, "#if {}", cond.join(" && \\\n    "));
     out.push_str("#include <cstddef>\n#include <cstdint>\n");
     if has_stream {
@@ -882,9 +892,13 @@ fn cpp_reference_handles(f: &FileDef, r: &dyn Resolver) -> String {
     out.push_str(concat!(
         "// The library's channel.h uses std::this_thread without including <thread>.\n",
         "#include <thread>\n",
-        "// The library's own warnings (unused parameters) are not the user's errors.\n",
+        "// The library's own warnings (unused parameters and private fields) are not\n",
+        "// the user's errors.\n",
         "#pragma GCC diagnostic push\n",
         "#pragma GCC diagnostic ignored \"-Wunused-parameter\"\n",
+        "#if defined(__clang__)\n",
+        "#pragma clang diagnostic ignored \"-Wunused-private-field\"\n",
+        "#endif\n",
         "#include <zeroipc/memory.h>\n",
     ));
     for h in &headers {
