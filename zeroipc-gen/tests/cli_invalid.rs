@@ -238,6 +238,66 @@ fn damaged_structure_headers_are_problems() {
     );
 }
 
+/// A one-slot queue as the reference creates it for a requested capacity of
+/// 1 (`head = tail = 0`, capacity 1, one `u64` slot, `seq[0] = 0`).
+fn one_slot_queue(r: &zeroipc::region::Region) {
+    r.write_bytes(8, &1u32.to_le_bytes());
+    r.write_bytes(12, &8u32.to_le_bytes());
+}
+
+#[test]
+fn check_reports_a_stored_queue_capacity_of_1() {
+    use zeroipc::{region::Region, segment::Part, Channel, Queue, Segment};
+    let shm = Shm::named("cap1");
+    let seg = Segment::create(&shm.name, 1 << 16).unwrap();
+    // Entry size 16 + align8(1 x 8) + 4 x 1 = 28 (FORMAT.md queue layout).
+    seg.register("q1", 28, |r| {
+        one_slot_queue(r);
+        Ok(())
+    })
+    .unwrap();
+    // A buffered channel whose header and queue both say capacity 1.
+    seg.register_group(
+        &[Part::new("ch_header", 32), Part::new("ch_buffer", 28)],
+        |r: &[Region]| {
+            r[0].write_bytes(0, &1u32.to_le_bytes());
+            one_slot_queue(&r[1]);
+            Ok(())
+        },
+    )
+    .unwrap();
+    // The runtime's own rule, which check must agree with.
+    let e = Queue::<u64>::open(&seg, "q1").unwrap_err().to_string();
+    assert!(e.contains("capacity 1"), "{e}");
+    let e = Channel::<u64>::open(&seg, "ch").unwrap_err().to_string();
+    assert!(e.contains("capacity 1"), "{e}");
+    let c = run(&["check", &shm.name]);
+    assert_eq!(c.code, 1, "{}", c.out);
+    for name in ["q1: queue", "ch: channel"] {
+        assert!(
+            c.out.contains(&format!(
+                "{name}: stored capacity 1: Queue::open refuses it"
+            )),
+            "{name}: {}",
+            c.out
+        );
+    }
+    assert!(c.out.ends_with(": 2 problems\n"), "{}", c.out);
+    let j = run(&["--json", "check", &shm.name]).json();
+    assert_eq!(j["sound"], false);
+    // A runtime-made queue asked for capacity 1 stores 2 and is sound.
+    let shm2 = Shm::named("cap2");
+    let seg2 = Segment::create(&shm2.name, 1 << 16).unwrap();
+    assert_eq!(Queue::<u64>::create(&seg2, "q", 1).unwrap().capacity(), 2);
+    assert_eq!(
+        Channel::<u64>::create(&seg2, "ch", 1).unwrap().capacity(),
+        2
+    );
+    let c = run(&["check", &shm2.name]);
+    assert_eq!(c.code, 0, "{}", c.out);
+    drop((seg, seg2));
+}
+
 #[test]
 fn missing_segments_and_bad_arguments_exit_2() {
     let name = format!("/zcli_{}_missing", std::process::id());

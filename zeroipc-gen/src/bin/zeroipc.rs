@@ -7,7 +7,7 @@
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::time::Duration;
-use zeroipc_gen::inspect::{self, render, CliError, GetOptions, Global, EXIT_USAGE};
+use zeroipc_gen::inspect::{self, render, CliError, GetOptions, Global, EXIT_OK, EXIT_USAGE};
 
 /// Inspect and operate ZeroIPC shared-memory segments (/dev/shm).
 ///
@@ -88,11 +88,12 @@ enum Cmd {
         seg: String,
         /// Entry to dump (default: the whole segment from --offset).
         name: Option<String>,
-        /// Bytes to show (0: all).
-        #[arg(long, default_value_t = 256)]
+        /// Bytes to show (0: all); decimal or hex (`0x100`).
+        #[arg(long, default_value = "256", value_parser = parse_number)]
         bytes: u64,
-        /// Start offset (relative to the entry when NAME is given).
-        #[arg(long, default_value_t = 0)]
+        /// Start offset (relative to the entry when NAME is given); decimal
+        /// or hex (`0xc20`, as `show` prints offsets).
+        #[arg(long, default_value = "0", value_parser = parse_number)]
         offset: u64,
     },
     /// Every FORMAT.md §2 table check and per-structure header/state
@@ -138,6 +139,11 @@ enum Cmd {
         #[arg(long)]
         force: bool,
     },
+}
+
+/// `--offset` / `--bytes`: decimal, or hex with `0x`.
+fn parse_number(s: &str) -> Result<u64, String> {
+    render::parse_number(s)
 }
 
 fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
@@ -206,19 +212,89 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
     }
 }
 
+/// Standard output that remembers a closed pipe (`zeroipc show | head`):
+/// the command then stops at its next write, and the process exits 0
+/// without a message, as Unix tools do. (Rust ignores SIGPIPE, so the
+/// write returns `EPIPE` instead of killing the process.)
+struct Stdout {
+    inner: std::io::StdoutLock<'static>,
+    closed: bool,
+}
+
+impl Stdout {
+    fn new() -> Self {
+        Stdout {
+            inner: std::io::stdout().lock(),
+            closed: false,
+        }
+    }
+
+    /// Passes `r` on, remembering a closed pipe.
+    fn note<T>(&mut self, r: std::io::Result<T>) -> std::io::Result<T> {
+        if r.as_ref()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        {
+            self.closed = true;
+        }
+        r
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let r = self.inner.write(buf);
+        self.note(r)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let r = self.inner.flush();
+        self.note(r)
+    }
+}
+
+/// Parses the arguments; a usage error is printed in the documented form
+/// `zeroipc: error: <message>` (clap's usage lines follow) and exits 2;
+/// `--help` and `--version` print and exit 0.
+fn parse_args() -> Cli {
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let mut out = Stdout::new();
+                // A closed pipe (`zeroipc --help | head -1`) is not an error.
+                let _ = write!(out, "{}", e.render()).and_then(|()| out.flush());
+                std::process::exit(0);
+            }
+            let text = e.render().to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            eprint!("zeroipc: error: {text}");
+            if !text.ends_with('\n') {
+                eprintln!();
+            }
+            std::process::exit(EXIT_USAGE);
+        }
+    }
+}
+
 fn main() {
-    let cli = Cli::parse();
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let code = match run(cli, &mut out) {
+    let cli = parse_args();
+    let mut out = Stdout::new();
+    let result = run(cli, &mut out);
+    // Whatever was written goes out before an error message. A failed
+    // flush other than a closed pipe has no better place to be reported.
+    let _ = out.flush();
+    if out.closed {
+        // The reader went away (`| head`): stop quietly, as Unix tools do.
+        std::process::exit(EXIT_OK);
+    }
+    let code = match result {
         Ok(c) => c,
         Err(e) => {
-            let _ = out.flush();
             eprintln!("zeroipc: error: {}", e.message);
             e.code
         }
     };
-    let _ = out.flush();
     std::process::exit(if code == 0 || code == 1 {
         code
     } else {

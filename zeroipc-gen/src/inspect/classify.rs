@@ -127,10 +127,15 @@ pub fn guess_single(view: View, types: Types) -> Structure {
             fits.push((k, d));
         }
     }
-    // Rank: no problems first, then evidence, then a name hint, then order.
+    // Rank: no problems first; then a self-describing header that fits
+    // exactly (its capacity and element size give the entry size) with a
+    // consistent state, before any looser match: a future or lazy only
+    // needs a small state word and a size, which a queue, map or ring
+    // header often also provides; then evidence, a name hint, and order.
     let rank = |(k, d): &(Kind, Decoded)| {
         (
             !d.problems.is_empty(),
+            !(k.self_describing() && d.problems.is_empty()),
             -d.evidence,
             !name_hint(&entry_name, *k),
             SINGLE.iter().position(|x| x == k).unwrap_or(0),

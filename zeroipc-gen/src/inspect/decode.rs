@@ -439,6 +439,16 @@ fn array(ctx: &Ctx) -> R<Decoded> {
 
 // ---------------------------------------------------------------- Queue
 
+/// The smallest stored queue capacity the runtime opens. `Queue::open`
+/// (and so `Channel::open`) refuses a stored capacity of 1: with one slot,
+/// Vyukov's sequence numbers cannot tell "value published for ticket t"
+/// (t + 1) from "slot free for ticket t + 1" (t + capacity), and pushes
+/// overwrite unread values. The runtime keeps this rule private
+/// (`zeroipc/src/data/queue.rs`, `round_capacity` and `from_region`), so
+/// it is restated here; the `cli_invalid` test that makes such a queue also
+/// checks that `Queue::open` refuses it, so the two cannot drift apart.
+pub const MIN_QUEUE_CAPACITY: u64 = 2;
+
 fn queue_on(v: &View, ctx: &Ctx, types_elem: Option<&'static TypeLayout>) -> R<Decoded> {
     let head = v.u32(0)?;
     let tail = v.u32(4)?;
@@ -479,6 +489,13 @@ fn queue_on(v: &View, ctx: &Ctx, types_elem: Option<&'static TypeLayout>) -> R<D
         summary: format!("{count} of {cap} ({})", pct(count, cap)),
         ..Default::default()
     };
+    if cap < MIN_QUEUE_CAPACITY {
+        d.problems.push(format!(
+            "stored capacity {cap}: Queue::open refuses it (a one-slot queue cannot tell a \
+             full slot from a free one and loses values; the runtime stores at least \
+             {MIN_QUEUE_CAPACITY})"
+        ));
+    }
     if count > cap {
         d.problems.push(format!(
             "tail {tail} - head {head} = {count} exceeds capacity {cap}"
@@ -1302,6 +1319,10 @@ fn latch(ctx: &Ctx) -> R<Decoded> {
         } else {
             format!("{count} of {initial} left")
         },
+        // A latch made with count 0 is open from the start and its 16 zero
+        // bytes are also a fresh unbounded semaphore's or Stream<void>'s:
+        // rank it after them.
+        evidence: if initial > 0 { 0 } else { -1 },
         ..Default::default()
     };
     if initial < 0 {
@@ -1547,9 +1568,7 @@ fn future(ctx: &Ctx) -> R<Decoded> {
         elem_size: Some(s),
         type_desc: Some(tn),
         type_guessed: g,
-        // A real completion time (monotonic ns since boot) is large; a
-        // pending future is all zero.
-        evidence: i32::from(time >= 1 << 32 || (st == 0 && time == 0)),
+        evidence: future_evidence(v, st, time)?,
         ..Default::default()
     };
     if !terminated {
@@ -1560,6 +1579,34 @@ fn future(ctx: &Ctx) -> R<Decoded> {
         d.problems.push("READY but completion_time is 0".to_owned());
     }
     Ok(d)
+}
+
+/// How much the bytes look like a future written by a runtime (ours or the
+/// reference) rather than another kind of the same size: the completion
+/// time is written exactly when the state becomes READY or ERROR (a
+/// PENDING future with a time is another kind's bytes: a deferred lazy's
+/// operands, a queue's capacity), and the last 256 bytes (error message
+/// and padding) are zero unless the state is ERROR, whose message is
+/// NUL-padded.
+fn future_evidence(v: &View, st: u32, time: u64) -> R<i32> {
+    let time_fits = match st {
+        0 => time == 0,
+        2 | 3 => time != 0,
+        _ => true,
+    };
+    let tail = v.bytes(v.size.saturating_sub(256), 256.min(v.size))?;
+    Ok(if time_fits { 1 } else { -2 } + i32::from(text_clean(&tail, st == 3)))
+}
+
+/// True when a 256-byte message field holds nothing (`may_hold_text`
+/// false) or a C string followed only by NUL bytes.
+fn text_clean(b: &[u8], may_hold_text: bool) -> bool {
+    let start = if may_hold_text {
+        b.iter().position(|&c| c == 0).unwrap_or(b.len())
+    } else {
+        0
+    };
+    b[start..].iter().all(|&c| c == 0)
 }
 
 /// C++ `Lazy<T>` field offsets for a value of size `s`, alignment `a`:
@@ -1616,6 +1663,11 @@ fn lazy(ctx: &Ctx) -> R<Decoded> {
     let ops = ["CONSTANT", "ADD", "MULTIPLY", "NEGATE", "CHAIN", "EXTERNAL"];
     let names = ["NOT_COMPUTED", "COMPUTING", "COMPUTED", "ERROR"];
     let constant_matches = op == 0 && st == 2 && op_a == value;
+    // A deferred computation nobody forced yet: no cached value, no count
+    // (a NOT_COMPUTED CONSTANT of zeros is also any zeroed entry's bytes,
+    // so it earns nothing).
+    let deferred_untouched =
+        st == 0 && op != 0 && n == 0 && v.bytes(cached, s)?.iter().all(|&c| c == 0);
     let mut d = Decoded {
         fields: vec![
             f("state", named(st as u64, &names)),
@@ -1635,7 +1687,9 @@ fn lazy(ctx: &Ctx) -> R<Decoded> {
         elem_size: Some(s),
         type_desc: Some(tn),
         type_guessed: g,
-        evidence: 2 * i32::from(n > 0 || constant_matches),
+        evidence: 2 * i32::from(n > 0 || constant_matches)
+            + i32::from(text_clean(&v.bytes(err, 256)?, st == 3))
+            + i32::from(deferred_untouched),
         ..Default::default()
     };
     if !terminated {

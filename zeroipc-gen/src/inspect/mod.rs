@@ -591,10 +591,13 @@ pub fn show(seg: &str, g: &Global, out: &mut dyn Write) -> Result<i32, CliError>
                 r.type_.as_ref().map_or_else(dash, |t| {
                     format!("{t}{}", if r.type_guessed { "?" } else { "" })
                 }),
-                match &r.error {
-                    Some(e) => format!("error: {e}"),
-                    None => r.summary.clone(),
-                },
+                render::ellipsis(
+                    &match &r.error {
+                        Some(e) => format!("error: {e}"),
+                        None => r.summary.clone(),
+                    },
+                    render::CELL_MAX,
+                ),
             ]);
             if r.parts.len() > 1 {
                 for p in &r.parts {
@@ -641,9 +644,10 @@ pub struct GetOptions {
 
 fn user_types(
     o: &GetOptions,
-    kind: Kind,
+    st: &Structure,
     named: Option<&schema::Named>,
 ) -> Result<Option<Types>, CliError> {
+    let kind = st.kind;
     let mut t = Types {
         source: "option",
         ..Default::default()
@@ -686,6 +690,19 @@ fn user_types(
             "--key/--value apply to maps; {} is a {}: use --type",
             o.name,
             kind.name()
+        )));
+    }
+    if let Some(s) = o
+        .type_
+        .as_deref()
+        .filter(|s| types::top_level_comma(s).is_some())
+    {
+        return Err(CliError::usage(format!(
+            "--type {s:?} is a key and a value type, which only a map has, but {} is {} {}; \
+             if it is a map, add --kind map",
+            o.name,
+            if st.certain { "a" } else { "guessed to be a" },
+            st.kind.name()
         )));
     }
     match (&o.type_, record) {
@@ -777,7 +794,7 @@ pub fn get(seg: &str, o: &GetOptions, g: &Global, out: &mut dyn Write) -> Result
             ))
         })?,
     };
-    if let Some(t) = user_types(o, st.kind, named.as_ref())? {
+    if let Some(t) = user_types(o, &st, named.as_ref())? {
         if st.basis == "schema" {
             let n = "--type overrides the type the schema gives".to_owned();
             note = Some(match note {
@@ -1209,7 +1226,10 @@ pub fn check(seg: &str, g: &Global, out: &mut dyn Write) -> Result<i32, CliError
         s.push_str(&format!("note: {n}\n"));
     }
     if problems.is_empty() {
-        s.push_str(&format!("{name}: sound ({n} structures checked)\n"));
+        s.push_str(&format!(
+            "{name}: sound ({n} structure{} checked)\n",
+            if n == 1 { "" } else { "s" }
+        ));
     } else {
         s.push_str(&format!(
             "{name}: {} problem{}\n",

@@ -52,6 +52,21 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     }
 }
 
+/// Parses a byte count or offset: decimal (`3104`) or hex (`0xc20`, as
+/// `show` and `dump` print offsets); `_` may separate digits.
+pub fn parse_number(s: &str) -> Result<u64, String> {
+    let t = s.trim().replace('_', "");
+    let bad = || format!("bad number {s:?} (decimal like 3104, or hex like 0xc20)");
+    if t.contains(['+', '-']) {
+        return Err(bad());
+    }
+    let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => t.parse::<u64>(),
+    };
+    parsed.map_err(|_| bad())
+}
+
 /// Parses an item range: `A..B`, `A..=B`, `A..`, `..B`, or a single `A`.
 pub fn parse_range(s: &str) -> Result<(u64, u64), String> {
     let bad = || format!("bad range {s:?} (examples: 5, 0..10, 10.., ..4, 2..=3)");
@@ -73,6 +88,21 @@ pub fn parse_range(s: &str) -> Result<(u64, u64), String> {
         let a = num(s)?;
         Ok((a, a.saturating_add(1)))
     }
+}
+
+/// Widest a table cell of free text (a FILL summary) is shown; longer text
+/// is cut with `...` (a signal holding a record would otherwise print
+/// hundreds of characters). JSON output keeps the full text.
+pub const CELL_MAX: usize = 40;
+
+/// `text`, or its first characters and `...` when longer than `max`
+/// characters.
+pub fn ellipsis(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let keep: String = text.chars().take(max.saturating_sub(3)).collect();
+    format!("{}...", keep.trim_end())
 }
 
 /// Left-aligned columns separated by two spaces; trailing spaces trimmed.
@@ -152,6 +182,26 @@ mod tests {
         assert_eq!(parse_range("7").unwrap(), (7, 8));
         assert_eq!(parse_range("..3").unwrap(), (0, 3));
         assert!(parse_range("5..2").is_err());
+        assert_eq!(parse_number("0xc20").unwrap(), 0xc20);
+        assert_eq!(parse_number("0XFF").unwrap(), 255);
+        assert_eq!(parse_number("3104").unwrap(), 3104);
+        assert_eq!(parse_number("1_000").unwrap(), 1000);
+        assert!(parse_number("0x").is_err());
+        assert!(parse_number("-1").is_err());
+        assert!(parse_number("c20").is_err());
+        assert!(parse_number("0x+5").is_err());
+        assert_eq!(ellipsis("short", 40), "short");
+        let long = "version 2, value {id: 1, name: \"abcdefghijklmnopqrstuvwxyz\"}";
+        let cut = ellipsis(long, 40);
+        assert_eq!(cut.chars().count(), 40);
+        assert!(
+            cut.ends_with("...") && long.starts_with(&cut[..37]),
+            "{cut}"
+        );
+        assert_eq!(
+            ellipsis(&"é".repeat(50), 10),
+            format!("{}...", "é".repeat(7))
+        );
     }
 
     #[test]

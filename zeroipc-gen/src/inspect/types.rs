@@ -43,22 +43,29 @@ pub fn parse_type(text: &str) -> Result<&'static TypeLayout, String> {
     Ok(t)
 }
 
-/// Splits `K,V` at the top-level comma (for maps), then parses both.
-pub fn parse_key_value(text: &str) -> Result<(&'static TypeLayout, &'static TypeLayout), String> {
+/// The byte index of the first comma outside brackets (`u32,f64` has one;
+/// `{a: u8, b: u8}` and `[u8; 2]` do not).
+pub fn top_level_comma(text: &str) -> Option<usize> {
     let mut depth = 0i32;
     for (i, c) in text.char_indices() {
         match c {
             '{' | '[' | '(' => depth += 1,
             '}' | ']' | ')' => depth -= 1,
-            ',' if depth == 0 => {
-                return Ok((parse_type(&text[..i])?, parse_type(&text[i + 1..])?));
-            }
+            ',' if depth == 0 => return Some(i),
             _ => {}
         }
     }
-    Err(format!(
-        "a map needs two types, key and value: --type K,V (got {text:?})"
-    ))
+    None
+}
+
+/// Splits `K,V` at the top-level comma (for maps), then parses both.
+pub fn parse_key_value(text: &str) -> Result<(&'static TypeLayout, &'static TypeLayout), String> {
+    match top_level_comma(text) {
+        Some(i) => Ok((parse_type(&text[..i])?, parse_type(&text[i + 1..])?)),
+        None => Err(format!(
+            "a map needs two types, key and value: --type K,V (got {text:?})"
+        )),
+    }
 }
 
 /// A primitive by its Rust or C name.
