@@ -261,7 +261,7 @@ pub struct Variant {
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
-const fn fnv_bytes(mut h: u64, bytes: &[u8]) -> u64 {
+pub(crate) const fn fnv_bytes(mut h: u64, bytes: &[u8]) -> u64 {
     let mut i = 0;
     while i < bytes.len() {
         h ^= bytes[i] as u64;

@@ -35,6 +35,7 @@ pub mod data;
 pub mod derive_support;
 pub mod element;
 pub mod error;
+pub mod format;
 pub mod hash;
 pub mod layout;
 pub mod open_enum;
