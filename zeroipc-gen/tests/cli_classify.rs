@@ -221,6 +221,16 @@ impl Cases<'_> {
     }
 }
 
+/// Kinds stored as 16 bytes: four 32-bit words whose meanings overlap.
+const SIXTEEN_BYTE_KINDS: [&str; 6] = [
+    "semaphore",
+    "mutex",
+    "barrier",
+    "latch",
+    "stream_void",
+    "array",
+];
+
 fn tn<T>() -> &'static str {
     std::any::type_name::<T>()
 }
@@ -458,7 +468,7 @@ fn kinds_guessed_on_runtime_segments() {
         .iter()
         .map(|s| (s["name"].as_str().unwrap().to_owned(), s.clone()))
         .collect();
-    let (mut hits, mut offered, mut missed, mut wrong_certain) = (0, 0, 0, 0);
+    let (mut hits, mut ambiguous, mut missed) = (0, 0, 0);
     let mut per_kind: std::collections::BTreeMap<&str, (u32, u32)> = Default::default();
     for (name, want, what) in &c.list {
         let s = by
@@ -473,27 +483,109 @@ fn kinds_guessed_on_runtime_segments() {
         }
         let alts = s["alternatives"].as_array().unwrap();
         let certain = s["certain"].as_bool().unwrap();
-        let label = if certain {
-            wrong_certain += 1;
-            "WRONG, CERTAIN"
-        } else if alts.contains(&Value::from(*want)) {
-            offered += 1;
-            "offered"
+        let shown = s["kind"].as_str().unwrap();
+        // Only the 16-byte words are byte-identical across kinds (see
+        // `sixteen_byte_kinds_share_bytes`): a guess, with the created kind
+        // offered, is all the inspector can do there.
+        let identical = s["size"] == 16
+            && SIXTEEN_BYTE_KINDS.contains(&shown)
+            && SIXTEEN_BYTE_KINDS.contains(want);
+        let label = if !certain && identical && alts.contains(&Value::from(*want)) {
+            ambiguous += 1;
+            "ambiguous (byte-identical)"
         } else {
             missed += 1;
             "MISSED"
         };
         eprintln!(
-            "{label}: {name} {what}: shown {}{} (alternatives {alts:?}), fill {}",
-            s["kind"],
+            "{label}: {name} {what}: shown {shown}{} (alternatives {alts:?}), fill {}",
             if certain { "" } else { "?" },
             s["summary"]
         );
     }
     let total = c.list.len();
-    eprintln!("{hits} of {total} hit, {offered} offered, {missed} missed, {wrong_certain} wrong and certain");
+    eprintln!("{hits} of {total} hit, {ambiguous} ambiguous (byte-identical), {missed} missed");
     for (k, (h, n)) in &per_kind {
         eprintln!("  {k:12} {h} of {n}");
+    }
+    // Measured: 322 of 331 hit, 9 ambiguous (3 of the 20 arrays, the 3
+    // barriers, the 3 Stream<void>s; all 16-byte words), 0 missed.
+    assert_eq!(missed, 0, "see the MISSED lines above");
+    assert!(hits >= 322, "{hits} of {total} hit (measured 322 of 331)");
+    assert_eq!(
+        total, 331,
+        "the case list changed: measure again and update docs/CLI.md"
+    );
+    drop(seg);
+}
+
+fn bytes_of(seg: &Segment, name: &str) -> Vec<u8> {
+    let r = seg.region(name).unwrap();
+    let mut b = vec![0u8; r.len()];
+    r.read_bytes(0, &mut b);
+    b
+}
+
+/// The pairs docs/CLI.md lists as impossible to tell apart: made by the
+/// runtime, their bytes are equal.
+#[test]
+fn sixteen_byte_kinds_share_bytes() {
+    let shm = Shm::named("same");
+    let seg = Segment::create(&shm.name, 1 << 16).unwrap();
+    Semaphore::create(&seg, "sem_0_0", 0, 0).unwrap();
+    Latch::create(&seg, "latch_0", 0).unwrap();
+    StreamVoid::create(&seg, "sv_fresh").unwrap();
+    Semaphore::create(&seg, "sem_0_2", 0, 2).unwrap();
+    Barrier::create(&seg, "bar_2", 2).unwrap();
+    Semaphore::create(&seg, "sem_0_1", 0, 1).unwrap();
+    Barrier::create(&seg, "bar_1", 1).unwrap();
+    std::mem::forget(Mutex::create(&seg, "mtx_locked").unwrap().lock().unwrap());
+    Semaphore::create(&seg, "sem_1_1", 1, 1).unwrap();
+    Mutex::create(&seg, "mtx_free").unwrap();
+    let sv = StreamVoid::create(&seg, "sv_1_closed").unwrap();
+    assert!(sv.emit());
+    sv.close();
+    Semaphore::create(&seg, "sem_3_0", 3, 0).unwrap();
+    let sv = StreamVoid::create(&seg, "sv_3").unwrap();
+    for _ in 0..3 {
+        assert!(sv.emit());
+    }
+    Semaphore::create(&seg, "sem_2_0", 2, 0).unwrap();
+    Array::<u32>::create(&seg, "arr_u32_2", 2).unwrap();
+    let groups: [&[&str]; 5] = [
+        &["sem_0_0", "latch_0", "sv_fresh"],
+        &["sem_0_2", "bar_2"],
+        &["sem_0_1", "bar_1", "mtx_locked"],
+        &["sem_1_1", "mtx_free", "sv_1_closed"],
+        &["sem_3_0", "sv_3"],
+    ];
+    for g in groups.iter().chain([&["sem_2_0", "arr_u32_2"][..]].iter()) {
+        let first = bytes_of(&seg, g[0]);
+        assert_eq!(first.len(), 16);
+        for n in &g[1..] {
+            assert_eq!(bytes_of(&seg, n), first, "{} vs {n}", g[0]);
+        }
+    }
+    // With a name that hints at the kind, the hint decides.
+    let j = run(&["--json", "show", &shm.name]).json();
+    let kind_of = |n: &str| {
+        j["structures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == n)
+            .map(|s| s["kind"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    for (n, k) in [
+        ("latch_0", "latch"),
+        ("bar_2", "barrier"),
+        ("bar_1", "barrier"),
+        ("mtx_locked", "mutex"),
+        ("sem_1_1", "semaphore"),
+        ("sem_0_1", "semaphore"),
+    ] {
+        assert_eq!(kind_of(n), k, "{n}");
     }
     drop(seg);
 }

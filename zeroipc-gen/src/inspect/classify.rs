@@ -131,13 +131,16 @@ pub fn guess_single(view: View, types: Types) -> Structure {
     // exactly (its capacity and element size give the entry size) with a
     // consistent state, before any looser match: a future or lazy only
     // needs a small state word and a size, which a queue, map or ring
-    // header often also provides; then evidence, a name hint, and order.
+    // header often also provides. Among the looser matches a name hint
+    // (`sem`, `bar`, ...) decides first, since their bytes are often
+    // identical (a Barrier(2) is a Semaphore(0, 2)); then evidence (a
+    // future's completion time, a lazy's operands), then the order above.
     let rank = |(k, d): &(Kind, Decoded)| {
         (
             !d.problems.is_empty(),
             !(k.self_describing() && d.problems.is_empty()),
-            -d.evidence,
             !name_hint(&entry_name, *k),
+            -d.evidence,
             SINGLE.iter().position(|x| x == k).unwrap_or(0),
         )
     };
