@@ -8,12 +8,92 @@
 //! bound. Waiting on a 64-bit word, or on a platform without futexes, falls
 //! back to a short `nanosleep` with the same bound.
 
+use crate::error::Error;
 use crate::region::atomic::AtomicU32;
+use crate::region::Region;
 #[cfg(not(loom))]
 use std::sync::atomic::Ordering;
-use std::time::Duration;
-#[cfg(not(loom))]
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// When a blocking operation must give up: the one deadline helper of the
+/// crate (every `*_timeout` goes through it, directly or via [`wait_until`]
+/// / [`poll_until`]), so that one limit covers every step of a composite
+/// operation and every timeout is handled alike.
+///
+/// A timeout so large that `now + timeout` is not a representable
+/// [`Instant`] (`Duration::MAX`, `u64::MAX / 2` seconds, ...) means "no
+/// deadline": `Instant::checked_add` decides, so nothing can overflow.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline {
+    /// When the wait started (for the waited time in errors); `None` for an
+    /// unbounded wait, which never reads the clock: that keeps the clock off
+    /// the uncontended fast paths (`Mutex::lock`, `Semaphore::acquire`).
+    start: Option<Instant>,
+    /// When to give up; `None` = never.
+    end: Option<Instant>,
+}
+
+impl Deadline {
+    /// No limit.
+    pub(crate) fn forever() -> Deadline {
+        Deadline {
+            start: None,
+            end: None,
+        }
+    }
+
+    /// Gives up `limit` from now (never, if that instant is not
+    /// representable).
+    pub(crate) fn after(limit: Duration) -> Deadline {
+        let start = Instant::now();
+        Deadline {
+            start: Some(start),
+            end: start.checked_add(limit),
+        }
+    }
+
+    /// [`Deadline::after`] for `Some(limit)`, [`Deadline::forever`] for `None`.
+    pub(crate) fn from_timeout(timeout: Option<Duration>) -> Deadline {
+        timeout.map_or_else(Deadline::forever, Deadline::after)
+    }
+
+    /// Time left (`None` = unbounded, `Some(ZERO)` = expired), in the form
+    /// [`wait_until`] takes.
+    pub(crate) fn remaining(&self) -> Option<Duration> {
+        self.end
+            .map(|end| end.saturating_duration_since(Instant::now()))
+    }
+
+    /// True once the limit has passed.
+    pub(crate) fn expired(&self) -> bool {
+        self.end.is_some_and(|end| Instant::now() >= end)
+    }
+
+    /// A deadline that ends at `cap` from now or at `self`, whichever is first.
+    pub(crate) fn capped(&self, cap: Duration) -> Deadline {
+        Deadline::after(self.remaining().map_or(cap, |left| left.min(cap)))
+    }
+
+    /// Time since the wait started (zero for an unbounded wait).
+    pub(crate) fn elapsed(&self) -> Duration {
+        self.start.map_or(Duration::ZERO, |s| s.elapsed())
+    }
+
+    /// The timeout error for `region` of `kind`.
+    pub(crate) fn timeout(&self, region: &Region, kind: &'static str) -> Error {
+        self.timeout_named(region.name(), kind)
+    }
+
+    /// The timeout error for the structure `name` of `kind` (a composite's
+    /// user-facing name rather than one of its parts).
+    pub(crate) fn timeout_named(&self, name: &str, kind: &'static str) -> Error {
+        Error::Timeout {
+            name: name.to_owned(),
+            kind,
+            waited_ms: millis(self.elapsed()),
+        }
+    }
+}
 
 /// Longest single kernel sleep before the condition is re-checked.
 pub const MAX_SLEEP: Duration = Duration::from_millis(2);
@@ -92,7 +172,7 @@ pub fn wake_one(word: &AtomicU32) {
 
 /// Polls `ready` until it returns `Some`, sleeping on `word` between polls
 /// while `word` is unchanged. Returns `None` if `timeout` (when given)
-/// passes first. `ready` must be cheap and side-effect free when it fails.
+/// passes first (a timeout too large to add to the clock means no limit). `ready` must be cheap and side-effect free when it fails.
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU32, Ordering};
@@ -109,7 +189,7 @@ pub fn wait_until<R>(
     timeout: Option<Duration>,
     mut ready: impl FnMut() -> Option<R>,
 ) -> Option<R> {
-    let start = Instant::now();
+    let deadline = Deadline::from_timeout(timeout);
     let mut spins = 0u32;
     loop {
         let seen = word.load(Ordering::Acquire);
@@ -117,12 +197,11 @@ pub fn wait_until<R>(
             return Some(r);
         }
         let mut slice = MAX_SLEEP;
-        if let Some(t) = timeout {
-            let elapsed = start.elapsed();
-            if elapsed >= t {
+        if let Some(left) = deadline.remaining() {
+            if left.is_zero() {
                 return None;
             }
-            slice = slice.min(t - elapsed);
+            slice = slice.min(left);
         }
         if spins < SPIN_LIMIT {
             spins += 1;
@@ -141,7 +220,7 @@ pub fn wait_until<R>(
 /// spins, then sleeps in short bounded steps.
 #[cfg(not(loom))]
 pub fn poll_until<R>(timeout: Option<Duration>, mut ready: impl FnMut() -> Option<R>) -> Option<R> {
-    let start = Instant::now();
+    let deadline = Deadline::from_timeout(timeout);
     let mut spins = 0u32;
     let mut nap = Duration::from_micros(20);
     loop {
@@ -149,12 +228,11 @@ pub fn poll_until<R>(timeout: Option<Duration>, mut ready: impl FnMut() -> Optio
             return Some(r);
         }
         let mut slice = nap;
-        if let Some(t) = timeout {
-            let elapsed = start.elapsed();
-            if elapsed >= t {
+        if let Some(left) = deadline.remaining() {
+            if left.is_zero() {
                 return None;
             }
-            slice = slice.min(t - elapsed);
+            slice = slice.min(left);
         }
         if spins < SPIN_LIMIT {
             spins += 1;

@@ -104,8 +104,9 @@ use crate::error::{Error, Result};
 use crate::region::atomic::{fence, AtomicU32, Ordering};
 use crate::region::Region;
 use crate::segment::{Part, Segment};
-use crate::wait::{millis, poll_until, wait_until, wake_all};
-use std::sync::Arc;
+use crate::wait::{millis, poll_until, wait_until, wake_all, Deadline};
+use std::sync::atomic::{AtomicU64 as LocalU64, Ordering as LocalOrdering};
+use std::sync::{Arc, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 const KIND: &str = "channel";
@@ -138,6 +139,14 @@ pub const CLOSE_GRACE: Duration = Duration::from_secs(1);
 /// already-waiting receiver to take the value before withdrawing it.
 pub const TRY_SEND_WINDOW: Duration = Duration::from_millis(10);
 
+/// After a [`Channel::try_send`] on an unbuffered channel found receivers
+/// counted but none took its value within [`TRY_SEND_WINDOW`] (receivers
+/// killed inside a receive stay counted), later `try_send`s through the same
+/// handle return `Ok(false)` at once, without placing the value, while the
+/// receiver count and the received-values counter stay as they were, for
+/// at most this long; then one `try_send` probes again.
+pub const TRY_SEND_REPROBE: Duration = Duration::from_millis(100);
+
 /// Largest storable capacity (a power of two that fits the u32 field).
 const MAX_CAPACITY: usize = 1 << 31;
 
@@ -145,6 +154,37 @@ enum Mode<T: ShmElement> {
     Buffered(Queue<T>),
     Unbuffered { slot: Region, data_off: usize },
 }
+
+/// What one handle (and its clones) has observed: per-process knowledge the
+/// shared bytes cannot record.
+#[derive(Default)]
+struct Local {
+    /// When this handle first found the channel closed and empty: the
+    /// [`CLOSE_GRACE`] for senders still counted runs from here across
+    /// calls, so non-blocking receivers reach it too (issue 12 item 2).
+    closed_seen: OnceLock<Instant>,
+    /// When this handle last delivered in a [`select`]: a process-wide
+    /// sequence number (0 = never), so the next select starts after the
+    /// channel that delivered last (issue 12 item 3).
+    select_stamp: LocalU64,
+    /// Unbuffered: the receivers the last `try_send` found not taking its
+    /// value (see [`TRY_SEND_REPROBE`]).
+    idle_receivers: std::sync::Mutex<Option<IdleReceivers>>,
+}
+
+/// Counted receivers that did not take a `try_send`'s value in time.
+#[derive(Clone, Copy)]
+struct IdleReceivers {
+    /// The `receivers` word then.
+    receivers: u32,
+    /// The `recv_seq` word then (it moves when one of ours receives).
+    recv_seq: u64,
+    /// When the window ran out.
+    since: Instant,
+}
+
+/// Source of [`Local::select_stamp`] values.
+static SELECT_SEQ: LocalU64 = LocalU64::new(0);
 
 /// A shared channel of `T`.
 ///
@@ -177,6 +217,7 @@ pub struct Channel<T: ShmElement> {
     /// Cached at open: 0 (unbuffered) or the queue's capacity.
     capacity: u32,
     name: String,
+    local: Arc<Local>,
 }
 
 impl<T: ShmElement> Clone for Channel<T> {
@@ -186,6 +227,7 @@ impl<T: ShmElement> Clone for Channel<T> {
             mode: Arc::clone(&self.mode),
             capacity: self.capacity,
             name: self.name.clone(),
+            local: Arc::clone(&self.local),
         }
     }
 }
@@ -220,27 +262,30 @@ impl Drop for CountGuard<'_> {
     }
 }
 
-/// Releases the unbuffered sender lock (odd -> even) and wakes senders.
+/// Releases the unbuffered sender lock and wakes senders: `send_seq` odd
+/// -> the next even value after a turn that handed a value over (so
+/// `send_seq / 2` counts those turns), back to the even value it had before
+/// after a turn that failed (so a failed send leaves `send_seq` as it was).
 struct SendLock<'a> {
     seq: &'a crate::region::atomic::AtomicU64,
     senders: &'a AtomicU32,
+    /// Set once a receiver took (or claimed) our value.
+    handed_over: bool,
 }
 
 impl Drop for SendLock<'_> {
     fn drop(&mut self) {
-        // Release: our slot accesses happen-before the next holder's CAS
-        // (Acquire) that sees the even value.
-        self.seq.fetch_add(1, Ordering::Release);
+        // Release: our slot accesses (including a restore of the old bytes)
+        // happen-before the next holder's CAS (Acquire) that sees the even
+        // value. Going back to the previous even value is safe: holders and
+        // waiters only test the parity, never compare with an old value.
+        if self.handed_over {
+            self.seq.fetch_add(1, Ordering::Release);
+        } else {
+            self.seq.fetch_sub(1, Ordering::Release);
+        }
         wake_all(self.senders);
     }
-}
-
-fn remaining(deadline: Option<Instant>) -> Option<Duration> {
-    deadline.map(|d| d.saturating_duration_since(Instant::now()))
-}
-
-fn expired(deadline: Option<Instant>) -> bool {
-    deadline.is_some_and(|d| Instant::now() >= d)
 }
 
 /// Slot layout for `T`: (data offset, slot size).
@@ -366,6 +411,7 @@ impl<T: ShmElement> Channel<T> {
             mode: Arc::new(mode),
             capacity: cap,
             name: name.to_owned(),
+            local: Arc::default(),
         })
     }
 
@@ -466,13 +512,7 @@ impl<T: ShmElement> Channel<T> {
 
     // ----- buffered ---------------------------------------------------------
 
-    fn buffered_send(
-        &self,
-        q: &Queue<T>,
-        v: T,
-        deadline: Option<Instant>,
-        block: bool,
-    ) -> Result<bool> {
+    fn buffered_send(&self, q: &Queue<T>, v: T, deadline: &Deadline, block: bool) -> Result<bool> {
         let start = Instant::now();
         let _inside = CountGuard::enter(self.senders());
         // One attempt: Some(outcome) when done, None to keep waiting. A
@@ -496,20 +536,14 @@ impl<T: ShmElement> Channel<T> {
         // a dead one): sleep on `head`, which a pop moves and our receivers
         // wake; every sleep is bounded and followed by another attempt.
         let head = q.region().atomic_u32(Q_HEAD);
-        wait_until(head, remaining(deadline), attempt)
+        wait_until(head, deadline.remaining(), attempt)
             .unwrap_or_else(|| Err(self.timeout_err(start)))
     }
 
-    fn buffered_recv(
-        &self,
-        q: &Queue<T>,
-        deadline: Option<Instant>,
-        block: bool,
-    ) -> Result<Option<T>> {
+    fn buffered_recv(&self, q: &Queue<T>, deadline: &Deadline, block: bool) -> Result<Option<T>> {
         let start = Instant::now();
         let _inside = CountGuard::enter(self.receivers());
-        let mut closed_since: Option<Instant> = None;
-        let mut attempt = || {
+        let attempt = || {
             if let Some(v) = q.pop() {
                 Self::wake_if(self.senders(), q.region().atomic_u32(Q_HEAD));
                 return Some(Ok(Some(v)));
@@ -519,8 +553,9 @@ impl<T: ShmElement> Channel<T> {
                 // counted in `senders` (SeqCst increment before its closed
                 // check, Dekker pair with `close`), so once the count is 0
                 // (or the grace is over: a sender killed inside a send) one
-                // more pop settles it.
-                let since = *closed_since.get_or_insert_with(Instant::now);
+                // more pop settles it. The grace runs from when this handle
+                // first saw the closure, not per call.
+                let since = *self.local.closed_seen.get_or_init(Instant::now);
                 if self.senders().load(Ordering::SeqCst) == 0 || since.elapsed() >= CLOSE_GRACE {
                     return Some(match q.pop() {
                         Some(v) => Ok(Some(v)),
@@ -539,7 +574,7 @@ impl<T: ShmElement> Channel<T> {
         // Empty (or the next value is still being written, maybe by a dead
         // producer): sleep on `tail`, which a push moves and our senders wake.
         let tail = q.region().atomic_u32(Q_TAIL);
-        wait_until(tail, remaining(deadline), attempt)
+        wait_until(tail, deadline.remaining(), attempt)
             .unwrap_or_else(|| Err(self.timeout_err(start)))
     }
 
@@ -552,7 +587,7 @@ impl<T: ShmElement> Channel<T> {
     /// Takes the sender lock (`send_seq` even -> odd).
     fn lock_sender(
         &self,
-        deadline: Option<Instant>,
+        deadline: &Deadline,
         block: bool,
         start: Instant,
     ) -> Result<Option<SendLock<'_>>> {
@@ -572,12 +607,13 @@ impl<T: ShmElement> Channel<T> {
                 return Ok(Some(SendLock {
                     seq,
                     senders: self.senders(),
+                    handed_over: false,
                 }));
             }
             if !block {
                 return Ok(None);
             }
-            let woke = wait_until(self.senders(), remaining(deadline), || {
+            let woke = wait_until(self.senders(), deadline.remaining(), || {
                 (self.is_closed() || seq.load(Ordering::Relaxed) % 2 == 0).then_some(())
             });
             if woke.is_none() {
@@ -586,32 +622,68 @@ impl<T: ShmElement> Channel<T> {
         }
     }
 
+    fn recv_seq(&self) -> &crate::region::atomic::AtomicU64 {
+        self.header.atomic_u64(OFF_RECV_SEQ)
+    }
+
+    /// `try_send`: whether the `receivers` counted now are the ones that
+    /// recently let a value go untaken (nothing received since, count
+    /// unchanged, within [`TRY_SEND_REPROBE`]): presumably killed inside a
+    /// receive, so waiting for them would only cost [`TRY_SEND_WINDOW`].
+    fn receivers_presumed_idle(&self, receivers: u32) -> bool {
+        let idle = self
+            .local
+            .idle_receivers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        idle.is_some_and(|i| {
+            i.receivers == receivers
+                && i.recv_seq == self.recv_seq().load(Ordering::Acquire)
+                && i.since.elapsed() < TRY_SEND_REPROBE
+        })
+    }
+
+    /// Records (or, with `None`, forgets) receivers that did not take a
+    /// `try_send`'s value.
+    fn note_idle_receivers(&self, idle: Option<IdleReceivers>) {
+        *self
+            .local
+            .idle_receivers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = idle;
+    }
+
     fn unbuffered_send(
         &self,
         slot: &Region,
         data_off: usize,
         v: T,
-        deadline: Option<Instant>,
+        deadline: &Deadline,
         block: bool,
     ) -> Result<bool> {
         let start = Instant::now();
         let _inside = CountGuard::enter(self.senders());
-        if !block && self.receivers().load(Ordering::SeqCst) == 0 {
-            // try_send: nobody is waiting to take it (the reference's rule).
+        // Relaxed: only compared with a later load of the same word (did one
+        // of our receivers take a value meanwhile?); orders nothing.
+        let recv_seq_before = self.recv_seq().load(Ordering::Relaxed);
+        let receivers = self.receivers().load(Ordering::SeqCst);
+        // try_send: nobody is waiting to take it (the reference's rule), or
+        // the receivers counted did not take the last value offered.
+        if !block && (receivers == 0 || self.receivers_presumed_idle(receivers)) {
             return if self.is_closed() {
                 Err(self.closed_err())
             } else {
                 Ok(false)
             };
         }
-        let Some(_lock) = self.lock_sender(deadline, block, start)? else {
+        let Some(mut lock) = self.lock_sender(deadline, block, start)? else {
             return Ok(false);
         };
         // A try_send waits only briefly for the receiver it saw.
         let deadline = if block {
-            deadline
+            *deadline
         } else {
-            Some(start + TRY_SEND_WINDOW)
+            Deadline::after(TRY_SEND_WINDOW)
         };
         let ready = slot.atomic_u8(SLOT_READY);
         let consumed = slot.atomic_u8(SLOT_CONSUMED);
@@ -627,7 +699,7 @@ impl<T: ShmElement> Channel<T> {
             if ready.load(Ordering::Acquire) == EMPTY {
                 break;
             }
-            let woke = wait_until(self.senders(), remaining(deadline), || {
+            let woke = wait_until(self.senders(), deadline.remaining(), || {
                 (self.is_closed() || ready.load(Ordering::Acquire) == EMPTY).then_some(())
             });
             if woke.is_none() {
@@ -639,7 +711,9 @@ impl<T: ShmElement> Channel<T> {
             }
         }
         // 2. Place the value. We hold the sender lock and ready == 0, so no
-        //    one of ours reads or writes the data bytes now.
+        //    one of ours reads or writes the data bytes now. Keep the old
+        //    bytes to put back if the value is withdrawn.
+        let old = (slot.read::<T>(data_off), consumed.load(Ordering::Relaxed));
         slot.write::<T>(data_off, v);
         // Relaxed: ordered before the Release store of `ready` below, which
         // is what receivers acquire.
@@ -651,9 +725,13 @@ impl<T: ShmElement> Channel<T> {
         let taken = || consumed.load(Ordering::Acquire) == 1;
         loop {
             if taken() {
+                lock.handed_over = true;
+                if !block {
+                    self.note_idle_receivers(None);
+                }
                 return Ok(true);
             }
-            let give_up = self.is_closed() || expired(deadline);
+            let give_up = self.is_closed() || deadline.expired();
             if give_up {
                 // Withdraw: only possible while nobody has claimed it. AcqRel
                 // on success: nobody will ever read this value.
@@ -661,7 +739,18 @@ impl<T: ShmElement> Channel<T> {
                     .compare_exchange(FULL, EMPTY, Ordering::AcqRel, Ordering::Acquire)
                     .is_ok()
                 {
-                    wake_all(self.senders());
+                    self.restore_withdrawn(slot, data_off, old);
+                    if !block {
+                        self.note_idle_receivers(
+                            (self.recv_seq().load(Ordering::Acquire) == recv_seq_before).then(
+                                || IdleReceivers {
+                                    receivers,
+                                    recv_seq: recv_seq_before,
+                                    since: Instant::now(),
+                                },
+                            ),
+                        );
+                    }
                     return if self.is_closed() {
                         Err(self.closed_err())
                     } else if block {
@@ -674,16 +763,47 @@ impl<T: ShmElement> Channel<T> {
                 // consumed then 1): the transfer completes in a few steps of
                 // the receiver; wait for it without a deadline unless the
                 // receiver died holding its claim (recover_unbuffered).
+                lock.handed_over = true;
                 let done = wait_until(self.senders(), Some(CLOSE_GRACE), || taken().then_some(()));
                 if done.is_some() {
                     return Ok(true);
                 }
                 return Err(self.timeout_err(start));
             }
-            wait_until(self.senders(), remaining(deadline), || {
+            wait_until(self.senders(), deadline.remaining(), || {
                 (taken() || self.is_closed()).then_some(())
             });
         }
+    }
+
+    /// After a withdrawal (`ready` 1 -> 0 by us, the sender lock still
+    /// held): puts back the data bytes and `consumed` as they were before
+    /// we placed our value, so a failed send leaves the slot's bytes
+    /// unchanged; `send_seq` is restored by the lock (see [`SendLock`]).
+    ///
+    /// Only when no receiver is inside a receive: a reference receiver does
+    /// not claim, so one that saw `ready == 1` just before the withdrawal
+    /// may still be copying the data, and restoring under it would tear
+    /// its copy. Ours cannot be reading (they read only after winning the
+    /// claim, which the withdrawal made impossible); when a receiver is
+    /// counted the withdrawn value's bytes stay (invisible to our
+    /// receivers: `ready` is 0 and the next sender overwrites them).
+    fn restore_withdrawn(&self, slot: &Region, data_off: usize, old: (T, u8)) {
+        // SeqCst fence: orders the withdrawal before the `receivers` load
+        // (Dekker pair with a receiver's SeqCst `receivers += 1` before it
+        // looks at `ready`): a receiver we do not count sees `ready == 0`
+        // and does not copy.
+        fence(Ordering::SeqCst);
+        if self.receivers().load(Ordering::SeqCst) == 0 {
+            // We hold the sender lock and `ready` is 0: no sender of ours
+            // writes and no receiver reads these bytes now.
+            slot.write::<T>(data_off, old.0);
+            // Relaxed: published by the lock release (Release) and by the
+            // next `ready = 1` of whoever writes next.
+            slot.atomic_u8(SLOT_CONSUMED)
+                .store(old.1, Ordering::Relaxed);
+        }
+        wake_all(self.senders());
     }
 
     /// One attempt to claim and take the value in the slot.
@@ -704,9 +824,7 @@ impl<T: ShmElement> Channel<T> {
         // acquires ready == 0).
         slot.atomic_u8(SLOT_CONSUMED).store(1, Ordering::Release);
         ready.store(EMPTY, Ordering::Release);
-        self.header
-            .atomic_u64(OFF_RECV_SEQ)
-            .fetch_add(1, Ordering::Relaxed);
+        self.recv_seq().fetch_add(1, Ordering::Relaxed);
         Self::wake_if(self.senders(), self.senders());
         Some(v)
     }
@@ -715,7 +833,7 @@ impl<T: ShmElement> Channel<T> {
         &self,
         slot: &Region,
         data_off: usize,
-        deadline: Option<Instant>,
+        deadline: &Deadline,
         block: bool,
     ) -> Result<Option<T>> {
         let start = Instant::now();
@@ -733,7 +851,7 @@ impl<T: ShmElement> Channel<T> {
             if !block {
                 return Ok(None);
             }
-            let woke = wait_until(self.receivers(), remaining(deadline), || {
+            let woke = wait_until(self.receivers(), deadline.remaining(), || {
                 (self.is_closed() || ready.load(Ordering::Acquire) == FULL).then_some(())
             });
             if woke.is_none() {
@@ -744,7 +862,7 @@ impl<T: ShmElement> Channel<T> {
 
     // ----- public API -------------------------------------------------------
 
-    fn send_inner(&self, v: T, deadline: Option<Instant>, block: bool) -> Result<bool> {
+    fn send_inner(&self, v: T, deadline: &Deadline, block: bool) -> Result<bool> {
         match &*self.mode {
             Mode::Buffered(q) => self.buffered_send(q, v, deadline, block),
             Mode::Unbuffered { slot, data_off } => {
@@ -753,7 +871,7 @@ impl<T: ShmElement> Channel<T> {
         }
     }
 
-    fn recv_inner(&self, deadline: Option<Instant>, block: bool) -> Result<Option<T>> {
+    fn recv_inner(&self, deadline: &Deadline, block: bool) -> Result<Option<T>> {
         match &*self.mode {
             Mode::Buffered(q) => self.buffered_recv(q, deadline, block),
             Mode::Unbuffered { slot, data_off } => {
@@ -766,13 +884,13 @@ impl<T: ShmElement> Channel<T> {
     /// until a receiver has taken it. [`Error::Closed`] if the channel is
     /// (or becomes, before the value was taken) closed.
     pub fn send(&self, v: T) -> Result<()> {
-        self.send_inner(v, None, true).map(|_| ())
+        self.send_inner(v, &Deadline::forever(), true).map(|_| ())
     }
 
     /// Like [`Channel::send`], giving up with [`Error::Timeout`] after
     /// `timeout` (an unbuffered value not taken by then is withdrawn).
     pub fn send_timeout(&self, v: T, timeout: Duration) -> Result<()> {
-        self.send_inner(v, Some(Instant::now() + timeout), true)
+        self.send_inner(v, &Deadline::after(timeout), true)
             .map(|_| ())
     }
 
@@ -781,26 +899,26 @@ impl<T: ShmElement> Channel<T> {
     /// is waiting (unbuffered; a waiting receiver gets up to
     /// [`TRY_SEND_WINDOW`] to take the value, else it is withdrawn).
     pub fn try_send(&self, v: T) -> Result<bool> {
-        self.send_inner(v, None, false)
+        self.send_inner(v, &Deadline::forever(), false)
     }
 
     /// Receives the next value, waiting for one. After the channel is
     /// closed, returns what is left, then [`Error::Closed`].
     pub fn recv(&self) -> Result<T> {
-        self.recv_inner(None, true)
+        self.recv_inner(&Deadline::forever(), true)
             .map(|v| v.expect("blocking receive yields a value"))
     }
 
     /// Like [`Channel::recv`], giving up with [`Error::Timeout`].
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T> {
-        self.recv_inner(Some(Instant::now() + timeout), true)
+        self.recv_inner(&Deadline::after(timeout), true)
             .map(|v| v.expect("blocking receive yields a value"))
     }
 
     /// Receives a value if one is available now; `Ok(None)` if not;
     /// [`Error::Closed`] once closed and drained.
     pub fn try_recv(&self) -> Result<Option<T>> {
-        self.recv_inner(None, false)
+        self.recv_inner(&Deadline::forever(), false)
     }
 
     /// Unbuffered recovery after a participant was killed mid-transfer:
@@ -876,29 +994,35 @@ pub fn select<T: ShmElement>(
     let start = Instant::now();
     let _guards: Vec<CountGuard<'_>> = channels.iter().map(|c| c.select_guard()).collect();
     let n = channels.len();
-    let mut next = 0usize;
+    // Fair across calls: start after the channel whose handle delivered
+    // last (highest stamp); never-used handles have stamp 0.
+    let first = channels
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.local.select_stamp.load(LocalOrdering::Relaxed), i))
+        .max()
+        .filter(|&(stamp, _)| stamp > 0)
+        .map_or(0, |(_, i)| (i + 1) % n);
     let mut outcome: Option<Result<(usize, T)>> = None;
-    // When each channel was first seen closed but not yet drained (a sender
-    // still inside a send): after CLOSE_GRACE it counts as closed.
-    let mut closed_since: Vec<Option<Instant>> = vec![None; n];
     let got = poll_until(timeout, || {
         let mut closed = 0;
         for k in 0..n {
-            let i = (next + k) % n;
+            let i = (first + k) % n;
+            // try_recv reports Closed once the channel is closed and
+            // drained, a buffered one after the close grace for senders
+            // still counted (remembered in the handle across calls).
             match channels[i].try_recv() {
                 Ok(Some(v)) => {
-                    next = i + 1;
+                    // Relaxed: a per-process ordering hint, no data depends on it.
+                    let stamp = SELECT_SEQ.fetch_add(1, LocalOrdering::Relaxed) + 1;
+                    channels[i]
+                        .local
+                        .select_stamp
+                        .store(stamp, LocalOrdering::Relaxed);
                     outcome = Some(Ok((i, v)));
                     return Some(());
                 }
-                Ok(None) => {
-                    if channels[i].is_closed() {
-                        let since = *closed_since[i].get_or_insert_with(Instant::now);
-                        if since.elapsed() >= CLOSE_GRACE {
-                            closed += 1;
-                        }
-                    }
-                }
+                Ok(None) => {}
                 Err(Error::Closed { .. }) => closed += 1,
                 Err(e) => {
                     outcome = Some(Err(e));

@@ -5,15 +5,37 @@
 //! mode u32 @4 = 0 AutoReset / 1 ManualReset, waiting atomic u32 @8), then
 //! `name_sem`, a [`Semaphore`] created with count 0 and max_count 0.
 //!
-//! Auto-reset (as the reference): `signal` = `signaled = 1` and one permit
-//! on `name_sem`; `wait` = take a permit, then `signaled = 0`. Each permit
-//! releases one waiter. Fix of reference bug 34: the reference's permits
-//! pile up (N signals with nobody waiting release N later waits); ours
-//! coalesce like a Win32 auto-reset event: `signal` adds a permit only when
-//! none is pending, so any number of signals with no waiter release exactly
-//! one later wait. The stored max_count stays 0 (reference signals on the
-//! same event can still pile permits up). `signaled` is advisory in this
-//! mode; [`Event::is_signaled`] reports whether a permit is pending.
+//! Auto-reset, the semantics of a Win32 auto-reset event: each signal
+//! releases one blocked waiter; a signal that finds no blocked waiter
+//! without a release leaves the event signaled, and signals while it is
+//! signaled coalesce (at most one pending signal for the next wait). On the
+//! reference's bytes: `signal` = `signaled = 1` and one permit on
+//! `name_sem`; `wait` = take a permit, then `signaled = 0`. The blocked
+//! waiters are the ones announced in the semaphore's `waiting` word (the
+//! reference's waiters announce themselves there too), so the permits owed
+//! to them are the first `waiting` of `count`:
+//!
+//! - `signal` adds a permit while `count < waiting + 1` (one for each
+//!   blocked waiter, plus at most one pending);
+//! - `pulse` adds one only while `count < waiting` (a blocked waiter not yet
+//!   released; with nobody blocked it does nothing);
+//! - `try_wait`, the first attempt of `wait`, and `reset` take a permit
+//!   only while `count > waiting`: a signal that released a blocked waiter
+//!   belongs to it (a `reset` right after a `signal` cannot undo the
+//!   release, nor can a newcomer take it).
+//!
+//! Fix of reference bug 34: the reference's permits pile up (N signals with
+//! nobody waiting release N later waits); ours coalesce. Until issue 12 our
+//! signal added a permit only when none was pending at all, which lost
+//! signals: two blocked waiters and two signals released one. `count` and
+//! `waiting` are two words, so the limits are checked on a snapshot: a
+//! waiter that has taken its permit but not yet left `waiting` still
+//! counts, so a signal racing with that instant can leave one more pending
+//! signal than Win32 would (a spurious later wake-up, never a lost one).
+//! The stored max_count stays 0 (reference signals on the same event can
+//! still pile permits up). `signaled` is advisory in this mode;
+//! [`Event::is_signaled`] reports whether a signal is pending for the next
+//! wait.
 //!
 //! Manual-reset (as the reference): `signal` = `signaled = 1` (our signal
 //! also wakes sleepers on that word); `wait` = `waiting += 1`, wait until
@@ -29,7 +51,7 @@
 //! [`crate::Error::Timeout`] (after resetting).
 
 use super::semaphore::{self, Semaphore};
-use super::{expect_size, Deadline};
+use super::{expect_size, timeout_as, Deadline};
 use crate::error::Result;
 use crate::region::atomic::{AtomicU32, Ordering};
 use crate::region::Region;
@@ -50,7 +72,8 @@ pub const PULSE_WAIT: Duration = Duration::from_millis(100);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub enum EventMode {
-    /// Each signal releases one waiter, then the event is reset (0).
+    /// Each signal releases one blocked waiter, or stays pending (at most
+    /// one) for the next wait, which resets the event (0).
     AutoReset = 0,
     /// A signal releases every waiter until `reset` (1).
     ManualReset = 1,
@@ -73,9 +96,26 @@ pub enum EventMode {
 ///
 /// let tick = Event::create(&seg, "tick", EventMode::AutoReset)?;
 /// tick.signal();
-/// tick.signal(); // coalesces: one pending signal
+/// tick.signal(); // nobody waits: coalesces into one pending signal
 /// assert!(tick.try_wait());
 /// assert!(!tick.try_wait());
+///
+/// // Two blocked waiters, two signals: both are released.
+/// let waiters: Vec<_> = (0..2)
+///     .map(|_| {
+///         let ev = Event::open(&seg, "tick")?;
+///         Ok(std::thread::spawn(move || ev.wait_timeout(Duration::from_secs(10))))
+///     })
+///     .collect::<zeroipc::Result<_>>()?;
+/// while tick.semaphore().waiting() < 2 {
+///     std::thread::sleep(Duration::from_millis(1));
+/// }
+/// tick.signal();
+/// tick.signal();
+/// for w in waiters {
+///     w.join().unwrap()?;
+/// }
+/// assert!(!tick.is_signaled());
 /// Segment::unlink(&name)?;
 /// # Ok::<(), zeroipc::Error>(())
 /// ```
@@ -151,16 +191,18 @@ impl Event {
         self.mode
     }
 
-    /// Signals: auto-reset releases one (present or future) waiter, and
-    /// repeated signals with nobody waiting coalesce into one; manual-reset
-    /// releases every waiter until [`Event::reset`].
+    /// Signals: auto-reset releases one blocked waiter, or, with none
+    /// blocked, leaves one signal pending for the next wait (signals with
+    /// nobody waiting coalesce into one); manual-reset releases every waiter
+    /// until [`Event::reset`].
     pub fn signal(&self) {
         // SeqCst: ordered before the `waiting` check, pairing with a
         // manual waiter's SeqCst `waiting += 1` then `signaled` load.
         self.signaled_word().store(1, Ordering::SeqCst);
         match self.mode {
             EventMode::AutoReset => {
-                self.sem.release_below(1);
+                // One permit per blocked waiter, plus at most one pending.
+                self.sem.release_for_waiters(1);
             }
             EventMode::ManualReset => {
                 if self.waiting_word().load(Ordering::SeqCst) > 0 {
@@ -170,12 +212,19 @@ impl Event {
         }
     }
 
-    /// Clears the signal (manual-reset; for auto-reset it also drops a
-    /// pending permit, which the reference's reset does not).
+    /// Clears the signal (manual-reset; for auto-reset it also drops the
+    /// pending signals, which the reference's reset does not, but never a
+    /// signal that already released a blocked waiter).
     pub fn reset(&self) {
         self.signaled_word().store(0, Ordering::SeqCst);
         if self.mode == EventMode::AutoReset {
-            self.sem.try_acquire();
+            // Bounded by the count seen now: our own signals leave at most
+            // one unclaimed permit, reference signals may have piled more.
+            for _ in 0..self.sem.unclaimed() {
+                if !self.sem.try_acquire_unclaimed() {
+                    break;
+                }
+            }
         }
     }
 
@@ -189,12 +238,13 @@ impl Event {
         self.wait_until(&Deadline::after(timeout))
     }
 
-    /// Consumes the signal (auto-reset) or checks it (manual-reset) without
-    /// waiting; true if the event was signaled.
+    /// Consumes the pending signal (auto-reset; not one that already
+    /// released a blocked waiter) or checks the signal (manual-reset)
+    /// without waiting; true if the event was signaled.
     pub fn try_wait(&self) -> bool {
         match self.mode {
             EventMode::AutoReset => {
-                let got = self.sem.try_acquire();
+                let got = self.sem.try_acquire_unclaimed();
                 if got {
                     self.signaled_word().store(0, Ordering::SeqCst);
                 }
@@ -207,7 +257,13 @@ impl Event {
     fn wait_until(&self, deadline: &Deadline) -> Result<()> {
         match self.mode {
             EventMode::AutoReset => {
-                self.sem.acquire_until(deadline)?;
+                // Before we are blocked (announced), only a pending signal
+                // is ours to take; once announced, any permit is.
+                if !self.sem.try_acquire_unclaimed() {
+                    self.sem
+                        .acquire_announced_until(deadline)
+                        .map_err(|e| timeout_as(e, self.region.name(), KIND))?;
+                }
                 // As the reference: the permit is consumed, the event reset.
                 self.signaled_word().store(0, Ordering::SeqCst);
                 Ok(())
@@ -241,7 +297,8 @@ impl Event {
 
     /// Releases the current waiters and resets: manual-reset signals, waits
     /// up to [`PULSE_WAIT`] for the counted waiters to leave, and resets;
-    /// auto-reset releases one waiter if one is blocked, else does nothing.
+    /// auto-reset releases one blocked waiter not yet released, else does
+    /// nothing (nothing stays pending).
     /// Returns [`crate::Error::Timeout`] if waiters were still counted when
     /// the wait ended (the event is reset anyway).
     pub fn pulse(&self) -> Result<()> {
@@ -253,8 +310,10 @@ impl Event {
         match self.mode {
             EventMode::AutoReset => {
                 if self.sem.waiting() > 0 {
+                    // Advisory, set before the permit as `signal` does (the
+                    // released waiter clears it after taking the permit).
                     self.signaled_word().store(1, Ordering::SeqCst);
-                    self.sem.release_below(1);
+                    self.sem.release_for_waiters(0);
                 }
                 Ok(())
             }
@@ -270,10 +329,11 @@ impl Event {
         }
     }
 
-    /// Whether the event is signaled now (auto-reset: a signal is pending).
+    /// Whether the event is signaled now (auto-reset: a signal is pending
+    /// for the next wait; a signal that released a blocked waiter is not).
     pub fn is_signaled(&self) -> bool {
         match self.mode {
-            EventMode::AutoReset => self.sem.count() > 0,
+            EventMode::AutoReset => self.sem.unclaimed() > 0,
             EventMode::ManualReset => self.signaled_word().load(Ordering::SeqCst) != 0,
         }
     }

@@ -100,58 +100,20 @@ pub use signal::Signal;
 use crate::error::Error;
 use crate::region::Region;
 use crate::segment::Segment;
-use std::time::{Duration, Instant};
 
-/// When a blocking operation must give up: a start instant and an optional
-/// limit, so that one limit covers every step of a composite operation.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Deadline {
-    /// When the wait started and how long it may last; `None` = no limit.
-    /// An unbounded wait never reads the clock, which keeps the clock off the
-    /// uncontended fast paths (`Mutex::lock`, `Semaphore::acquire`).
-    limit: Option<(Instant, Duration)>,
-}
+/// The crate's deadline helper (defined with the waiting code).
+pub(crate) use crate::wait::Deadline;
 
-impl Deadline {
-    /// No limit.
-    pub(crate) fn forever() -> Deadline {
-        Deadline { limit: None }
-    }
-
-    /// Gives up `limit` from now.
-    pub(crate) fn after(limit: Duration) -> Deadline {
-        Deadline {
-            limit: Some((Instant::now(), limit)),
-        }
-    }
-
-    /// Time left (`None` = unbounded, `Some(ZERO)` = expired), in the form
-    /// [`crate::wait::wait_until`] takes.
-    pub(crate) fn remaining(&self) -> Option<Duration> {
-        self.limit
-            .map(|(start, l)| l.saturating_sub(start.elapsed()))
-    }
-
-    /// True once the limit has passed.
-    pub(crate) fn expired(&self) -> bool {
-        self.remaining() == Some(Duration::ZERO)
-    }
-
-    /// A deadline that ends at `cap` from now or at `self`, whichever is first.
-    pub(crate) fn capped(&self, cap: Duration) -> Deadline {
-        Deadline::after(self.remaining().map_or(cap, |left| left.min(cap)))
-    }
-
-    /// The timeout error for `region` of `kind`.
-    pub(crate) fn timeout(&self, region: &Region, kind: &'static str) -> Error {
-        Error::Timeout {
-            name: region.name().to_owned(),
+/// A timeout of an inner part (`ev_sem`, `rw_wmtx`, ...) renamed to the
+/// structure `name` of `kind` the caller opened; other errors unchanged.
+pub(crate) fn timeout_as(e: Error, name: &str, kind: &'static str) -> Error {
+    match e {
+        Error::Timeout { waited_ms, .. } => Error::Timeout {
+            name: name.to_owned(),
             kind,
-            waited_ms: crate::wait::millis(
-                self.limit
-                    .map_or(Duration::ZERO, |(start, _)| start.elapsed()),
-            ),
-        }
+            waited_ms,
+        },
+        other => other,
     }
 }
 

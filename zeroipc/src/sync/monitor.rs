@@ -54,7 +54,7 @@
 
 use super::mutex::Mutex;
 use super::semaphore::{self, Semaphore};
-use super::{expect_size, open_marker, parts, Deadline, MARKER_SIZE};
+use super::{expect_size, open_marker, parts, timeout_as, Deadline, MARKER_SIZE};
 use crate::error::Result;
 use crate::region::atomic::{AtomicU32, Ordering};
 use crate::region::Region;
@@ -101,6 +101,8 @@ pub const WAIT_SLICE: Duration = Duration::from_millis(50);
 /// ```
 #[derive(Clone, Debug)]
 pub struct Monitor {
+    /// The name the caller created/opened (the marker entry), for errors.
+    name: String,
     mtx: Mutex,
     cond: Semaphore,
     count: Region,
@@ -130,7 +132,7 @@ impl Monitor {
             Ok(())
         })?;
         let [mtx, cond, count, _marker] = parts(regions);
-        Self::from_regions(mtx, cond, count)
+        Self::from_regions(name, mtx, cond, count)
     }
 
     /// Opens the monitor `name`: finds the marker and the three parts and
@@ -140,10 +142,10 @@ impl Monitor {
         let mtx = seg.region(&format!("{name}_mtx"))?;
         let cond = seg.region(&format!("{name}_cond"))?;
         let count = seg.region(&format!("{name}_count"))?;
-        Self::from_regions(mtx, cond, count)
+        Self::from_regions(name, mtx, cond, count)
     }
 
-    fn from_regions(mtx: Region, cond: Region, count: Region) -> Result<Monitor> {
+    fn from_regions(name: &str, mtx: Region, cond: Region, count: Region) -> Result<Monitor> {
         let mtx = Mutex::from_region(mtx)?;
         let cond = Semaphore::from_region(cond)?;
         if cond.max_count() != 0 {
@@ -156,7 +158,12 @@ impl Monitor {
             ));
         }
         expect_size(&count, KIND, COUNT_SIZE as usize)?;
-        Ok(Monitor { mtx, cond, count })
+        Ok(Monitor {
+            name: name.to_owned(),
+            mtx,
+            cond,
+            count,
+        })
     }
 
     fn count_word(&self) -> &AtomicU32 {
@@ -165,21 +172,31 @@ impl Monitor {
 
     /// Locks the monitor, waiting as long as it takes.
     pub fn lock(&self) -> Result<MonitorGuard<'_>> {
-        self.mtx.lock_until(&Deadline::forever())?;
+        self.lock_until(&Deadline::forever())?;
         Ok(MonitorGuard { monitor: self })
     }
 
     /// Locks the monitor, or [`crate::Error::Timeout`] after `timeout`.
     pub fn lock_timeout(&self, timeout: Duration) -> Result<MonitorGuard<'_>> {
-        self.mtx.lock_until(&Deadline::after(timeout))?;
+        self.lock_until(&Deadline::after(timeout))?;
         Ok(MonitorGuard { monitor: self })
+    }
+
+    /// Takes the monitor's mutex within `deadline`; a timeout names the
+    /// monitor, not its `name_mtx` part.
+    fn lock_until(&self, deadline: &Deadline) -> Result<()> {
+        self.mtx
+            .lock_until(deadline)
+            .map_err(|e| timeout_as(e, &self.name, KIND))
     }
 
     /// Locks the monitor if it is free now.
     pub fn try_lock(&self) -> Option<MonitorGuard<'_>> {
         // `then`, not `then_some`: the guard's Drop unlocks, so it must be
         // built only when the lock was taken.
-        self.mtx.try_lock_raw().then(|| MonitorGuard { monitor: self })
+        self.mtx
+            .try_lock_raw()
+            .then(|| MonitorGuard { monitor: self })
     }
 
     /// Wakes one waiter, if any is owed a wake-up. Call it while holding
@@ -262,9 +279,9 @@ impl Monitor {
         // Owed nothing any more, whether we got a permit or gave up.
         self.leave();
         if got.is_err() && deadline.expired() {
-            return Err(deadline.timeout(self.cond.region(), KIND));
+            return Err(deadline.timeout_named(&self.name, KIND));
         }
-        self.mtx.lock_until(deadline)
+        self.lock_until(deadline)
     }
 }
 

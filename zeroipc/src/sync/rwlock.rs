@@ -33,7 +33,7 @@
 //! dies inside the short `rmtx` critical section leaves `rmtx` locked.
 
 use super::mutex::Mutex;
-use super::{expect_size, open_marker, parts, Deadline, MARKER_SIZE};
+use super::{expect_size, open_marker, parts, timeout_as, Deadline, MARKER_SIZE};
 use crate::error::Result;
 use crate::region::atomic::{AtomicI32, Ordering};
 use crate::region::Region;
@@ -67,6 +67,8 @@ const WRITER_ACTIVE: usize = 4;
 /// ```
 #[derive(Clone, Debug)]
 pub struct RwLock {
+    /// The name the caller created/opened (the marker entry), for errors.
+    name: String,
     state: Region,
     rmtx: Mutex,
     wmtx: Mutex,
@@ -107,7 +109,7 @@ impl RwLock {
             Ok(())
         })?;
         let [state, rmtx, wmtx, _marker] = parts(regions);
-        Self::from_regions(state, rmtx, wmtx)
+        Self::from_regions(name, state, rmtx, wmtx)
     }
 
     /// Opens the lock `name`: finds the marker and the three parts and
@@ -117,12 +119,13 @@ impl RwLock {
         let state = seg.region(&format!("{name}_state"))?;
         let rmtx = seg.region(&format!("{name}_rmtx"))?;
         let wmtx = seg.region(&format!("{name}_wmtx"))?;
-        Self::from_regions(state, rmtx, wmtx)
+        Self::from_regions(name, state, rmtx, wmtx)
     }
 
-    fn from_regions(state: Region, rmtx: Region, wmtx: Region) -> Result<RwLock> {
+    fn from_regions(name: &str, state: Region, rmtx: Region, wmtx: Region) -> Result<RwLock> {
         expect_size(&state, KIND, STATE_SIZE as usize)?;
         Ok(RwLock {
+            name: name.to_owned(),
             state,
             rmtx: Mutex::from_region(rmtx)?,
             wmtx: Mutex::from_region(wmtx)?,
@@ -164,9 +167,16 @@ impl RwLock {
         ok.then(|| RwLockReadGuard { lock: self })
     }
 
+    /// Takes `part` (one of the internal mutexes) within `deadline`; a
+    /// timeout names this lock, not the part.
+    fn lock_part(&self, part: &Mutex, deadline: &Deadline) -> Result<()> {
+        part.lock_until(deadline)
+            .map_err(|e| timeout_as(e, &self.name, KIND))
+    }
+
     fn read_until(&self, deadline: &Deadline) -> Result<()> {
         loop {
-            self.rmtx.lock_until(deadline)?;
+            self.lock_part(&self.rmtx, deadline)?;
             // Under rmtx: a writer sets writer_active under the same mutex,
             // so either we see its flag, or it sees our increment when it
             // checks `readers` after unlocking rmtx.
@@ -182,7 +192,7 @@ impl RwLock {
                 deadline.remaining(),
                 || (self.writer_word().load(Ordering::SeqCst) == 0).then_some(()),
             )
-            .ok_or_else(|| deadline.timeout(&self.state, KIND))?;
+            .ok_or_else(|| deadline.timeout_named(&self.name, KIND))?;
         }
     }
 
@@ -227,8 +237,8 @@ impl RwLock {
     }
 
     fn write_until(&self, deadline: &Deadline) -> Result<()> {
-        self.wmtx.lock_until(deadline)?;
-        if let Err(e) = self.rmtx.lock_until(deadline) {
+        self.lock_part(&self.wmtx, deadline)?;
+        if let Err(e) = self.lock_part(&self.rmtx, deadline) {
             self.wmtx.unlock_raw();
             return Err(e);
         }
@@ -243,7 +253,7 @@ impl RwLock {
             });
         if drained.is_none() {
             self.write_unlock();
-            return Err(deadline.timeout(&self.state, KIND));
+            return Err(deadline.timeout_named(&self.name, KIND));
         }
         Ok(())
     }

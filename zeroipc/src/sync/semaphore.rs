@@ -146,6 +146,12 @@ impl Semaphore {
         if self.try_acquire() {
             return Ok(());
         }
+        self.acquire_announced_until(deadline)
+    }
+
+    /// The blocking part of an acquire: announce ourselves in `waiting`,
+    /// take any permit (or time out), withdraw.
+    pub(crate) fn acquire_announced_until(&self, deadline: &Deadline) -> Result<()> {
         // Announce the waiter (the reference's `waiting += 1`). SeqCst pairs
         // with the releaser's SeqCst CAS then `waiting` load: either the
         // releaser sees us and wakes, or our next check sees its permit.
@@ -225,6 +231,73 @@ impl Semaphore {
             }
         }
         false
+    }
+
+    /// Waiters announced in `waiting` now, as a non-negative count (a
+    /// hostile negative word reads as 0).
+    fn waiting_nonneg(&self) -> i32 {
+        self.waiting_word().load(Ordering::SeqCst).max(0)
+    }
+
+    /// Adds a permit only while `count < waiting + extra`: with `extra = 0`
+    /// only for a blocked waiter not yet owed a permit (auto-reset pulse),
+    /// with `extra = 1` also one pending permit for the next waiter
+    /// (auto-reset signal). True if a permit was added.
+    ///
+    /// `waiting` and `count` are two words, so the check is a snapshot: a
+    /// waiter that has taken its permit but not yet left `waiting` still
+    /// counts, which can let one more permit through (never fewer).
+    pub(crate) fn release_for_waiters(&self, extra: i32) -> bool {
+        let count = self.count_word();
+        let mut c = count.load(Ordering::SeqCst);
+        loop {
+            // SeqCst load of `waiting` after our SeqCst load of `count`:
+            // pairs with a waiter's SeqCst `waiting += 1` before its checks
+            // (Dekker): either we count it, or its next check sees our
+            // permit.
+            let mut limit = self.waiting_nonneg().saturating_add(extra);
+            if self.max_count > 0 {
+                limit = limit.min(self.max_count);
+            }
+            if c >= limit {
+                return false;
+            }
+            // SeqCst: the release side of the permit hand-over, as `release`.
+            match count.compare_exchange_weak(c, c + 1, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => {
+                    self.wake_if_waiting();
+                    return true;
+                }
+                Err(now) => c = now,
+            }
+        }
+    }
+
+    /// Takes a permit only if more are pending than waiters are announced
+    /// in `waiting`: the permits up to `waiting` are owed to blocked
+    /// waiters (auto-reset `try_wait`/`reset`, and a wait not yet blocked).
+    /// True if one was taken.
+    pub(crate) fn try_acquire_unclaimed(&self) -> bool {
+        let count = self.count_word();
+        let mut c = count.load(Ordering::SeqCst);
+        loop {
+            // SeqCst: as in `release_for_waiters`; a waiter announced after
+            // our load may find the permit gone, which orders our take
+            // before its arrival (it then blocks, correctly).
+            if c <= self.waiting_nonneg() {
+                return false;
+            }
+            // SeqCst: the acquire side of the hand-over, as `try_acquire`.
+            match count.compare_exchange_weak(c, c - 1, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => return true,
+                Err(now) => c = now,
+            }
+        }
+    }
+
+    /// Permits pending beyond the announced waiters (0 if none).
+    pub(crate) fn unclaimed(&self) -> i32 {
+        self.count().saturating_sub(self.waiting_nonneg()).max(0)
     }
 
     /// Raises the count to `target` if it is lower; true if it changed.

@@ -24,7 +24,7 @@
 //! `wait_for_change_timeout` keep working.
 
 use super::mutex::Mutex;
-use super::{expect_size, open_marker, parts, Deadline, MARKER_SIZE};
+use super::{expect_size, open_marker, parts, timeout_as, Deadline, MARKER_SIZE};
 use crate::element::ShmElement;
 use crate::error::Result;
 use crate::region::atomic::{AtomicU64, Ordering};
@@ -56,6 +56,8 @@ const VALUE: usize = 8;
 /// # Ok::<(), zeroipc::Error>(())
 /// ```
 pub struct Signal<T: ShmElement> {
+    /// The name the caller created/opened (the marker entry), for errors.
+    name: String,
     state: Region,
     mtx: Mutex,
     _t: PhantomData<T>,
@@ -64,6 +66,7 @@ pub struct Signal<T: ShmElement> {
 impl<T: ShmElement> Clone for Signal<T> {
     fn clone(&self) -> Self {
         Signal {
+            name: self.name.clone(),
             state: self.state.clone(),
             mtx: self.mtx.clone(),
             _t: PhantomData,
@@ -74,6 +77,7 @@ impl<T: ShmElement> Clone for Signal<T> {
 impl<T: ShmElement> std::fmt::Debug for Signal<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Signal")
+            .field("name", &self.name)
             .field("state", &self.state)
             .field("mtx", &self.mtx)
             .finish()
@@ -100,7 +104,7 @@ impl<T: ShmElement> Signal<T> {
             Ok(())
         })?;
         let [state, mtx, _marker] = parts(regions);
-        Self::from_regions(state, mtx)
+        Self::from_regions(name, state, mtx)
     }
 
     /// Opens the signal `name`: finds the marker and both parts, and checks
@@ -109,10 +113,10 @@ impl<T: ShmElement> Signal<T> {
         open_marker(seg, name, KIND)?;
         let state = seg.region(&format!("{name}_state"))?;
         let mtx = seg.region(&format!("{name}_mtx"))?;
-        Self::from_regions(state, mtx)
+        Self::from_regions(name, state, mtx)
     }
 
-    fn from_regions(state: Region, mtx: Region) -> Result<Signal<T>> {
+    fn from_regions(name: &str, state: Region, mtx: Region) -> Result<Signal<T>> {
         let python = 8 + size_of::<T>();
         if state.len() != python {
             expect_size(&state, KIND, state_size::<T>() as usize).map_err(|_| {
@@ -130,6 +134,7 @@ impl<T: ShmElement> Signal<T> {
             })?;
         }
         Ok(Signal {
+            name: name.to_owned(),
             state,
             mtx: Mutex::from_region(mtx)?,
             _t: PhantomData,
@@ -179,8 +184,16 @@ impl<T: ShmElement> Signal<T> {
         self.update_until(&Deadline::after(timeout), f)
     }
 
+    /// Takes the mutex within `deadline`; a timeout names the signal, not
+    /// its `name_mtx` part.
+    fn lock_until(&self, deadline: &Deadline) -> Result<()> {
+        self.mtx
+            .lock_until(deadline)
+            .map_err(|e| timeout_as(e, &self.name, KIND))
+    }
+
     fn update_until(&self, deadline: &Deadline, f: impl FnOnce(T) -> T) -> Result<T> {
-        self.mtx.lock_until(deadline)?;
+        self.lock_until(deadline)?;
         // Unlock even if `f` panics.
         struct Unlock<'a>(&'a Mutex);
         impl Drop for Unlock<'_> {
@@ -230,7 +243,7 @@ impl<T: ShmElement> Signal<T> {
     }
 
     fn get_until(&self, deadline: &Deadline) -> Result<(u64, T)> {
-        self.mtx.lock_until(deadline)?;
+        self.lock_until(deadline)?;
         let v = self.state.read::<T>(VALUE);
         let version = self.version();
         self.mtx.unlock_raw();
@@ -257,7 +270,7 @@ impl<T: ShmElement> Signal<T> {
             }
             let slice = match deadline.remaining() {
                 Some(left) if left.is_zero() => {
-                    return Err(deadline.timeout(&self.state, KIND));
+                    return Err(deadline.timeout_named(&self.name, KIND));
                 }
                 Some(left) => left.min(wait::MAX_SLEEP),
                 None => wait::MAX_SLEEP,
