@@ -545,6 +545,10 @@ fn sixteen_byte_kinds_share_bytes() {
     let sv = StreamVoid::create(&seg, "sv_1_closed").unwrap();
     assert!(sv.emit());
     sv.close();
+    Array::<u64>::create(&seg, "arr_u64_1", 1)
+        .unwrap()
+        .set(0, 1)
+        .unwrap();
     Semaphore::create(&seg, "sem_3_0", 3, 0).unwrap();
     let sv = StreamVoid::create(&seg, "sv_3").unwrap();
     for _ in 0..3 {
@@ -556,7 +560,7 @@ fn sixteen_byte_kinds_share_bytes() {
         &["sem_0_0", "latch_0", "sv_fresh"],
         &["sem_0_2", "bar_2"],
         &["sem_0_1", "bar_1", "mtx_locked"],
-        &["sem_1_1", "mtx_free", "sv_1_closed"],
+        &["sem_1_1", "mtx_free", "sv_1_closed", "arr_u64_1"],
         &["sem_3_0", "sv_3"],
     ];
     for g in groups.iter().chain([&["sem_2_0", "arr_u32_2"][..]].iter()) {
