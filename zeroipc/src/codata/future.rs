@@ -39,6 +39,18 @@
 //!   returns a [`Then`] continuation that completes the new future whenever
 //!   the source completes (see there).
 //!
+//! # Opening the wrong kind
+//!
+//! There is no kind tag and no element-size field: open checks only the
+//! entry size, which a `Lazy<i32>` (280 bytes) shares with a C++
+//! `Future<u32>`, and other kinds can share too. Open also refuses a state
+//! outside 0..=3 and a PENDING state with a nonzero `completion_time` (no
+//! setter stores the time before leaving PENDING; a not-yet-computed Lazy's
+//! operands lie at +8). What cannot be told: an entry of the right size
+//! whose state word is 0..=3 and, if 0, whose bytes 8..16 are zero (a fresh
+//! `Lazy` of `Constant(0)`, a computed Lazy) opens as a future; using it
+//! then writes the other kind's bytes.
+//!
 //! # After SIGKILL
 //!
 //! - A setter killed before its CAS leaves the future `PENDING`; one killed
@@ -51,7 +63,7 @@
 //!   is informational and never used for a decision.
 //! - A `READY`/`ERROR` future is immutable and stays readable.
 
-use super::{monotonic_ns, read_msg, write_msg, ERROR_MSG_LEN};
+use super::{monotonic_ns, read_msg, write_msg, ERROR_MSG_LEN, OPEN_SETTLE_WAIT};
 use crate::element::ShmElement;
 use crate::error::{Error, Result};
 use crate::region::atomic::{AtomicU32, Ordering};
@@ -195,10 +207,49 @@ impl<T: ShmElement> Future<T> {
                 ),
             ));
         }
-        Ok(Future {
+        let f = Future {
             region,
             _t: PhantomData,
-        })
+        };
+        f.check_words()?;
+        Ok(f)
+    }
+
+    /// Open checks (module doc, "Opening the wrong kind"): the state is
+    /// 0..=3, and a PENDING future has no completion time (every setter
+    /// claims the state before it stores the time). The time store of a
+    /// live setter may become visible before its claim, so that one
+    /// combination is re-read for up to [`OPEN_SETTLE_WAIT`].
+    fn check_words(&self) -> Result<()> {
+        let state = self.state_word().load(Ordering::Acquire);
+        if state > ERROR {
+            return Err(self.region.mismatch(
+                KIND,
+                format!(
+                    "state word holds {state}, not PENDING/COMPUTING/READY/ERROR (0..=3): \
+                     not a future, or a corrupted one"
+                ),
+            ));
+        }
+        let time = self.completion_time();
+        if state != PENDING || time == 0 {
+            return Ok(());
+        }
+        let state_word = self.state_word();
+        let claimed = crate::wait::poll_until(Some(OPEN_SETTLE_WAIT), || {
+            (state_word.load(Ordering::Acquire) != PENDING).then_some(())
+        });
+        match claimed {
+            Some(()) => Ok(()),
+            None => Err(self.region.mismatch(
+                KIND,
+                format!(
+                    "state is PENDING but completion_time is {time:#x} (a future's time is \
+                     stored only after it leaves PENDING): not a future (a Lazy's operands \
+                     at +8?), or a corrupted one"
+                ),
+            )),
+        }
     }
 
     /// Creates a pending future named `name`.

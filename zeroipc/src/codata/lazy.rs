@@ -62,27 +62,51 @@
 //! the registration's init closure, before the entry is published. Losers
 //! of the race wait with bounded sleeps, and [`Lazy::force_timeout`] exists.
 //!
+//! # Opening the wrong kind
+//!
+//! There is no kind tag and no element-size field: open checks the entry
+//! size, which a `Lazy<i32>` shares with a C++ `Future<u32>` (280 bytes).
+//! Open also refuses a state outside 0..=3, an operation type outside
+//! 0..=5, and a COMPUTED `CONSTANT` whose cached bytes differ from its
+//! constant (every writer caches the constant itself; a ready Future's
+//! completion time and value lie there). What cannot be told: an entry of
+//! the right size whose words pass these checks (a pending Future with
+//! fewer than 6 waiters reads as a not-yet-computed constant; a Future
+//! whose `waiters` word reads as ADD, MULTIPLY or NEGATE) opens as a lazy
+//! value, and forcing it then writes the other kind's bytes.
+//!
 //! # After SIGKILL
 //!
 //! A process killed while forcing leaves the state `COMPUTING`: every later
 //! [`Lazy::force`] waits forever, [`Lazy::force_timeout`] returns
-//! [`Error::Timeout`]. Since the computation is a pure function of the
+//! [`Error::Timeout`], and [`Lazy::add`], [`Lazy::multiply`] and
+//! [`Lazy::negate`] with it as an operand return [`Error::Timeout`] after
+//! [`OPERAND_WAIT`] (their `_timeout` forms after the caller's bound),
+//! creating nothing. Since the computation is a pure function of the
 //! stored record, [`Lazy::reset_abandoned`] may be used to put the state back
 //! to `NOT_COMPUTED` once the forcing process is known to be dead (if it was
 //! only slow, the value is computed twice, identically). A `COMPUTED` value,
 //! once published, stays readable.
 
-use super::{read_msg, write_msg, ERROR_MSG_LEN};
+use super::{read_msg, write_msg, ERROR_MSG_LEN, OPEN_SETTLE_WAIT};
 use crate::element::ShmElement;
 use crate::error::{Error, Result};
 use crate::region::atomic::{fence, AtomicU32, Ordering};
 use crate::region::Region;
 use crate::segment::Segment;
-use crate::wait::{millis, wait_until, wake_all};
+use crate::sync::Deadline;
+use crate::wait::{wait_until, wake_all};
 use std::marker::PhantomData;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const KIND: &str = "lazy";
+
+/// How long [`Lazy::add`], [`Lazy::multiply`] and [`Lazy::negate`] wait for
+/// an operand that another process is computing before presuming that
+/// process dead: the peer-presumed-dead time of the crate, the same as
+/// [`crate::codata::channel::CLOSE_GRACE`]. Computing an operand takes a
+/// few instructions; a live peer is never that slow.
+pub const OPERAND_WAIT: Duration = super::channel::CLOSE_GRACE;
 
 const NOT_COMPUTED: u32 = 0;
 const COMPUTING: u32 = 1;
@@ -297,10 +321,72 @@ impl<T: Arithmetic> Lazy<T> {
                 ),
             ));
         }
-        Ok(Lazy {
+        let lazy = Lazy {
             region,
             _t: PhantomData,
-        })
+        };
+        lazy.check_words()?;
+        Ok(lazy)
+    }
+
+    /// Open checks (module doc, "Opening the wrong kind"): the state is
+    /// 0..=3, the operation type 0..=5, and a COMPUTED constant caches its
+    /// own bytes. A C++ constant constructor writes those fields after the
+    /// entry is visible, in an order we do not know, so a disagreement is
+    /// re-read for up to [`OPEN_SETTLE_WAIT`] before refusing.
+    fn check_words(&self) -> Result<()> {
+        let l = &Self::L;
+        let state = self.state_word().load(Ordering::Acquire);
+        if state > ERROR {
+            return Err(self.region.mismatch(
+                KIND,
+                format!(
+                    "state word holds {state}, not NOT_COMPUTED/COMPUTING/COMPUTED/ERROR \
+                     (0..=3): not a lazy value, or a corrupted one"
+                ),
+            ));
+        }
+        let op_type = self.region.read::<u32>(l.op_type);
+        if op_type > OP_EXTERNAL {
+            return Err(self.region.mismatch(
+                KIND,
+                format!(
+                    "operation type {op_type} at +{} is not CONSTANT..=EXTERNAL (0..=5): not \
+                     a lazy value, or a corrupted one",
+                    l.op_type
+                ),
+            ));
+        }
+        let s = size_of::<T>();
+        let constant_disagrees = || {
+            let (mut constant, mut cached) = ([0u8; 8], [0u8; 8]);
+            self.region.read_bytes(l.data, &mut constant[..s]);
+            self.region.read_bytes(l.cached, &mut cached[..s]);
+            let computed_constant = self.state_word().load(Ordering::Acquire) == COMPUTED
+                && self.region.read::<u32>(l.op_type) == OP_CONSTANT;
+            (computed_constant && constant != cached).then_some((constant, cached))
+        };
+        let Some((constant, cached)) = constant_disagrees() else {
+            return Ok(());
+        };
+        let settled =
+            crate::wait::poll_until(Some(OPEN_SETTLE_WAIT), || match constant_disagrees() {
+                None => Some(()),
+                Some(_) => None,
+            });
+        match settled {
+            Some(()) => Ok(()),
+            None => Err(self.region.mismatch(
+                KIND,
+                format!(
+                    "a computed CONSTANT whose cached bytes {:02x?} differ from its constant \
+                     {:02x?}: not a lazy value (a ready Future's value at +16?), or a corrupted \
+                     one",
+                    &cached[..s],
+                    &constant[..s]
+                ),
+            )),
+        }
     }
 
     fn register(seg: &Segment, name: &str, op: LazyOp<T>, computed: bool) -> Result<Self> {
@@ -335,20 +421,133 @@ impl<T: Arithmetic> Lazy<T> {
 
     /// `x + y`: forces both operands now (as the reference does), then
     /// creates the not-yet-computed sum with the operands already in place.
+    ///
+    /// Waiting for an operand that another process is computing is bounded
+    /// by [`OPERAND_WAIT`]: an operand still COMPUTING after that (its
+    /// computing process presumably died; see [`Lazy::reset_abandoned`])
+    /// gives [`Error::Timeout`] naming the operand, and nothing is created.
+    /// [`Lazy::add_timeout`] takes the bound from the caller.
+    ///
+    /// ```
+    /// use zeroipc::{Error, Lazy, LazyOp, Segment};
+    /// let name = format!("/zeroipc-doc-lazy-add-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let a = Lazy::<i32>::constant(&seg, "a", 40)?;
+    /// let b = Lazy::<i32>::deferred(&seg, "b", LazyOp::Add(1, 1))?;
+    /// let sum = Lazy::add(&seg, "sum", &a, &b)?; // forces b now
+    /// assert_eq!(sum.op(), LazyOp::Add(40, 2));
+    /// assert_eq!(sum.force()?, 42);
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
     pub fn add(seg: &Segment, name: &str, x: &Lazy<T>, y: &Lazy<T>) -> Result<Self> {
-        let (a, b) = (x.force()?, y.force()?);
+        Self::add_timeout(seg, name, x, y, OPERAND_WAIT)
+    }
+
+    /// Like [`Lazy::add`], waiting at most `timeout` in all for operands
+    /// that another process is computing ([`Error::Timeout`] naming the
+    /// operand; nothing is created). A huge timeout means no limit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use zeroipc::{Error, Lazy, LazyOp, Segment};
+    /// let name = format!("/zeroipc-doc-lazy-addt-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let a = Lazy::<f64>::constant(&seg, "a", 0.5)?;
+    /// let sum = Lazy::add_timeout(&seg, "sum", &a, &a, Duration::from_millis(10))?;
+    /// assert_eq!(sum.force()?, 1.0);
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn add_timeout(
+        seg: &Segment,
+        name: &str,
+        x: &Lazy<T>,
+        y: &Lazy<T>,
+        timeout: Duration,
+    ) -> Result<Self> {
+        let deadline = Deadline::after(timeout);
+        let (a, b) = (x.force_until(deadline)?, y.force_until(deadline)?);
         Self::deferred(seg, name, LazyOp::Add(a, b))
     }
 
-    /// `x * y`, like [`Lazy::add`].
+    /// `x * y`, like [`Lazy::add`] (operand waits bounded by
+    /// [`OPERAND_WAIT`]).
+    ///
+    /// ```
+    /// use zeroipc::{Lazy, Segment};
+    /// let name = format!("/zeroipc-doc-lazy-mul-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let a = Lazy::<u8>::constant(&seg, "a", 16)?;
+    /// let p = Lazy::multiply(&seg, "p", &a, &a)?;
+    /// assert_eq!(p.force()?, 0); // 256 wraps
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
     pub fn multiply(seg: &Segment, name: &str, x: &Lazy<T>, y: &Lazy<T>) -> Result<Self> {
-        let (a, b) = (x.force()?, y.force()?);
+        Self::multiply_timeout(seg, name, x, y, OPERAND_WAIT)
+    }
+
+    /// `x * y`, like [`Lazy::add_timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use zeroipc::{Lazy, Segment};
+    /// let name = format!("/zeroipc-doc-lazy-mult-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let a = Lazy::<i64>::constant(&seg, "a", -3)?;
+    /// let p = Lazy::multiply_timeout(&seg, "p", &a, &a, Duration::from_secs(1))?;
+    /// assert_eq!(p.force()?, 9);
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn multiply_timeout(
+        seg: &Segment,
+        name: &str,
+        x: &Lazy<T>,
+        y: &Lazy<T>,
+        timeout: Duration,
+    ) -> Result<Self> {
+        let deadline = Deadline::after(timeout);
+        let (a, b) = (x.force_until(deadline)?, y.force_until(deadline)?);
         Self::deferred(seg, name, LazyOp::Multiply(a, b))
     }
 
-    /// `-x`, like [`Lazy::add`] (stored as NEGATE with `unary_arg`).
+    /// `-x`, like [`Lazy::add`] (stored as NEGATE with `unary_arg`; the
+    /// operand wait is bounded by [`OPERAND_WAIT`]).
+    ///
+    /// ```
+    /// use zeroipc::{Lazy, Segment};
+    /// let name = format!("/zeroipc-doc-lazy-neg-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let a = Lazy::<i16>::constant(&seg, "a", 5)?;
+    /// assert_eq!(Lazy::negate(&seg, "n", &a)?.force()?, -5);
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
     pub fn negate(seg: &Segment, name: &str, x: &Lazy<T>) -> Result<Self> {
-        let a = x.force()?;
+        Self::negate_timeout(seg, name, x, OPERAND_WAIT)
+    }
+
+    /// `-x`, like [`Lazy::add_timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use zeroipc::{Lazy, Segment};
+    /// let name = format!("/zeroipc-doc-lazy-negt-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let a = Lazy::<f32>::constant(&seg, "a", 1.5)?;
+    /// assert_eq!(Lazy::negate_timeout(&seg, "n", &a, Duration::MAX)?.force()?, -1.5);
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn negate_timeout(
+        seg: &Segment,
+        name: &str,
+        x: &Lazy<T>,
+        timeout: Duration,
+    ) -> Result<Self> {
+        let a = x.force_until(Deadline::after(timeout))?;
         Self::deferred(seg, name, LazyOp::Negate(a))
     }
 
@@ -485,8 +684,9 @@ impl<T: Arithmetic> Lazy<T> {
         }
     }
 
-    fn force_inner(&self, timeout: Option<Duration>) -> Result<T> {
-        let start = Instant::now();
+    /// Forces the value, waiting for another process's computation until
+    /// `deadline` (one deadline may cover several operands).
+    fn force_until(&self, deadline: Deadline) -> Result<T> {
         let state = self.state_word();
         loop {
             match state.load(Ordering::Acquire) {
@@ -515,16 +715,11 @@ impl<T: Arithmetic> Lazy<T> {
                     }
                 }
                 COMPUTING => {
-                    let remaining = timeout.map(|t| t.saturating_sub(start.elapsed()));
-                    let changed = wait_until(state, remaining, || {
+                    let changed = wait_until(state, deadline.remaining(), || {
                         (state.load(Ordering::Acquire) != COMPUTING).then_some(())
                     });
                     if changed.is_none() {
-                        return Err(Error::Timeout {
-                            name: self.region.name().to_owned(),
-                            kind: KIND,
-                            waited_ms: millis(start.elapsed()),
-                        });
+                        return Err(deadline.timeout(&self.region, KIND));
                     }
                 }
                 ERROR => return Err(self.failed(read_msg(&self.region, Self::L.error))),
@@ -541,13 +736,13 @@ impl<T: Arithmetic> Lazy<T> {
     /// the others wait for it). [`Error::Failed`] if the computation failed.
     /// Waits forever if the computing process died (see the module docs).
     pub fn force(&self) -> Result<T> {
-        self.force_inner(None)
+        self.force_until(Deadline::forever())
     }
 
     /// Like [`Lazy::force`], but waits for another process's computation at
     /// most `timeout` ([`Error::Timeout`]).
     pub fn force_timeout(&self, timeout: Duration) -> Result<T> {
-        self.force_inner(Some(timeout))
+        self.force_until(Deadline::after(timeout))
     }
 
     /// Forgets the computed value so the next force computes it again:

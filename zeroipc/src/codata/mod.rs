@@ -21,6 +21,11 @@ use crate::region::Region;
 /// Capacity of the NUL-terminated error message fields (Future, Lazy).
 pub(crate) const ERROR_MSG_LEN: usize = 256;
 
+/// How long an open check re-reads a combination of words that a live
+/// reference peer can show for a moment (its stores may become visible in
+/// another order than ours) before refusing the entry as another kind's.
+pub(crate) const OPEN_SETTLE_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// `CLOCK_MONOTONIC` in nanoseconds, the clock the C++ reference uses
 /// (`steady_clock`) for `completion_time`.
 pub(crate) fn monotonic_ns() -> u64 {

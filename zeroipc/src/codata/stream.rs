@@ -34,16 +34,22 @@
 //!   while the ring is full, [`Stream::emit`] waits for it (backpressure).
 //! - **subscribers** ([`Stream::subscribe`]) read without consuming: each
 //!   has its own cursor starting at `write_pos` when it attached, and reads
-//!   with [`Ring`]'s non-destructive `read_at`, so it sees every element
-//!   emitted after it attached for as long as the element is still in the
-//!   ring. An element is overwritten only after the consumer has taken it
-//!   (or, with [`Stream::emit_overwrite`], after the producer has dropped
-//!   it); a subscriber that falls that far behind gets [`Error::Overrun`]
-//!   with the number of elements it missed and continues with the oldest
-//!   element still available — it is never silently skipped ahead.
-//!   A copy is accepted only if, after it, `write_pos < cursor + capacity`
-//!   (the producer has not started on the slot) or `read_pos <= cursor`
-//!   (the slot cannot be reused yet); otherwise it is discarded as overrun.
+//!   with [`Ring`]'s non-destructive `read_at`. It sees every element
+//!   emitted after it attached that it reads while the element is still
+//!   safe in its slot: not yet taken by the consumer (or dropped by
+//!   [`Stream::emit_overwrite`]), or followed by fewer than `capacity`
+//!   later elements. An element that is both taken and `capacity` behind
+//!   the newest one sits in the slot the producer writes next, and the
+//!   format has no mark of a write in progress, so a reader cannot tell
+//!   whether it is being overwritten at that moment: it counts as lost
+//!   (with capacity 4: subscribe, emit 4, consume 4, and the first of the
+//!   four is reported missed, the other three are delivered). A subscriber
+//!   that falls behind gets [`Error::Overrun`] with the number of elements
+//!   it missed and continues with the oldest element still safe — it is
+//!   never silently skipped ahead. A copy is accepted only if, after it,
+//!   `write_pos < cursor + capacity` (the producer has not started on the
+//!   slot) or `read_pos <= cursor` (the slot cannot be reused yet);
+//!   otherwise it is discarded as overrun.
 //!
 //! With no consumer the ring fills and `emit` blocks; a broadcast-only
 //! stream uses [`Stream::emit_overwrite`], which drops the oldest element
@@ -67,7 +73,14 @@
 //! thread. A stage consumes its source (it is the source's consumer),
 //! closes its output when the source is closed and drained (`take` closes
 //! it after `n` elements), and stops if its output is closed by someone
-//! else. [`Stream::fold`] returns a [`Fold`] driven the same way. Elements
+//! else. It takes a source element only once the element's result has
+//! been emitted (or the function skipped it), and checks the output before
+//! looking at the source, so closing its output never loses a source
+//! element: what the stage did not deliver stays in the source. A stage
+//! waiting for its source also watches its output's `closed` flag (within
+//! [`crate::wait::MAX_SLEEP`]: the closer wakes only the output's readers),
+//! so a spawned stage on an idle source ends soon after the output is
+//! closed. [`Stream::fold`] returns a [`Fold`] driven the same way. Elements
 //! left in the ring when the stream is closed are still delivered (the
 //! reference's subscribe drops them).
 //!
@@ -244,6 +257,16 @@ impl<T: ShmElement> Stream<T> {
             ));
         }
         let ring = Ring::<T>::from_region(buffer)?;
+        // Relaxed: only the value's range matters (0/1 for every writer).
+        let closed = header.atomic_u8(OFF_CLOSED).load(Ordering::Relaxed);
+        if closed > 1 {
+            return Err(header.mismatch(
+                KIND,
+                format!(
+                    "closed flag is {closed}, not 0 or 1: not a stream header, or a corrupted one"
+                ),
+            ));
+        }
         let stated = header.read_u32(OFF_CAPACITY) as usize;
         if stated != ring.capacity() {
             return Err(header.mismatch(
@@ -444,6 +467,39 @@ impl<T: ShmElement> Stream<T> {
         Ok(None)
     }
 
+    /// The next element without taking it, for a stage (the source's only
+    /// consumer, so the element stays next until [`Stream::take_peeked`]):
+    /// `Ok(None)` when empty, [`Error::Closed`] once closed and drained.
+    fn peek(&self) -> Result<Option<T>> {
+        if let Some(v) = self.peek_ring() {
+            return Ok(Some(v));
+        }
+        if self.is_closed() {
+            // Acquire on closed: elements emitted before the close are
+            // visible now; look once more.
+            return match self.peek_ring() {
+                Some(v) => Ok(Some(v)),
+                None => Err(self.closed_err()),
+            };
+        }
+        Ok(None)
+    }
+
+    fn peek_ring(&self) -> Option<T> {
+        // Only we (the consumer) move read_pos. Acquire on write_pos: the
+        // producer's bytes of every element before it are visible.
+        let rp = self.ring.read_pos();
+        let wp = self.ring.write_pos();
+        (wp.wrapping_sub(rp) >= Self::ELEM).then(|| self.ring.read_at(rp))
+    }
+
+    /// Takes the element [`Stream::peek`] returned (the producer never
+    /// writes an unconsumed slot, so it is still the same one). False if
+    /// the ring was found empty (positions rewritten by a hostile peer).
+    fn take_peeked(&self) -> bool {
+        self.ring.read().is_some()
+    }
+
     fn recv_until(&self, timeout: Option<Duration>) -> Result<T> {
         if let Some(v) = self.try_recv()? {
             return Ok(v);
@@ -577,8 +633,9 @@ impl<T: ShmElement> Stream<T> {
     }
 
     /// `fold`: consumes this stream into an accumulator, driven like a
-    /// [`Stage`] (no output stream).
-    pub fn fold<A, F: FnMut(A, T) -> A>(&self, init: A, f: F) -> Fold<T, A, F> {
+    /// [`Stage`] (no output stream). The accumulator is cloned before each
+    /// step so that a panic in `f` leaves the fold usable (see [`Fold`]).
+    pub fn fold<A: Clone, F: FnMut(A, T) -> A>(&self, init: A, f: F) -> Fold<T, A, F> {
         Fold {
             src: self.clone(),
             acc: Some(init),
@@ -746,7 +803,9 @@ pub struct Stage<T: ShmElement, U: ShmElement, F: FnMut(T) -> Step<U>> {
     src: Stream<T>,
     dst: Stream<U>,
     f: F,
-    /// A result waiting for room in the output, and whether to close after it.
+    /// A result waiting for room in the output, and whether to close after
+    /// it. Its source element is still in the source: it is taken only
+    /// when the result is emitted.
     pending: Option<(U, bool)>,
     done: bool,
     taken: u64,
@@ -785,14 +844,25 @@ impl<T: ShmElement, U: ShmElement, F: FnMut(T) -> Step<U>> Stage<T, U, F> {
         self.pending = None;
     }
 
-    /// Emits the pending result if there is room; false if still full.
+    /// Takes the source element whose result was just emitted or skipped.
+    fn take_source(&mut self) {
+        if self.src.take_peeked() {
+            self.taken += 1;
+        }
+    }
+
+    /// Emits the pending result if there is room, then takes its source
+    /// element: true if emitted. False if the output is full (still
+    /// pending) or closed (the stage is done; the element stays in the
+    /// source).
     fn flush(&mut self) -> Result<bool> {
         let Some((u, close_after)) = self.pending else {
-            return Ok(true);
+            return Ok(false);
         };
         match self.dst.try_emit(u) {
             Ok(true) => {
                 self.pending = None;
+                self.take_source();
                 if close_after {
                     self.finish();
                 }
@@ -802,7 +872,7 @@ impl<T: ShmElement, U: ShmElement, F: FnMut(T) -> Step<U>> Stage<T, U, F> {
             Err(Error::Closed { .. }) => {
                 self.done = true;
                 self.pending = None;
-                Ok(true)
+                Ok(false)
             }
             Err(e) => Err(e),
         }
@@ -810,15 +880,26 @@ impl<T: ShmElement, U: ShmElement, F: FnMut(T) -> Step<U>> Stage<T, U, F> {
 
     /// Moves every element available now, without blocking: stops when the
     /// source is empty or the output is full. Closes the output once the
-    /// source is closed and drained. Returns how many source elements it
-    /// consumed.
+    /// source is closed and drained; stops, taking nothing, once the output
+    /// was closed by someone else. Returns how many source elements it
+    /// consumed (a source element is consumed when its result is emitted
+    /// or skipped).
     pub fn pump(&mut self) -> Result<u64> {
         let mut n = 0;
         while !self.done {
-            if !self.flush()? || self.done {
+            if self.pending.is_some() {
+                if !self.flush()? {
+                    break; // output full, or closed (done)
+                }
+                n += 1;
+                continue;
+            }
+            // The output first: once it is closed nothing more is taken.
+            if self.dst.is_closed() {
+                self.done = true;
                 break;
             }
-            let x = match self.src.try_recv() {
+            let x = match self.src.peek() {
                 Ok(Some(x)) => x,
                 Ok(None) => break,
                 Err(Error::Closed { .. }) => {
@@ -827,13 +908,18 @@ impl<T: ShmElement, U: ShmElement, F: FnMut(T) -> Step<U>> Stage<T, U, F> {
                 }
                 Err(e) => return Err(e),
             };
-            n += 1;
-            self.taken += 1;
             match (self.f)(x) {
                 Step::Emit(u) => self.pending = Some((u, false)),
                 Step::EmitAndClose(u) => self.pending = Some((u, true)),
-                Step::Skip => {}
-                Step::Close => self.finish(),
+                Step::Skip => {
+                    self.take_source();
+                    n += 1;
+                }
+                Step::Close => {
+                    self.take_source();
+                    n += 1;
+                    self.finish();
+                }
             }
         }
         Ok(n)
@@ -857,8 +943,12 @@ impl<T: ShmElement, U: ShmElement, F: FnMut(T) -> Step<U>> Stage<T, U, F> {
                     (dst.is_closed() || dst.len() < dst.capacity()).then_some(())
                 });
             } else {
-                let src = &self.src;
-                src.wait_for(left, || !src.is_empty() || src.is_closed());
+                // The output's closer wakes only the output's sleepers, so
+                // its flag is re-checked at each bounded wake (MAX_SLEEP).
+                let (src, dst) = (&self.src, &self.dst);
+                src.wait_for(left, || {
+                    !src.is_empty() || src.is_closed() || dst.is_closed()
+                });
             }
         }
     }
@@ -886,6 +976,29 @@ impl<T: ShmElement, U: ShmElement, F: FnMut(T) -> Step<U>> Stage<T, U, F> {
 
 /// A fold over a stream, driven like a [`Stage`]: [`Fold::pump`] consumes
 /// what is available, [`Fold::run_until_closed`] returns the final value.
+///
+/// If the closure panics, the element it was given is consumed and lost,
+/// and the accumulator keeps its value from before that element (a copy
+/// taken before each step is put back while unwinding), so the fold stays
+/// usable:
+///
+/// ```
+/// use std::panic::{catch_unwind, AssertUnwindSafe};
+/// use zeroipc::{Segment, Stream};
+/// let name = format!("/zeroipc-doc-fold-{}", std::process::id());
+/// let seg = Segment::create(&name, 1 << 16)?;
+/// let s = Stream::<u32>::create(&seg, "s", 4)?;
+/// let mut sum = s.fold(0u32, |a, x| a.checked_add(x).expect("no overflow"));
+/// for x in [1, u32::MAX, 2] {
+///     s.emit(x)?;
+/// }
+/// assert!(catch_unwind(AssertUnwindSafe(|| sum.pump())).is_err()); // 1 + u32::MAX
+/// assert_eq!(*sum.value(), 1);
+/// assert_eq!(sum.pump()?, 1); // then 2
+/// assert_eq!(*sum.value(), 3);
+/// Segment::unlink(&name)?;
+/// # Ok::<(), zeroipc::Error>(())
+/// ```
 pub struct Fold<T: ShmElement, A, F: FnMut(A, T) -> A> {
     src: Stream<T>,
     acc: Option<A>,
@@ -903,7 +1016,22 @@ impl<T: ShmElement, A: std::fmt::Debug, F: FnMut(A, T) -> A> std::fmt::Debug for
     }
 }
 
-impl<T: ShmElement, A, F: FnMut(A, T) -> A> Fold<T, A, F> {
+/// Puts the copy of the accumulator back into `slot` if the fold closure
+/// unwinds (the closure owned the accumulator and dropped it).
+struct KeepAccumulator<'a, A> {
+    slot: &'a mut Option<A>,
+    copy: Option<A>,
+}
+
+impl<A> Drop for KeepAccumulator<'_, A> {
+    fn drop(&mut self) {
+        if self.slot.is_none() {
+            *self.slot = self.copy.take();
+        }
+    }
+}
+
+impl<T: ShmElement, A: Clone, F: FnMut(A, T) -> A> Fold<T, A, F> {
     /// The accumulator so far.
     pub fn value(&self) -> &A {
         self.acc.as_ref().expect("accumulator present")
@@ -921,7 +1049,13 @@ impl<T: ShmElement, A, F: FnMut(A, T) -> A> Fold<T, A, F> {
             match self.src.try_recv() {
                 Ok(Some(x)) => {
                     let acc = self.acc.take().expect("accumulator present");
-                    self.acc = Some((self.f)(acc, x));
+                    let keep = KeepAccumulator {
+                        copy: Some(acc.clone()),
+                        slot: &mut self.acc,
+                    };
+                    let next = (self.f)(acc, x);
+                    *keep.slot = Some(next);
+                    drop(keep); // the slot is full again: the copy is dropped
                     n += 1;
                 }
                 Ok(None) => break,

@@ -99,7 +99,12 @@
 //! serialise for a few nanoseconds); C++ peers already treat INSERTING as a
 //! short exclusive hold and wait for it. A lookup killed while holding its
 //! claim leaves the slot INSERTING, like a killed writer (see below).
-//! `read_slot` (snapshots, inspection) keeps the optimistic copy.
+//! Iteration ([`Map::iter`], [`crate::Set::iter`]) reads every slot through
+//! the same claimed copy (`HashSlots::claimed_copy`, the one routine that
+//! reads a slot's key and value): its earlier optimistic copy, validated by
+//! re-reading the state and the key, returned pairs that were never in the
+//! map (`(1, B)` after `(1, A)` and `(2, B)` alternated in one slot; 4 to 11
+//! in 2.5 s of `tests/regress_codata_map.rs`).
 //! A removal claims the slot (OCCUPIED ->
 //! INSERTING, which C++ peers already treat as an update in progress),
 //! checks the key, copies the value out and stores DELETED, so it returns
@@ -119,6 +124,20 @@
 //! bounded by [`STUCK_SLOT_WAIT`]; the slot is then skipped for the rest of
 //! that call. A peer that died mid-insert thus costs each later operation
 //! probing through its slot one bounded wait, never a hang.
+//!
+//! **Opening the wrong kind.** The format has no kind tag: a `Set<u32>` and
+//! a `Stack<u32>` of the same even capacity have the same entry size and
+//! the same words at +4 (capacity), +8 (element size) and +12 (0). Open
+//! (Map and Set) therefore also checks what the format does promise:
+//! `size` within `0..=capacity` (re-read for up to 20 ms, since a C++
+//! inserter's count can lag a racing removal; an empty stack's top of -1
+//! reads as 4294967295) and every slot state within 0..=3 (one load per
+//! slot; a stack's element bytes usually fail it). What cannot be told: a
+//! non-empty stack whose element words happen to be 0..=3, or any entry of
+//! the right size whose bytes happen to satisfy both checks, opens as a
+//! set; a map whose `size` was left below zero for good (a C++ inserter
+//! killed between publishing and counting, its entry then removed) is
+//! refused although it is a map.
 //!
 //! There is no `clear()`: emptying the slots is only correct while no other
 //! process uses the map, which the format cannot enforce (create a new map
@@ -162,6 +181,10 @@ const HOLD_WAIT: Duration = Duration::from_millis(1);
 /// Spins a re-scan gives an INSERTING slot later in the chain before giving
 /// its claim back.
 const FOLLOW_SPINS: u32 = 64;
+
+/// How long an open re-reads a `size` word outside `0..=capacity` (a C++
+/// inserter's window between publishing and counting) before refusing.
+const SIZE_SETTLE_WAIT: Duration = Duration::from_millis(20);
 
 /// Consecutive failed validations of one slot before a lookup moves on.
 const MAX_READ_RETRIES: u32 = 10_000;
@@ -387,11 +410,62 @@ impl HashSlots {
                 ))
             }
         }
-        Ok(HashSlots {
+        let slots = HashSlots {
             region,
             capacity,
             layout,
-        })
+        };
+        slots.check_size_word(kind)?;
+        slots.check_slot_states(kind)?;
+        Ok(slots)
+    }
+
+    /// Open check: `size` within `0..=capacity` (module doc, "Opening the
+    /// wrong kind"). A C++ inserter counts after publishing, so a racing
+    /// removal can wrap `size` below zero for a moment: an out-of-range
+    /// value is re-read for up to [`SIZE_SETTLE_WAIT`] before refusing.
+    fn check_size_word(&self, kind: &'static str) -> Result<()> {
+        let in_range = || {
+            // Relaxed: a plain snapshot of a counter; nothing is read
+            // through it.
+            let raw = self.size().load(Ordering::Relaxed);
+            (u64::from(raw) <= self.capacity).then_some(()).ok_or(raw)
+        };
+        if in_range().is_ok() {
+            return Ok(());
+        }
+        let settled = crate::wait::poll_until(Some(SIZE_SETTLE_WAIT), || in_range().ok());
+        match (settled, in_range()) {
+            (Some(()), _) | (None, Ok(())) => Ok(()),
+            (None, Err(raw)) => Err(self.region.mismatch(
+                kind,
+                format!(
+                    "size {raw} ({} as a signed word) is outside 0..=capacity {}: not a hash \
+                     table (an empty Stack's top of -1 reads as 4294967295), or a corrupted one",
+                    raw as i32, self.capacity
+                ),
+            )),
+        }
+    }
+
+    /// Open check: every slot state is EMPTY, OCCUPIED, DELETED or
+    /// INSERTING, the only values any writer of the format stores. One
+    /// relaxed load per slot.
+    fn check_slot_states(&self, kind: &'static str) -> Result<()> {
+        for s in 0..self.capacity {
+            // Relaxed: only the value's range matters, not what it publishes.
+            let st = self.state(s).load(Ordering::Relaxed);
+            if st > INSERTING {
+                return Err(self.region.mismatch(
+                    kind,
+                    format!(
+                        "slot {s} has state {st}, not EMPTY/OCCUPIED/DELETED/INSERTING (0..=3): \
+                         not a hash table (another kind's bytes?), or a corrupted one"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn region(&self) -> &Region {
@@ -764,12 +838,11 @@ impl HashSlots {
 
     /// The slot and value of `key`, copied under a read claim (module doc).
     pub(crate) fn find<K: ShmElement>(&self, key: &K) -> Option<(u64, ValBuf)> {
-        self.probe(key, |s| {
-            self.with_claim(s, key, |v| {
-                // Release: hands the slot back; our copy happens before it.
-                self.state(s).store(OCCUPIED, Ordering::Release);
-                (s, v)
-            })
+        self.probe(key, |s| match self.claimed_copy::<K>(s, |_| OCCUPIED) {
+            None => Step::Retry,
+            Some((k, v)) if key_eq(&k, key) => Step::Done((s, v)),
+            // Erased and refilled with another key since `probe` compared.
+            Some(_) => Step::Next,
         })
     }
 
@@ -777,56 +850,88 @@ impl HashSlots {
     /// store DELETED. Returns the removed value.
     pub(crate) fn remove<K: ShmElement>(&self, key: &K) -> Option<ValBuf> {
         self.probe(key, |s| {
-            self.with_claim(s, key, |v| {
+            let mut removed = false;
+            let copy = self.claimed_copy::<K>(s, |k| {
+                if !key_eq(k, key) {
+                    return OCCUPIED; // refilled with another key: hand back
+                }
+                removed = true;
+                // Under our claim, after the inserter's increment (we
+                // acquired its OCCUPIED), so `size` never wraps for us.
                 self.size().fetch_sub(1, Ordering::Relaxed);
                 // The tombstone keeps the bytes, as the reference's does.
-                self.state(s).store(DELETED, Ordering::Release);
-                v
-            })
+                DELETED
+            });
+            match copy {
+                None => Step::Retry,
+                Some((_, v)) if removed => Step::Done(v),
+                Some(_) => Step::Next,
+            }
         })
     }
 
-    /// Claims slot `s` (OCCUPIED -> INSERTING), re-checks its key and copies
-    /// its value; `done` then runs under the claim and must release it.
-    /// `Retry` if another party claimed first, `Next` (claim handed back)
-    /// if the slot now holds another key.
-    fn with_claim<K: ShmElement, R>(
+    /// The one routine that reads a slot's contents (lookups, removals and
+    /// iteration; module doc, item 12): claims slot `s` (OCCUPIED ->
+    /// INSERTING), copies its key and value while nobody else may write
+    /// them, and hands the slot back in the state `release_as` picks from
+    /// the key copy (OCCUPIED: unchanged; DELETED: removed). `None` if the
+    /// slot was not OCCUPIED at the claim.
+    fn claimed_copy<K: ShmElement>(
         &self,
         s: u64,
-        key: &K,
-        done: impl FnOnce(ValBuf) -> R,
-    ) -> Step<R> {
-        // Exclusive claim (acquire: we read the publisher's bytes).
-        if self
-            .state(s)
+        release_as: impl FnOnce(&K) -> u32,
+    ) -> Option<(K, ValBuf)> {
+        // Exclusive claim. Acquire: pairs with the release store that
+        // published (or last handed back) the slot, so its key and value
+        // bytes are visible; no writer touches them until we store below.
+        self.state(s)
             .compare_exchange(OCCUPIED, INSERTING, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            return Step::Retry;
-        }
-        if !key_eq(&self.key::<K>(s), key) {
-            // Erased and refilled with another key since `probe` compared.
-            self.state(s).store(OCCUPIED, Ordering::Release);
-            return Step::Next;
-        }
-        Step::Done(done(self.read_val(s)))
+            .ok()?;
+        let k = self.key::<K>(s);
+        let v = self.read_val(s);
+        let next = release_as(&k);
+        debug_assert!(next == OCCUPIED || next == DELETED);
+        // Release: our copies (and a removal's size decrement) happen before
+        // the next claimer's writes to the slot.
+        self.state(s).store(next, Ordering::Release);
+        Some((k, v))
     }
 
-    /// The key and value of slot `s` if it is OCCUPIED and stays so while
-    /// both are copied (bounded retries).
-    pub(crate) fn read_slot<K: ShmElement>(&self, s: u64) -> Option<(K, ValBuf)> {
+    /// The key and value of slot `s` for an iteration, copied under a read
+    /// claim ([`HashSlots::claimed_copy`]) if the slot holds an entry. An
+    /// INSERTING slot (a writer or another reader at work) is waited for:
+    /// up to [`STUCK_SLOT_WAIT`] while `*gave_up` is false, after which the
+    /// slot is skipped and `*gave_up` set, then only a short spin, so one
+    /// iteration over many stuck slots costs one bounded wait.
+    pub(crate) fn read_slot<K: ShmElement>(
+        &self,
+        s: u64,
+        gave_up: &mut bool,
+    ) -> Option<(K, ValBuf)> {
         for _ in 0..MAX_READ_RETRIES {
-            if self.state(s).load(Ordering::Acquire) != OCCUPIED {
-                return None;
+            match self.state(s).load(Ordering::Acquire) {
+                OCCUPIED => {
+                    if let Some(kv) = self.claimed_copy::<K>(s, |_| OCCUPIED) {
+                        return Some(kv);
+                    }
+                    // Claimed or changed between the load and the CAS.
+                    crate::wait::spin_hint();
+                }
+                INSERTING => {
+                    let settled = if *gave_up {
+                        self.spin_settled(s)
+                    } else {
+                        self.wait_settled(s, STUCK_SLOT_WAIT)
+                    };
+                    if !settled {
+                        *gave_up = true;
+                        STUCK_SKIPS.fetch_add(1, Ordering::Relaxed);
+                        return None;
+                    }
+                }
+                // EMPTY, DELETED or a state no writer produces: no entry.
+                _ => return None,
             }
-            let k1 = self.key::<K>(s);
-            let v = self.read_val(s);
-            let k2 = self.key::<K>(s);
-            fence(Ordering::Acquire);
-            if self.state(s).load(Ordering::Relaxed) == OCCUPIED && bytes_of(&k1) == bytes_of(&k2) {
-                return Some((k1, v));
-            }
-            crate::wait::spin_hint();
         }
         None
     }
@@ -1003,12 +1108,29 @@ impl<K: ShmElement, V: ShmElement> Map<K, V> {
     }
 
     /// Iterates over the entries slot by slot. Weakly consistent: each entry
-    /// returned was present at the moment it was read; entries added or
-    /// removed meanwhile may or may not appear.
+    /// returned was present at the moment it was read (each slot is copied
+    /// under a read claim, as [`Map::get`] does, so a key is never paired
+    /// with another key's value); entries added or removed meanwhile may or
+    /// may not appear. A slot held by a writer is waited for, at most
+    /// [`STUCK_SLOT_WAIT`] once per iteration (then such slots are skipped).
+    ///
+    /// ```
+    /// use zeroipc::{Map, Segment};
+    /// let name = format!("/zeroipc-doc-map-iter-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let m = Map::<u32, u64>::create(&seg, "m", 8)?;
+    /// assert!(m.insert(1, 10).is_stored() && m.insert(2, 20).is_stored());
+    /// let mut all: Vec<(u32, u64)> = m.iter().collect();
+    /// all.sort_unstable();
+    /// assert_eq!(all, [(1, 10), (2, 20)]);
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = (K, V)> + '_ {
+        let mut gave_up = false;
         (0..self.slots.capacity()).filter_map(move |s| {
             self.slots
-                .read_slot::<K>(s)
+                .read_slot::<K>(s, &mut gave_up)
                 .map(|(k, v)| (k, self.value(&v)))
         })
     }

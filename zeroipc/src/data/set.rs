@@ -24,6 +24,15 @@
 //! instead of skipping them as the C++ `contains` does, removal claims the
 //! slot before tombstoning it, and `size` is incremented before publishing.
 //! The argument and the remaining limits are in the `map` module doc.
+//! Iteration copies each slot under a read claim, as lookups do.
+//!
+//! # Opening the wrong kind
+//!
+//! The header has no kind tag: a `Stack<u32>` of an even capacity has this
+//! set's entry size and the same words at +4, +8 and +12. Open also checks
+//! `size <= capacity` (an empty stack's top of -1 reads as 4294967295) and
+//! that every slot state is 0..=3; a non-empty stack whose element words
+//! happen to be 0..=3 still opens as a set (see the `map` module doc).
 
 use crate::data::map::{HashSlots, SlotInsert, SlotLayout};
 use crate::element::ShmElement;
@@ -164,10 +173,25 @@ impl<T: ShmElement> Set<T> {
         self.slots.capacity() as usize
     }
 
-    /// Iterates over the members slot by slot (weakly consistent, as
-    /// [`crate::Map::iter`]).
+    /// Iterates over the members slot by slot (weakly consistent, each slot
+    /// copied under a read claim, as [`crate::Map::iter`]).
+    ///
+    /// ```
+    /// use zeroipc::{Segment, Set};
+    /// let name = format!("/zeroipc-doc-set-iter-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let s = Set::<u16>::create(&seg, "s", 8)?;
+    /// assert!(s.insert(3).is_inserted() && s.insert(5).is_inserted());
+    /// let mut all: Vec<u16> = s.iter().collect();
+    /// all.sort_unstable();
+    /// assert_eq!(all, [3, 5]);
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
-        (0..self.slots.capacity()).filter_map(move |s| self.slots.read_slot::<T>(s).map(|(k, _)| k))
+        let mut gave_up = false;
+        (0..self.slots.capacity())
+            .filter_map(move |s| self.slots.read_slot::<T>(s, &mut gave_up).map(|(k, _)| k))
     }
 
     /// All members, copied.

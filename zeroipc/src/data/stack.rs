@@ -49,8 +49,9 @@
 //! # What differs from the reference (bytes and protocol unchanged)
 //!
 //! - Capacity 0 is rejected at creation; open validates element size,
-//!   capacity (nonzero, fits an i32) and total size, and caches the
-//!   capacity.
+//!   capacity (nonzero, fits an i32) and total size, `top` within
+//!   `-1..capacity` and every slot state within 0..=3 (see "Opening the
+//!   wrong kind"), and caches the capacity.
 //! - A `top` outside `-1..capacity` (only a corrupt segment has one) makes
 //!   the operation fail instead of indexing outside the slot array.
 //! - The 10000 claim tries are spaced out (spin, then yield, then short
@@ -60,6 +61,17 @@
 //!   path (and its best-effort rollback) for peers that really died.
 //! - Timeout variants retry in bounded sleeps; they may overrun their
 //!   timeout by up to the claim bound when a peer stalls mid-operation.
+//!
+//! # Opening the wrong kind
+//!
+//! The format has no kind tag. A `Set<u32>` of the same even capacity has
+//! this entry size and the same words at +4 (capacity), +8 (element size)
+//! and +12 (0); its `size` at +0 reads as `top`. Open refuses a `top`
+//! outside `-1..capacity` (a full set) and a slot state outside 0..=3 (a
+//! set's key words, unless they happen to be 0..=3). What cannot be told: a
+//! set that is not full and whose keys in the second half of its slots
+//! happen to be 0..=3 opens as a stack; so does any entry of the right size
+//! whose words satisfy both checks.
 
 use crate::element::ShmElement;
 use crate::error::{Error, Result};
@@ -236,21 +248,59 @@ impl<T: ShmElement> Stack<T> {
                 ),
             ));
         }
-        match layout(capacity as u64, s as u64) {
-            Some((state_off, total)) if total == len as u64 => Ok(Stack {
+        let stack = match layout(capacity as u64, s as u64) {
+            Some((state_off, total)) if total == len as u64 => Stack {
                 region,
                 capacity,
                 state_off: state_off as usize,
                 _t: PhantomData,
-            }),
-            _ => Err(region.mismatch(
+            },
+            _ => {
+                return Err(region.mismatch(
+                    KIND,
+                    format!(
+                        "capacity {capacity} x element size {s} needs an entry of \
+                         16 + align8({capacity} x {s}) + 4 x {capacity} bytes, but the entry has {len}"
+                    ),
+                ))
+            }
+        };
+        stack.check_words()?;
+        Ok(stack)
+    }
+
+    /// Open checks of what the format promises beyond the header sizes
+    /// (module doc, "Opening the wrong kind"): `top` within
+    /// `-1..capacity` and every slot state within 0..=3. Every writer of the
+    /// format keeps both at every moment (push and pop move `top` only
+    /// inside that range, rollbacks included), so a failure means the entry
+    /// is another kind's or corrupted. One relaxed load per word.
+    fn check_words(&self) -> Result<()> {
+        // Relaxed: only the values' ranges matter here.
+        let top = self.top().load(Ordering::Relaxed);
+        if top < -1 || top >= self.capacity as i32 {
+            return Err(self.region.mismatch(
                 KIND,
                 format!(
-                    "capacity {capacity} x element size {s} needs an entry of \
-                     16 + align8({capacity} x {s}) + 4 x {capacity} bytes, but the entry has {len}"
+                    "top is {top}, outside -1..{}: not a stack (a hash set's size or a \
+                     queue's position?), or a corrupted one",
+                    self.capacity
                 ),
-            )),
+            ));
         }
+        for i in 0..self.capacity as usize {
+            let st = self.state(i).load(Ordering::Relaxed);
+            if st > READING {
+                return Err(self.region.mismatch(
+                    KIND,
+                    format!(
+                        "slot {i} has state {st}, not EMPTY/WRITING/READY/READING (0..=3): \
+                         not a stack, or a corrupted one"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Creates a stack named `name` of exactly `capacity` elements
