@@ -34,12 +34,22 @@ pub(crate) const KIND: &str = "mutex";
 /// let seg = Segment::create(&name, 1 << 16)?;
 /// let m = Mutex::create(&seg, "lock")?;
 /// let total = Array::<u64>::create(&seg, "total", 1)?;
+/// let other = Mutex::open(&Segment::open(&name)?, "lock")?; // another process would do this
 /// {
 ///     let _g = m.lock()?; // released at the end of the scope
 ///     total.set(0, total.get(0)? + 1)?;
-///     assert!(m.try_lock().is_none());
+///     assert!(other.try_lock().is_none()); // held, so try_lock fails...
+///     assert!(m.is_locked()); // ...and leaves the lock held
 /// }
 /// assert!(!m.is_locked());
+///
+/// // An explicit unlock reports what dropping a guard cannot: a lock that
+/// // someone else released meanwhile.
+/// let g = m.lock()?;
+/// assert!(other.try_lock().is_none());
+/// g.unlock()?; // exactly one unlock, and it succeeds
+/// assert!(!m.is_locked());
+/// assert!(m.force_unlock().is_err()); // a second unlock is refused
 /// Segment::unlink(&name)?;
 /// # Ok::<(), zeroipc::Error>(())
 /// ```
@@ -156,6 +166,32 @@ impl MutexGuard<'_> {
     /// The mutex this guard holds.
     pub fn mutex(&self) -> &Mutex {
         self.mutex
+    }
+
+    /// Unlocks now and reports the release's outcome, which dropping the
+    /// guard has to ignore: an error means the mutex was no longer locked
+    /// (someone released it out of protocol, e.g. [`Mutex::force_unlock`]
+    /// or a peer's double unlock), so mutual exclusion was already broken.
+    ///
+    /// ```
+    /// use zeroipc::{Mutex, Segment};
+    /// let name = format!("/zeroipc-doc-mutex-unlock-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let m = Mutex::create(&seg, "lock")?;
+    /// m.lock()?.unlock()?; // the normal case
+    /// let g = m.lock()?;
+    /// m.force_unlock()?; // out of protocol: released behind the holder's back
+    /// assert!(g.unlock().is_err()); // the holder finds out
+    /// assert!(!m.is_locked());
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn unlock(self) -> Result<()> {
+        let mutex = self.mutex;
+        // The release happens here, with its result; Drop must not release
+        // a second time. The guard holds only a reference: nothing leaks.
+        std::mem::forget(self);
+        mutex.sem.release()
     }
 }
 
