@@ -344,7 +344,8 @@ struct zeroipc_schema_stream {
     zeroipc_schema_stream(zeroipc::Memory& mem, const std::string& name)
         : header(open_header(mem, name)), buffer(mem, name + "_buffer") {}
 
-    /// Appends `value`; false if the stream is closed or its buffer is full.
+    /// Appends `value` (single producer: the ring is SPSC); false if the
+    /// stream is closed or its buffer is full.
     [[nodiscard]] bool emit(const T& value) {
         if (header->closed.load(std::memory_order_acquire) || !buffer.write(value)) {
             return false;

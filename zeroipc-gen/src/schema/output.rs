@@ -799,7 +799,8 @@ struct zeroipc_schema_stream {
     zeroipc_schema_stream(zeroipc::Memory& mem, const std::string& name)
         : header(open_header(mem, name)), buffer(mem, name + "_buffer") {}
 
-    /// Appends `value`; false if the stream is closed or its buffer is full.
+    /// Appends `value` (single producer: the ring is SPSC); false if the
+    /// stream is closed or its buffer is full.
     [[nodiscard]] bool emit(const T& value) {
         if (header->closed.load(std::memory_order_acquire) || !buffer.write(value)) {
             return false;
@@ -859,8 +860,8 @@ fn cpp_reference_handles(f: &FileDef, r: &dyn Resolver) -> String {
     let mut headers = BTreeSet::new();
     let mut has_stream = false;
     for st in segs_with_handles.iter().flat_map(|s| &s.structures) {
-        if let Some((ty, _, hs)) = cpp_reference_class(st, r) {
-            has_stream |= ty.starts_with(CPP_STREAM_PARTS);
+        if let Some((_, _, hs)) = cpp_reference_class(st, r) {
+            has_stream |= matches!(st.kind, StructKind::Stream);
             headers.extend(hs.iter().copied());
         }
     }
