@@ -51,12 +51,21 @@
 //!
 //! - **Senders serialise** on `send_seq`, used as a lock: even = free, odd =
 //!   held; a sender takes it with `CAS(even -> odd)` and releases it with
-//!   `+1`, so `send_seq / 2` counts completed sender turns. The holder waits
-//!   for `ready == 0`, writes the value, stores `consumed = 0`, then
-//!   `ready = 1` (release), and waits for `consumed == 1`; only then does it
-//!   release the lock. It never leaves its value in the slot: on timeout or
-//!   close it withdraws it with `CAS(ready 1 -> 0)`; if that CAS fails a
-//!   receiver has already claimed the value, and the send completes `Ok`.
+//!   `+1` after a turn that handed a value over, so `send_seq / 2` counts
+//!   those turns, or with `-1` after a turn that failed (timeout, close,
+//!   a `try_send` nobody took), so a failed send leaves `send_seq` as it
+//!   was. The holder waits for `ready == 0`, writes the value, stores
+//!   `consumed = 0`, then `ready = 1` (release), and waits for
+//!   `consumed == 1`; only then does it release the lock. It never leaves
+//!   its value in the slot: on timeout or close it withdraws it with
+//!   `CAS(ready 1 -> 0)`; if that CAS fails a receiver has already claimed
+//!   the value, and the send completes `Ok`. After a withdrawal it puts the
+//!   slot's data bytes and `consumed` back as they were, so a failed send
+//!   leaves every byte unchanged, unless a receiver is counted at that
+//!   moment: a reference receiver does not claim and may still be copying
+//!   the withdrawn value, which a restore would tear, so then the
+//!   withdrawn bytes stay (with `ready == 0` no receiver of ours reads
+//!   them, and the next sender overwrites them).
 //! - **Receivers claim** a value with `CAS(ready 1 -> 2)` (2 = "claimed by a
 //!   receiver", a third value the reference never writes; a C++ peer reads
 //!   it as `true`, i.e. "slot full" — checked with g++ 12 at -O0 and -O2,
@@ -89,14 +98,21 @@
 //! - Buffered: as [`Queue`]: a sender killed mid-push leaves a slot that
 //!   reads as empty/full at that point (timed operations time out); a
 //!   killed sender leaves `senders` too high, which only makes receivers of
-//!   a closed channel wait [`CLOSE_GRACE`] before reporting `Closed`.
+//!   a closed, drained channel wait [`CLOSE_GRACE`] before reporting
+//!   `Closed`, counted from when the handle first saw the closure, across
+//!   calls: [`Channel::try_recv`] returns `Ok(None)` until then, then
+//!   `Closed`.
 //! - Unbuffered: a sender killed holding the lock (odd `send_seq`) blocks
 //!   our other senders (timed sends time out); a value it had placed is
 //!   still received once. A receiver killed between its claim and `ready =
 //!   0` leaves the slot claimed: the sender waits (timed sends time out).
 //!   [`Channel::recover_unbuffered`] clears both states when the caller knows
-//!   the holder is dead. Counters left too high by killed parties only cost
-//!   spurious wake-ups.
+//!   the holder is dead. Counters left too high by killed parties cost
+//!   spurious wake-ups, and a receiver killed inside a receive makes the
+//!   next [`Channel::try_send`] of each handle offer its value for
+//!   [`TRY_SEND_WINDOW`] in vain; the handle then remembers those idle
+//!   receivers and its later `try_send`s return `Ok(false)` at once (one
+//!   more probe per [`TRY_SEND_REPROBE`] while nothing changes).
 
 use crate::data::queue::Queue;
 use crate::element::ShmElement;
@@ -888,7 +904,9 @@ impl<T: ShmElement> Channel<T> {
     }
 
     /// Like [`Channel::send`], giving up with [`Error::Timeout`] after
-    /// `timeout` (an unbuffered value not taken by then is withdrawn).
+    /// `timeout` (an unbuffered value not taken by then is withdrawn, and
+    /// the slot's bytes restored as the module docs say). A timeout too
+    /// large to add to the clock (`Duration::MAX`) means no limit.
     pub fn send_timeout(&self, v: T, timeout: Duration) -> Result<()> {
         self.send_inner(v, &Deadline::after(timeout), true)
             .map(|_| ())
@@ -897,7 +915,10 @@ impl<T: ShmElement> Channel<T> {
     /// Sends without waiting for room or for a receiver to arrive: `Ok(true)`
     /// if sent, `Ok(false)` if the queue is full (buffered) or no receiver
     /// is waiting (unbuffered; a waiting receiver gets up to
-    /// [`TRY_SEND_WINDOW`] to take the value, else it is withdrawn).
+    /// [`TRY_SEND_WINDOW`] to take the value, else it is withdrawn; counted
+    /// receivers that let this handle's last offer go untaken, e.g. killed
+    /// ones, get no new offer for up to [`TRY_SEND_REPROBE`], so the call
+    /// returns at once).
     pub fn try_send(&self, v: T) -> Result<bool> {
         self.send_inner(v, &Deadline::forever(), false)
     }
@@ -909,14 +930,17 @@ impl<T: ShmElement> Channel<T> {
             .map(|v| v.expect("blocking receive yields a value"))
     }
 
-    /// Like [`Channel::recv`], giving up with [`Error::Timeout`].
+    /// Like [`Channel::recv`], giving up with [`Error::Timeout`] (a timeout
+    /// too large to add to the clock means no limit).
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T> {
         self.recv_inner(&Deadline::after(timeout), true)
             .map(|v| v.expect("blocking receive yields a value"))
     }
 
     /// Receives a value if one is available now; `Ok(None)` if not;
-    /// [`Error::Closed`] once closed and drained.
+    /// [`Error::Closed`] once closed and drained (buffered, with a sender
+    /// still counted: once [`CLOSE_GRACE`] has passed since this handle
+    /// first saw the channel closed and empty, as for [`Channel::recv`]).
     pub fn try_recv(&self) -> Result<Option<T>> {
         self.recv_inner(&Deadline::forever(), false)
     }
@@ -963,8 +987,10 @@ impl<T: ShmElement> Channel<T> {
 /// `timeout` (`None`: forever). Returns the index of the channel and the
 /// value; [`Error::Closed`] (naming the last channel) once every channel is
 /// closed and drained; [`Error::Timeout`] on timeout. Channels are polled
-/// round-robin starting after the last one that delivered, so a busy channel
-/// does not starve the others. While waiting it counts as a receiver on
+/// round-robin starting after the one whose handle delivered last in a
+/// `select` (remembered in the handles, across calls), so a busy channel
+/// does not starve the others: with every channel non-empty, consecutive
+/// selects take from each in turn. While waiting it counts as a receiver on
 /// every channel (so unbuffered senders see it) and sleeps in bounded steps.
 ///
 /// ```
@@ -978,6 +1004,14 @@ impl<T: ShmElement> Channel<T> {
 /// b.send(5)?;
 /// assert_eq!(select(&[&a, &b], Some(Duration::from_secs(1)))?, (1, 5));
 /// assert!(select(&[&a, &b], Some(Duration::from_millis(5))).is_err());
+/// // Both non-empty: the selects alternate, starting after `b`.
+/// a.send(1)?;
+/// a.send(2)?;
+/// b.send(6)?;
+/// b.send(7)?;
+/// let t = Some(Duration::from_secs(1));
+/// let got: Vec<(usize, u32)> = (0..4).map(|_| select(&[&a, &b], t)).collect::<Result<_, _>>()?;
+/// assert_eq!(got, [(0, 1), (1, 6), (0, 2), (1, 7)]);
 /// Segment::unlink(&name)?;
 /// # Ok::<(), zeroipc::Error>(())
 /// ```
