@@ -287,7 +287,7 @@ pub fn entries(
     }
 }
 
-/// Offsets of the C++ generic `Lazy<T>` header (the Lazy table of `docs/FORMAT.md`).
+/// Offsets of the C++ generic `Lazy<T>` header (`docs/FORMAT.md` §4.6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LazyLayout {
     /// Offset of the cached value.
