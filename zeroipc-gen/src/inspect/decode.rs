@@ -447,6 +447,17 @@ fn array(ctx: &Ctx) -> R<Decoded> {
 /// (`zeroipc/src/data/queue.rs`, `round_capacity` and `from_region`), so
 /// it is restated here; the `cli_invalid` test that makes such a queue also
 /// checks that `Queue::open` refuses it, so the two cannot drift apart.
+///
+/// ```
+/// use zeroipc_gen::inspect::decode::MIN_QUEUE_CAPACITY;
+/// let name = format!("/zeroipc-doc-mincap-{}", std::process::id());
+/// let seg = zeroipc::Segment::create(&name, 1 << 16)?;
+/// // Asked for one slot, the runtime stores the smallest capacity it opens.
+/// let q = zeroipc::Queue::<u64>::create(&seg, "q", 1)?;
+/// assert_eq!(q.capacity() as u64, MIN_QUEUE_CAPACITY);
+/// zeroipc::Segment::unlink(&name)?;
+/// # Ok::<(), zeroipc::Error>(())
+/// ```
 pub const MIN_QUEUE_CAPACITY: u64 = 2;
 
 fn queue_on(v: &View, ctx: &Ctx, types_elem: Option<&'static TypeLayout>) -> R<Decoded> {

@@ -54,6 +54,13 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 
 /// Parses a byte count or offset: decimal (`3104`) or hex (`0xc20`, as
 /// `show` and `dump` print offsets); `_` may separate digits.
+///
+/// ```
+/// use zeroipc_gen::inspect::render::parse_number;
+/// assert_eq!(parse_number("0xc20"), Ok(3104));
+/// assert_eq!(parse_number("3104"), Ok(3104));
+/// assert!(parse_number("-1").unwrap_err().contains("hex like 0xc20"));
+/// ```
 pub fn parse_number(s: &str) -> Result<u64, String> {
     let t = s.trim().replace('_', "");
     let bad = || format!("bad number {s:?} (decimal like 3104, or hex like 0xc20)");
@@ -93,11 +100,11 @@ pub fn parse_range(s: &str) -> Result<(u64, u64), String> {
 /// Widest a table cell of free text (a FILL summary) is shown; longer text
 /// is cut with `...` (a signal holding a record would otherwise print
 /// hundreds of characters). JSON output keeps the full text.
-pub const CELL_MAX: usize = 40;
+pub(crate) const CELL_MAX: usize = 40;
 
 /// `text`, or its first characters and `...` when longer than `max`
 /// characters.
-pub fn ellipsis(text: &str, max: usize) -> String {
+pub(crate) fn ellipsis(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
     }

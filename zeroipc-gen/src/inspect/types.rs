@@ -45,7 +45,7 @@ pub fn parse_type(text: &str) -> Result<&'static TypeLayout, String> {
 
 /// The byte index of the first comma outside brackets (`u32,f64` has one;
 /// `{a: u8, b: u8}` and `[u8; 2]` do not).
-pub fn top_level_comma(text: &str) -> Option<usize> {
+pub(crate) fn top_level_comma(text: &str) -> Option<usize> {
     let mut depth = 0i32;
     for (i, c) in text.char_indices() {
         match c {
