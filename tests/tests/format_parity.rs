@@ -70,6 +70,9 @@ fn kind_lists_names_element_use_and_params_agree() {
     }
 }
 
+/// Table entries as (name, size), in creation order.
+type Listing = Vec<(String, u64)>;
+
 /// Both copies' entries for one instance; the catalogue's error, if any,
 /// is returned instead.
 fn both(
@@ -77,14 +80,14 @@ fn both(
     t: Option<&TypeLayout>,
     v: Option<&TypeLayout>,
     stored: u64,
-) -> Result<(Vec<(String, u64)>, Vec<(String, u64)>), String> {
+) -> Result<(Listing, Listing), String> {
     let shape = Shape {
         elem: t.map(elem),
         value: v.map(elem),
         capacity: stored,
     };
     let ours = k.parts(&shape).map_err(|e| e.to_string())?;
-    let ours: Vec<(String, u64)> = ours.iter().map(|p| (p.entry_name("x"), p.size)).collect();
+    let ours: Listing = ours.iter().map(|p| (p.entry_name("x"), p.size)).collect();
     let p = Params {
         capacity: stored,
         ..Params::default()
