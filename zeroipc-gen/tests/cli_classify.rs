@@ -360,9 +360,15 @@ fn zero_values(c: &mut Cases) {
         q.push(0).unwrap();
     }
     let n = c.next("queue", "Queue<u64> cap 32 holding 0".into());
-    Queue::<u64>::create(c.seg, &n, 32).unwrap().push(0).unwrap();
+    Queue::<u64>::create(c.seg, &n, 32)
+        .unwrap()
+        .push(0)
+        .unwrap();
     for (cap, fill) in [(8, 1), (8, 2), (4, 4)] {
-        let n = c.next("stack", format!("Stack<u32> cap {cap} holding {fill} zeros"));
+        let n = c.next(
+            "stack",
+            format!("Stack<u32> cap {cap} holding {fill} zeros"),
+        );
         let st = Stack::<u32>::create(c.seg, &n, cap).unwrap();
         for _ in 0..fill {
             st.push(0).unwrap();
