@@ -22,7 +22,7 @@ use super::{
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum StructureKind {
-    /// `Array<T>`: [`array`].
+    /// `Array<T>`: [`mod@array`].
     Array,
     /// `Queue<T>`: [`queue`].
     Queue,
