@@ -109,7 +109,8 @@ fn worker() {
                     std::hint::spin_loop(); // widen the race window
                 }
                 ctr.set(0, v + 1).unwrap();
-                drop(g);
+                // Explicit: a lock released behind our back shows as an error.
+                g.unlock().unwrap();
             }
         }
         "barrier" => {
@@ -544,8 +545,13 @@ fn every_timeout_variant_times_out_when_nobody_releases() {
     let g = m.lock().unwrap();
     assert!(is_timeout(m.lock_timeout(SHORT)));
     assert!(m.try_lock().is_none());
-    drop(g);
-    assert!(m.try_lock().is_some());
+    assert!(
+        m.is_locked(),
+        "a failed try_lock released the holder's lock"
+    );
+    g.unlock().unwrap(); // exactly one unlock, and it succeeds
+    assert!(m.force_unlock().is_err(), "a second unlock succeeded");
+    m.try_lock().unwrap().unlock().unwrap();
 
     // Barrier: a timed-out participant stays counted and resumes.
     let b1 = Barrier::create(&seg, "b", 2).unwrap();
@@ -617,12 +623,28 @@ fn every_timeout_variant_times_out_when_nobody_releases() {
     assert!(is_timeout(rw.read_timeout(SHORT)));
     assert!(is_timeout(rw.write_timeout(SHORT)));
     assert!(rw.try_read().is_none());
+    assert_eq!(
+        rw.readers(),
+        0,
+        "a failed try_read changed the reader count"
+    );
+    assert!(
+        rw.is_write_locked(),
+        "a failed try_read released the writer"
+    );
     drop(w);
+    assert!(!rw.is_write_locked());
     assert!(rw.try_read().is_some());
+    assert_eq!(rw.readers(), 0);
 
     let mon = Monitor::create(&seg, "mon").unwrap();
     let g = mon.lock().unwrap();
     assert!(is_timeout(mon.lock_timeout(SHORT)));
+    assert!(mon.try_lock().is_none());
+    assert!(
+        mon.is_locked(),
+        "a failed try_lock released the holder's monitor"
+    );
     assert!(is_timeout(g.wait_timeout(SHORT)));
     assert!(
         !mon.is_locked(),
@@ -641,7 +663,7 @@ fn every_timeout_variant_times_out_when_nobody_releases() {
     assert!(is_timeout(sig.set_timeout(2, SHORT)));
     assert!(sig.try_get().is_none());
     assert!(!sig.try_set(3));
-    drop(held);
+    held.unlock().unwrap(); // still held by us after the failed tries
     assert_eq!(sig.get_versioned().unwrap(), (0, 1));
 }
 
@@ -673,7 +695,10 @@ fn a_killed_holder_leaves_others_timing_out_not_hanging() {
 
     // Recovery by a supervisor that knows the holder is dead.
     m.force_unlock().unwrap();
-    drop(m.lock_timeout(Duration::from_millis(100)).unwrap());
+    m.lock_timeout(Duration::from_millis(100))
+        .unwrap()
+        .unlock()
+        .unwrap();
     assert!(m.force_unlock().is_err(), "not locked any more");
 }
 

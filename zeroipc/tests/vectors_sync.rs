@@ -61,6 +61,10 @@ fn sync_bin_reads_as_the_manifest_says() {
     let m = Mutex::open(&seg, "mtx").unwrap();
     assert_eq!(m.is_locked(), exp["locked"].as_bool().unwrap());
     assert!(m.try_lock().is_none());
+    assert!(
+        m.is_locked(),
+        "a failed try_lock released the reference's lock"
+    );
     // A plain semaphore (max 5) is not accepted as a mutex.
     let err = Mutex::open(&seg, "sem").unwrap_err();
     assert!(err.to_string().contains("max_count"), "{err}");
