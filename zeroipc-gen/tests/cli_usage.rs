@@ -102,6 +102,13 @@ fn a_closed_pipe_ends_quietly_with_status_0() {
 #[test]
 fn usage_errors_have_the_documented_prefix() {
     let seg = Shm::vector("arrays.bin");
+    let r = run(&[]);
+    assert_eq!(r.code, 2, "{}", r.out);
+    assert!(
+        r.err.starts_with("zeroipc: error: no command given\n") && r.err.contains("Usage:"),
+        "{}",
+        r.err
+    );
     for args in [
         vec!["frobnicate"],
         vec!["get", seg.name.as_str()],

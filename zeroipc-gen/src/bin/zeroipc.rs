@@ -267,6 +267,11 @@ fn parse_args() -> Cli {
                 std::process::exit(0);
             }
             let text = e.render().to_string();
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                // `zeroipc` alone: clap's text is the help, not a message.
+                eprint!("zeroipc: error: no command given\n\n{text}");
+                std::process::exit(EXIT_USAGE);
+            }
             let text = text.strip_prefix("error: ").unwrap_or(&text);
             eprint!("zeroipc: error: {text}");
             if !text.ends_with('\n') {
