@@ -61,6 +61,7 @@ const WRITER_ACTIVE: usize = 4;
 /// }
 /// let _w = lock.write()?;
 /// assert!(lock.try_read().is_none());
+/// assert_eq!((lock.readers(), lock.is_write_locked()), (0, true)); // the failed try took nothing
 /// # drop(_w);
 /// Segment::unlink(&name)?;
 /// # Ok::<(), zeroipc::Error>(())
