@@ -36,7 +36,9 @@ use std::time::Instant;
 use zeroipc::data::map::MapInsert;
 use zeroipc::data::set::SetInsert;
 use zeroipc::hash::key_hash;
-use zeroipc::{Channel, Error, Latch, Map, Once, Pool, Queue, Segment, Set, Stack};
+use zeroipc::{
+    Channel, Error, Event, EventMode, Latch, Map, Once, Pool, Queue, Segment, Set, Stack,
+};
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
 
@@ -760,4 +762,43 @@ fn channel_buffered_send_races_close_loom_acqrel_false_alarm() {
     model("channel_buffered_send_races_close_acqrel", 3, || {
         buffered_close(false)
     });
+}
+
+// ----- Event ------------------------------------------------------------------
+
+/// Auto-reset (issue 12 item 1): a signal given while a waiter is blocked
+/// (announced in the semaphore's `waiting`) is that waiter's: a `reset` and
+/// a `try_wait` right after it cannot take it back, and the waiter is
+/// released (a stolen permit would leave it spinning into loom's branch
+/// limit). Two blocked waiters at once are not modelled (see
+/// docs/RELIABILITY-CONCURRENCY.md); `tests/regress_sync_channel*.rs`
+/// cover them with threads and processes.
+#[test]
+fn event_auto_reset_cannot_steal_a_blocked_waiters_signal() {
+    model(
+        "event_auto_reset_cannot_steal_a_blocked_waiters_signal",
+        3,
+        || {
+            let shm = Shm::new();
+            let ev = Event::create(&shm.seg, "e", EventMode::AutoReset).unwrap();
+            let ew = ev.clone();
+            let waiter = thread::spawn(move || ew.wait().unwrap());
+            let es = ev.clone();
+            let signaller = thread::spawn(move || {
+                while es.semaphore().waiting() < 1 {
+                    thread::yield_now();
+                }
+                es.signal();
+                es.reset();
+                es.try_wait()
+            });
+            assert!(
+                !signaller.join().unwrap(),
+                "try_wait took the waiter's signal"
+            );
+            waiter.join().unwrap();
+            assert!(!ev.is_signaled());
+            assert_eq!(ev.semaphore().count(), 0);
+        },
+    );
 }

@@ -48,7 +48,12 @@
 //!
 //! After a crash: an event holds nothing. A dead manual-reset waiter leaves
 //! `waiting` raised: `pulse` then waits its full bound and reports
-//! [`crate::Error::Timeout`] (after resetting).
+//! [`crate::Error::Timeout`] (after resetting). A dead auto-reset waiter
+//! stays counted in the semaphore's `waiting`, so one permit is owed to it
+//! for good: a signal with no live waiter may leave two pending permits
+//! (two later waits pass), and a permit kept for the dead waiter is not
+//! taken by `try_wait` or `reset` nor reported by `is_signaled`, though a
+//! blocking wait takes it.
 
 use super::semaphore::{self, Semaphore};
 use super::{expect_size, timeout_as, Deadline};

@@ -57,7 +57,9 @@
 //!   state RUNNING; `call_once` waits forever, `call_once_timeout` returns
 //!   `Timeout`.
 //! - [`Event`]: nothing is held; a dead manual-reset waiter leaves `waiting`
-//!   raised, so `pulse` gives up after its timeout and resets anyway.
+//!   raised, so `pulse` gives up after its timeout and resets anyway; a dead
+//!   auto-reset waiter stays owed a permit (one extra pending signal, which
+//!   only a blocking wait takes).
 //! - [`RwLock`]: a dead reader leaves `readers` raised (writers time out); a
 //!   dead writer leaves `writer_active` set and the writer mutex locked
 //!   (everyone times out); a process dead inside the internal mutexes leaves
