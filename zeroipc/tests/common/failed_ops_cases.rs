@@ -30,6 +30,7 @@ use zeroipc::codata::channel::select;
 use zeroipc::codata::stream::StreamVoid;
 use zeroipc::data::map::MapInsert;
 use zeroipc::data::set::SetInsert;
+use zeroipc::format;
 use zeroipc::sync::{MonitorGuard, MutexGuard, OnceState, RwLockReadGuard, RwLockWriteGuard};
 use zeroipc::{
     Array, Barrier, Channel, Error, Event, EventMode, Future, FutureState, Latch, Lazy, LazyOp,
@@ -376,6 +377,93 @@ fn stack_empty_intact(_: &Segment, h: Held) -> R<()> {
     )
 }
 
+/// Offset of slot `i`'s sequence word in a `Queue<u64>` of capacity 4.
+fn queue_seq(i: u64) -> R<usize> {
+    let seq =
+        format::queue::seq_offset(4, format::ElemLayout::of::<u64>()).ok_or("queue layout")?;
+    Ok((seq + format::queue::SEQ_SIZE * i) as usize)
+}
+
+/// Head = tail = 1, then the other party claims ticket 1 (tail 1 -> 2) and
+/// has not written its value yet: a producer inside `push`.
+fn queue_mid_push(seg: &Segment) -> R<Held> {
+    let q = Queue::<u64>::create(seg, "x", 4)?;
+    q.push(1).map_err(|_| "setup push refused")?;
+    ensure_eq(q.pop(), Some(1), "setup pop")?;
+    let tail = q.region().atomic_u32(format::queue::TAIL as usize);
+    let claimed = tail.compare_exchange(1, 2, Ordering::Relaxed, Ordering::Relaxed);
+    ensure_eq(claimed, Ok(1), "setup claim of ticket 1")?;
+    held(q)
+}
+
+/// The producer is still inside; it then publishes ticket 1 and the value
+/// comes out exactly once.
+fn queue_mid_push_intact(_: &Segment, h: Held) -> R<()> {
+    let q = take::<Queue<u64>>(h)?;
+    let seq = q.region().atomic_u32(queue_seq(1)?);
+    ensure_eq(
+        seq.load(Ordering::Acquire),
+        1,
+        "slot 1 sequence (unpublished)",
+    )?;
+    q.region()
+        .write::<u64>(format::queue::DATA as usize + 8, 77);
+    seq.store(2, Ordering::Release); // publish ticket 1
+    ensure_eq(
+        (q.pop(), q.pop()),
+        (Some(77), None),
+        "pops after publishing",
+    )
+}
+
+/// Offset of slot `i`'s state word in a `Stack<u64>` of capacity 4.
+fn stack_state(i: u64) -> R<usize> {
+    let st =
+        format::stack::state_offset(4, format::ElemLayout::of::<u64>()).ok_or("stack layout")?;
+    Ok((st + 4 * i) as usize)
+}
+
+/// Value 1 in slot 0, then the other party reserves index 1 (top 0 -> 1)
+/// and claims slot 1 (EMPTY -> WRITING): a pusher inside `push`.
+fn stack_mid_push(seg: &Segment) -> R<Held> {
+    let st = Stack::<u64>::create(seg, "x", 4)?;
+    st.push(1).map_err(|_| "setup push refused")?;
+    let top = st.region().atomic_i32(format::stack::TOP as usize);
+    ensure_eq(
+        top.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed),
+        Ok(0),
+        "setup reservation of index 1",
+    )?;
+    let state = st.region().atomic_u32(stack_state(1)?);
+    ensure_eq(
+        state.compare_exchange(
+            format::stack::EMPTY,
+            format::stack::WRITING,
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        ),
+        Ok(format::stack::EMPTY),
+        "setup claim of slot 1",
+    )?;
+    held(st)
+}
+
+fn stack_mid_push_intact(_: &Segment, h: Held) -> R<()> {
+    let st = take::<Stack<u64>>(h)?;
+    let state = st.region().atomic_u32(stack_state(1)?);
+    ensure_eq(
+        state.load(Ordering::Acquire),
+        format::stack::WRITING,
+        "slot 1 state",
+    )?;
+    ensure_eq(st.len(), 2, "len (top 1)")?;
+    st.region()
+        .write::<u64>(format::stack::DATA as usize + 8, 77);
+    state.store(format::stack::READY, Ordering::Release); // publish
+    let got: Vec<Option<u64>> = (0..3).map(|_| st.pop()).collect();
+    ensure_eq(got, vec![Some(77), Some(1), None], "pops after publishing")
+}
+
 fn queue_stack_rows() -> Vec<Case> {
     vec![
         case!("Queue", "push on full", queue_full, queue_full_intact;
@@ -394,6 +482,14 @@ fn queue_stack_rows() -> Vec<Case> {
             st: Stack::<u64> => none(st.pop())),
         case!("Stack", "pop_timeout on empty", stack_empty, stack_empty_intact;
             st: Stack::<u64> => none(st.pop_timeout(SHORT))),
+        case!("Queue", "pop while a producer is inside push", queue_mid_push, queue_mid_push_intact;
+            q: Queue::<u64> => none(q.pop())),
+        case!("Queue", "pop_timeout while a producer is inside push", queue_mid_push, queue_mid_push_intact;
+            q: Queue::<u64> => none(q.pop_timeout(SHORT))),
+        case!("Stack", "pop while a pusher is inside push (claim gives up, rolls back)", stack_mid_push, stack_mid_push_intact;
+            st: Stack::<u64> => none(st.pop())),
+        case!("Stack", "peek while a pusher is inside push", stack_mid_push, stack_mid_push_intact;
+            st: Stack::<u64> => none(st.peek())),
         case!("Stack", "peek on empty", stack_empty, stack_empty_intact;
             st: Stack::<u64> => none(st.peek())),
     ]
@@ -453,11 +549,9 @@ fn ring_rows() -> Vec<Case> {
 
 // --------------------------------------------------------------- Map, Set
 
-/// Byte offset of slot 0's state word in a Map/Set entry (16-byte header;
-/// FORMAT.md §4, `zeroipc::data::map` layout table).
-const SLOT0_STATE: usize = 16;
-const OCCUPIED: u32 = 1;
-const INSERTING: u32 = 3;
+/// Byte offset of slot 0's state word in a Map/Set entry.
+const SLOT0_STATE: usize = (format::map::SLOTS + format::map::SLOT_STATE) as usize;
+use format::map::{INSERTING, OCCUPIED};
 
 fn map_full(seg: &Segment) -> R<Held> {
     let m = Map::<u32, u64>::create(seg, "x", 4)?;
@@ -1006,8 +1100,8 @@ fn once_rows() -> Vec<Case> {
 
 // ------------------------------------------------------------------ Event
 
-/// Offset of the manual-reset `waiting` word in the event entry (sync/event.rs).
-const EVENT_WAITING: usize = 8;
+/// Offset of the manual-reset `waiting` word in the event entry.
+const EVENT_WAITING: usize = format::event::WAITING as usize;
 
 fn event_auto(seg: &Segment) -> R<Held> {
     held(Event::create(seg, "x", EventMode::AutoReset)?)
@@ -1281,9 +1375,8 @@ fn signal_rows() -> Vec<Case> {
 
 // ----------------------------------------------------------------- Future
 
-/// Offset of the future's state word (codata/future.rs layout table).
-const FUTURE_STATE: usize = 0;
-const COMPUTING: u32 = 1;
+/// Offset of the future's state word.
+const FUTURE_STATE: usize = format::future::STATE as usize;
 
 fn future_pending(seg: &Segment) -> R<Held> {
     held(Future::<u64>::create(seg, "x")?)
@@ -1331,7 +1424,7 @@ fn future_computing(seg: &Segment) -> R<Held> {
     let f = Future::<u64>::create(seg, "x")?;
     f.region()
         .atomic_u32(FUTURE_STATE)
-        .store(COMPUTING, Ordering::Release);
+        .store(format::future::COMPUTING, Ordering::Release);
     held(f)
 }
 
@@ -1410,11 +1503,14 @@ fn future_rows() -> Vec<Case> {
 
 // ------------------------------------------------------------------- Lazy
 
-/// Offsets in a `Lazy<i64>` entry (codata/lazy.rs layout: state @0,
-/// op type @8).
-const LAZY_STATE: usize = 0;
-const LAZY_OP_TYPE: usize = 8;
-const OP_EXTERNAL: u32 = 5;
+/// Offset of a lazy value's state word.
+const LAZY_STATE: usize = format::lazy::STATE as usize;
+
+/// Offset of the operation type in a `Lazy<i64>` entry.
+fn lazy_op_type_i64() -> R<usize> {
+    let l = format::lazy::layout(format::ElemLayout::of::<i64>()).ok_or("lazy layout of i64")?;
+    Ok(l.op_type as usize)
+}
 
 fn lazy_deferred(seg: &Segment) -> R<Held> {
     held(Lazy::<i64>::deferred(seg, "x", LazyOp::Add(20, 22))?)
@@ -1436,7 +1532,7 @@ fn lazy_computing(seg: &Segment) -> R<Held> {
     let l = Lazy::<i64>::deferred(seg, "x", LazyOp::Add(20, 22))?;
     l.region()
         .atomic_u32(LAZY_STATE)
-        .store(COMPUTING, Ordering::Release);
+        .store(format::lazy::COMPUTING, Ordering::Release);
     held(l)
 }
 
@@ -1453,7 +1549,8 @@ fn lazy_computing_intact(seg: &Segment, h: Held) -> R<()> {
 /// once by the other party: state ERROR with its message.
 fn lazy_error(seg: &Segment) -> R<Held> {
     let l = Lazy::<i64>::deferred(seg, "x", LazyOp::Constant(1))?;
-    l.region().write::<u32>(LAZY_OP_TYPE, OP_EXTERNAL);
+    l.region()
+        .write::<u32>(lazy_op_type_i64()?, format::lazy::OP_EXTERNAL);
     failed(l.force())?;
     held(l)
 }
@@ -1465,6 +1562,57 @@ fn lazy_error_intact(_: &Segment, h: Held) -> R<()> {
     ensure(msg.contains("EXTERNAL"), || format!("message {msg:?}"))
 }
 
+/// "x" being computed by the other party, "y" deferred and not computed.
+fn lazy_operands(seg: &Segment) -> R<Held> {
+    let x = Lazy::<i64>::deferred(seg, "x", LazyOp::Add(20, 22))?;
+    x.region()
+        .atomic_u32(LAZY_STATE)
+        .store(format::lazy::COMPUTING, Ordering::Release);
+    let y = Lazy::<i64>::deferred(seg, "y", LazyOp::Negate(5))?;
+    held((x, y))
+}
+
+/// "sum" was not created; "x" is still the other party's; "y" forces to -5.
+fn lazy_operands_intact(seg: &Segment, h: Held) -> R<()> {
+    let (x, y) = take::<(Lazy<i64>, Lazy<i64>)>(h)?;
+    ensure(seg.find("sum")?.is_none(), || {
+        "a failed creation left an entry".into()
+    })?;
+    ensure_eq(x.state(), LazyState::Computing, "x state")?;
+    ensure(x.reset_abandoned(), || {
+        "the computing claim on x was gone".into()
+    })?;
+    ensure_eq(x.force_timeout(LONG)?, 42, "x")?;
+    ensure_eq(y.force_timeout(LONG)?, -5, "y")?;
+    ensure_eq(
+        (x.compute_count(), y.compute_count()),
+        (1, 1),
+        "computations",
+    )
+}
+
+/// As [`lazy_operands_intact`], except that "y" was computed by the failed op.
+fn lazy_operands_forced_intact(seg: &Segment, h: Held) -> R<()> {
+    let (x, y) = take::<(Lazy<i64>, Lazy<i64>)>(h)?;
+    ensure(seg.find("sum")?.is_none(), || {
+        "a failed creation left an entry".into()
+    })?;
+    ensure_eq(x.state(), LazyState::Computing, "x state")?;
+    ensure(x.reset_abandoned(), || {
+        "the computing claim on x was gone".into()
+    })?;
+    ensure_eq(x.force_timeout(LONG)?, 42, "x")?;
+    ensure_eq(y.force_timeout(LONG)?, -5, "y")?;
+    ensure_eq(x.compute_count(), 1, "x computations")
+}
+
+/// Forcing "y" before timing out on "x" computes and caches "y": its state,
+/// cached value and compute count (reported in the issue-11 report).
+const LAZY_OPERAND_FORCED: &str = "add_timeout/multiply_timeout force their operands in order \
+     and keep what they computed when a later operand times out: the earlier operand's state, \
+     cached value and compute_count change although the creation failed (codata/lazy.rs \
+     add_timeout: `(x.force_until(deadline)?, y.force_until(deadline)?)`)";
+
 fn lazy_rows() -> Vec<Case> {
     vec![
         case!("Lazy", "force_timeout while another party computes", lazy_computing, lazy_computing_intact;
@@ -1473,6 +1621,51 @@ fn lazy_rows() -> Vec<Case> {
             l: Lazy::<i64> => is_false(l.reset())),
         case!("Lazy", "peek while another party computes", lazy_computing, lazy_computing_intact;
             l: Lazy::<i64> => none(l.peek())),
+        row(
+            "Lazy",
+            "add_timeout while operand x is being computed",
+            lazy_operands,
+            |s| {
+                let (x, y) = (Lazy::<i64>::open(s, "x")?, Lazy::<i64>::open(s, "y")?);
+                let s = s.clone();
+                op(move || timed_out(Lazy::add_timeout(&s, "sum", &x, &y, SHORT)))
+            },
+            lazy_operands_intact,
+        ),
+        row(
+            "Lazy",
+            "multiply_timeout while operand x is being computed",
+            lazy_operands,
+            |s| {
+                let (x, y) = (Lazy::<i64>::open(s, "x")?, Lazy::<i64>::open(s, "y")?);
+                let s = s.clone();
+                op(move || timed_out(Lazy::multiply_timeout(&s, "sum", &x, &y, SHORT)))
+            },
+            lazy_operands_intact,
+        ),
+        row(
+            "Lazy",
+            "negate_timeout while the operand is being computed",
+            lazy_operands,
+            |s| {
+                let x = Lazy::<i64>::open(s, "x")?;
+                let s = s.clone();
+                op(move || timed_out(Lazy::negate_timeout(&s, "sum", &x, SHORT)))
+            },
+            lazy_operands_intact,
+        ),
+        row(
+            "Lazy",
+            "add_timeout(y, x): y computable, x being computed",
+            lazy_operands,
+            |s| {
+                let (x, y) = (Lazy::<i64>::open(s, "x")?, Lazy::<i64>::open(s, "y")?);
+                let s = s.clone();
+                op(move || timed_out(Lazy::add_timeout(&s, "sum", &y, &x, SHORT)))
+            },
+            lazy_operands_forced_intact,
+        )
+        .known_defect(LAZY_OPERAND_FORCED, &[("y", 0..304)]),
         case!("Lazy", "reset when not computed", lazy_deferred, lazy_deferred_intact;
             l: Lazy::<i64> => is_false(l.reset())),
         case!("Lazy", "reset_abandoned when nobody computes", lazy_deferred, lazy_deferred_intact;
@@ -1600,8 +1793,13 @@ fn stream_rows() -> Vec<Case> {
 
 // ---------------------------------------------------------------- Channel
 
-/// Offsets in a channel's `_header` entry (codata/channel.rs layout table).
-const CH_RECEIVERS: usize = 8;
+/// Offset of `receivers` in a channel's header entry.
+const CH_RECEIVERS: usize = format::channel::RECEIVERS as usize;
+
+/// The header entry of channel "x".
+fn chan_header(seg: &Segment) -> R<zeroipc::region::Region> {
+    Ok(seg.region(&format!("x{}", format::channel::HEADER_SUFFIX))?)
+}
 
 fn chan_full(seg: &Segment) -> R<Held> {
     let ch = Channel::<u64>::create(seg, "x", 2)?;
@@ -1704,7 +1902,7 @@ fn unbuf_sender_inside_intact(_: &Segment, h: Held) -> R<()> {
 /// inside a receive, as the other party leaves it).
 fn unbuf_stuck_receiver(seg: &Segment) -> R<Held> {
     let ch = Channel::<u64>::create(seg, "x", 0)?;
-    seg.region("x_header")?
+    chan_header(seg)?
         .atomic_u32(CH_RECEIVERS)
         .fetch_add(1, Ordering::SeqCst);
     held(ch)
@@ -1713,7 +1911,7 @@ fn unbuf_stuck_receiver(seg: &Segment) -> R<Held> {
 fn unbuf_stuck_receiver_intact(seg: &Segment, h: Held) -> R<()> {
     let ch = take::<Channel<u64>>(h)?;
     ensure_eq(ch.receiver_count(), 1, "counted receivers")?;
-    seg.region("x_header")?
+    chan_header(seg)?
         .atomic_u32(CH_RECEIVERS)
         .fetch_sub(1, Ordering::SeqCst);
     chan_idle_intact(seg, Box::new(ch))
@@ -1766,6 +1964,10 @@ fn channel_rows() -> Vec<Case> {
             ch: Channel::<u64> => ok_false(ch.try_send(99))),
         case!("Channel (unbuffered)", "send_timeout while another sender holds the turn", unbuf_sender_inside, unbuf_sender_inside_intact;
             ch: Channel::<u64> => timed_out(ch.send_timeout(99, SHORT))),
+        case!("Channel (unbuffered)", "recover_unbuffered with nothing to recover", unbuf_idle, chan_idle_intact;
+            ch: Channel::<u64> => is_false(ch.recover_unbuffered())),
+        case!("Channel (buffered)", "recover_unbuffered on a buffered channel", chan_empty, chan_idle_intact;
+            ch: Channel::<u64> => is_false(ch.recover_unbuffered())),
         case!("Channel (unbuffered)", "send on closed", unbuf_closed, chan_closed_intact;
             ch: Channel::<u64> => closed(ch.send(99))),
         case!("Channel (unbuffered)", "try_send on closed", unbuf_closed, chan_closed_intact;
@@ -1971,8 +2173,12 @@ pub fn judge(
 
 /// The summary line and the per-kind operation list printed by both tests.
 pub fn summary(cases: &[Case], verdicts: &[(usize, Verdict)]) -> String {
-    let mut kinds: Vec<&str> = cases.iter().map(|c| c.kind).collect();
-    kinds.dedup();
+    let mut kinds: Vec<&str> = Vec::new();
+    for c in cases {
+        if !kinds.contains(&c.kind) {
+            kinds.push(c.kind);
+        }
+    }
     let count = |f: fn(&Verdict) -> bool| verdicts.iter().filter(|(_, v)| f(v)).count();
     let mut out = format!(
         "{} cases over {} kinds: {} unchanged, {} documented exceptions, {} known defects\n",
