@@ -537,5 +537,7 @@ fn regression_b1_barrier_arrived_at_i32_max() {
     b.region()
         .atomic_i32(0)
         .store(i32::MAX, std::sync::atomic::Ordering::SeqCst);
-    let _ = b.wait_timeout(Duration::ZERO);
+    // The wrapped count (i32::MIN) is not the leader's: the zero wait times out.
+    let r = b.wait_timeout(Duration::ZERO);
+    assert!(matches!(r, Err(zeroipc::Error::Timeout { .. })), "{r:?}");
 }
