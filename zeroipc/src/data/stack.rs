@@ -69,9 +69,10 @@
 //! and +12 (0); its `size` at +0 reads as `top`. Open refuses a `top`
 //! outside `-1..capacity` (a full set) and a slot state outside 0..=3 (a
 //! set's key words, unless they happen to be 0..=3). What cannot be told: a
-//! set that is not full and whose keys in the second half of its slots
-//! happen to be 0..=3 opens as a stack; so does any entry of the right size
-//! whose words satisfy both checks.
+//! set that is not full and whose key words in the second half of its
+//! slots happen to be 0..=3 (an empty set, whose bytes are all zero, for
+//! one) opens as a stack, its `size` read as `top`; so does any entry of
+//! the right size whose words satisfy both checks.
 
 use crate::element::ShmElement;
 use crate::error::{Error, Result};
