@@ -998,7 +998,7 @@ fn crash_mutex() {
         let g = mx
             .lock_timeout(Duration::from_secs(1))
             .expect("usable after recovery");
-        drop(g);
+        g.unlock().expect("held until our own unlock");
     }
     let done: u64 = (0..2 * round).map(|id| j.get(id, AUX2)).sum();
     fig.done = done;
