@@ -464,6 +464,51 @@ fn stack_mid_push_intact(_: &Segment, h: Held) -> R<()> {
     ensure_eq(got, vec![Some(77), Some(1), None], "pops after publishing")
 }
 
+/// Values 1 and 2, then the other party reserves index 1 for a pop (top
+/// 1 -> 0) and claims slot 1 (READY -> READING): a popper inside `pop`.
+fn stack_mid_pop(seg: &Segment) -> R<Held> {
+    let st = Stack::<u64>::create(seg, "x", 4)?;
+    for v in [1, 2] {
+        st.push(v).map_err(|_| "setup push refused")?;
+    }
+    let top = st.region().atomic_i32(format::stack::TOP as usize);
+    ensure_eq(
+        top.compare_exchange(1, 0, Ordering::AcqRel, Ordering::Relaxed),
+        Ok(1),
+        "setup reservation of index 1",
+    )?;
+    let state = st.region().atomic_u32(stack_state(1)?);
+    ensure_eq(
+        state.compare_exchange(
+            format::stack::READY,
+            format::stack::READING,
+            Ordering::AcqRel,
+            Ordering::Relaxed,
+        ),
+        Ok(format::stack::READY),
+        "setup claim of slot 1",
+    )?;
+    held(st)
+}
+
+/// The popper is still inside; it finishes (takes 2, frees the slot), and
+/// the stack then holds exactly 1.
+fn stack_mid_pop_intact(_: &Segment, h: Held) -> R<()> {
+    let st = take::<Stack<u64>>(h)?;
+    let state = st.region().atomic_u32(stack_state(1)?);
+    ensure_eq(
+        state.load(Ordering::Acquire),
+        format::stack::READING,
+        "slot 1 state",
+    )?;
+    ensure_eq(st.len(), 1, "len (top 0)")?;
+    let v = st.region().read::<u64>(format::stack::DATA as usize + 8);
+    state.store(format::stack::EMPTY, Ordering::Release); // the pop completes
+    ensure_eq(v, 2, "the popper's value")?;
+    let got: Vec<Option<u64>> = (0..2).map(|_| st.pop()).collect();
+    ensure_eq(got, vec![Some(1), None], "pops after the popper left")
+}
+
 fn queue_stack_rows() -> Vec<Case> {
     vec![
         case!("Queue", "push on full", queue_full, queue_full_intact;
@@ -490,6 +535,8 @@ fn queue_stack_rows() -> Vec<Case> {
             st: Stack::<u64> => none(st.pop())),
         case!("Stack", "peek while a pusher is inside push", stack_mid_push, stack_mid_push_intact;
             st: Stack::<u64> => none(st.peek())),
+        case!("Stack", "push while a popper is inside pop (claim gives up, rolls back)", stack_mid_pop, stack_mid_pop_intact;
+            st: Stack::<u64> => given_back(st.push(99), 99)),
         case!("Stack", "peek on empty", stack_empty, stack_empty_intact;
             st: Stack::<u64> => none(st.peek())),
     ]
@@ -1776,6 +1823,35 @@ fn stream_rows() -> Vec<Case> {
         }),
         case!("Stream", "fold run_timeout on empty", stream_empty, stream_empty_intact;
             st: Stream::<u64> => timed_out(st.fold(0u64, |a, x| a + x).run_timeout(SHORT))),
+        row(
+            "Stream",
+            "map stage: pump on an empty source",
+            stream_empty,
+            |s| {
+                let st = Stream::<u64>::open(s, "x")?;
+                let mut stage = st.map(s, "y", |v| v + 1)?; // creates "y"
+                op(move || match stage.pump() {
+                    Ok(0) => Ok("Ok(0)".into()),
+                    other => Err(format!("expected Ok(0), got {other:?}").into()),
+                })
+            },
+            stream_empty_intact,
+        )
+        .prepare_writes(),
+        row(
+            "Stream",
+            "map stage: run_timeout on an empty source",
+            stream_empty,
+            |s| {
+                let st = Stream::<u64>::open(s, "x")?;
+                let mut stage = st.map(s, "y", |v| v + 1)?;
+                op(move || timed_out(stage.run_timeout(SHORT)))
+            },
+            stream_empty_intact,
+        )
+        .prepare_writes(),
+        case!("Stream", "subscribe, try_next on closed, drop", stream_closed, stream_closed_intact;
+            st: Stream::<u64> => closed(st.subscribe().try_next())),
         case!("Stream", "try_emit on closed", stream_closed, stream_closed_intact;
             st: Stream::<u64> => closed(st.try_emit(99))),
         case!("Stream", "emit_timeout on closed", stream_closed, stream_closed_intact;
