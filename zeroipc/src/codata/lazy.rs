@@ -466,8 +466,7 @@ impl<T: Arithmetic> Lazy<T> {
         y: &Lazy<T>,
         timeout: Duration,
     ) -> Result<Self> {
-        let deadline = Deadline::after(timeout);
-        let (a, b) = (x.force_until(deadline)?, y.force_until(deadline)?);
+        let (a, b) = force_pair(x, y, Deadline::after(timeout))?;
         Self::deferred(seg, name, LazyOp::Add(a, b))
     }
 
@@ -508,8 +507,7 @@ impl<T: Arithmetic> Lazy<T> {
         y: &Lazy<T>,
         timeout: Duration,
     ) -> Result<Self> {
-        let deadline = Deadline::after(timeout);
-        let (a, b) = (x.force_until(deadline)?, y.force_until(deadline)?);
+        let (a, b) = force_pair(x, y, Deadline::after(timeout))?;
         Self::deferred(seg, name, LazyOp::Multiply(a, b))
     }
 
@@ -684,6 +682,16 @@ impl<T: Arithmetic> Lazy<T> {
         }
     }
 
+    /// Waits until nobody is computing the value (state not COMPUTING), or
+    /// [`Error::Timeout`] at `deadline`. Writes nothing.
+    fn settle_until(&self, deadline: Deadline) -> Result<()> {
+        let state = self.state_word();
+        let settled = wait_until(state, deadline.remaining(), || {
+            (state.load(Ordering::Acquire) != COMPUTING).then_some(())
+        });
+        settled.ok_or_else(|| deadline.timeout(&self.region, KIND))
+    }
+
     /// Forces the value, waiting for another process's computation until
     /// `deadline` (one deadline may cover several operands).
     fn force_until(&self, deadline: Deadline) -> Result<T> {
@@ -769,6 +777,19 @@ impl<T: Arithmetic> Lazy<T> {
         }
         ok
     }
+}
+
+/// Forces two operands for a binary operation. Both are first waited for
+/// until neither is being computed by someone else, so that a timeout on
+/// one leaves the other exactly as it was (a failed creation changes no
+/// byte); only then are they forced (which may compute and cache them).
+/// A party that starts computing `y` between the two steps can still make
+/// `y` time out after `x` was computed: forcing is idempotent caching, and
+/// that window is the length of one force of `x`.
+fn force_pair<T: Arithmetic>(x: &Lazy<T>, y: &Lazy<T>, deadline: Deadline) -> Result<(T, T)> {
+    x.settle_until(deadline)?;
+    y.settle_until(deadline)?;
+    Ok((x.force_until(deadline)?, y.force_until(deadline)?))
 }
 
 #[cfg(test)]

@@ -65,14 +65,6 @@ pub enum Bytes {
         why: &'static str,
         allowed: &'static [(&'static str, Range<usize>)],
     },
-    /// A known defect, reported rather than failed on (the file belongs to
-    /// another engineer): bytes may change within these ranges only; a
-    /// change outside them fails, and so does a defect that is gone (so the
-    /// row is updated when the owner fixes it).
-    KnownDefect {
-        what: &'static str,
-        allowed: &'static [(&'static str, Range<usize>)],
-    },
 }
 
 /// One row of the table.
@@ -95,15 +87,6 @@ impl Case {
         allowed: &'static [(&'static str, Range<usize>)],
     ) -> Case {
         self.bytes = Bytes::Documented { why, allowed };
-        self
-    }
-
-    fn known_defect(
-        mut self,
-        what: &'static str,
-        allowed: &'static [(&'static str, Range<usize>)],
-    ) -> Case {
-        self.bytes = Bytes::KnownDefect { what, allowed };
         self
     }
 
@@ -1638,28 +1621,6 @@ fn lazy_operands_intact(seg: &Segment, h: Held) -> R<()> {
     )
 }
 
-/// As [`lazy_operands_intact`], except that "y" was computed by the failed op.
-fn lazy_operands_forced_intact(seg: &Segment, h: Held) -> R<()> {
-    let (x, y) = take::<(Lazy<i64>, Lazy<i64>)>(h)?;
-    ensure(seg.find("sum")?.is_none(), || {
-        "a failed creation left an entry".into()
-    })?;
-    ensure_eq(x.state(), LazyState::Computing, "x state")?;
-    ensure(x.reset_abandoned(), || {
-        "the computing claim on x was gone".into()
-    })?;
-    ensure_eq(x.force_timeout(LONG)?, 42, "x")?;
-    ensure_eq(y.force_timeout(LONG)?, -5, "y")?;
-    ensure_eq(x.compute_count(), 1, "x computations")
-}
-
-/// Forcing "y" before timing out on "x" computes and caches "y": its state,
-/// cached value and compute count (reported in the issue-11 report).
-const LAZY_OPERAND_FORCED: &str = "add_timeout/multiply_timeout force their operands in order \
-     and keep what they computed when a later operand times out: the earlier operand's state, \
-     cached value and compute_count change although the creation failed (codata/lazy.rs \
-     add_timeout: `(x.force_until(deadline)?, y.force_until(deadline)?)`)";
-
 fn lazy_rows() -> Vec<Case> {
     vec![
         case!("Lazy", "force_timeout while another party computes", lazy_computing, lazy_computing_intact;
@@ -1710,9 +1671,8 @@ fn lazy_rows() -> Vec<Case> {
                 let s = s.clone();
                 op(move || timed_out(Lazy::add_timeout(&s, "sum", &y, &x, SHORT)))
             },
-            lazy_operands_forced_intact,
-        )
-        .known_defect(LAZY_OPERAND_FORCED, &[("y", 0..304)]),
+            lazy_operands_intact,
+        ),
         case!("Lazy", "reset when not computed", lazy_deferred, lazy_deferred_intact;
             l: Lazy::<i64> => is_false(l.reset())),
         case!("Lazy", "reset_abandoned when nobody computes", lazy_deferred, lazy_deferred_intact;
@@ -2147,8 +2107,6 @@ pub enum Verdict {
     Unchanged,
     /// Only the documented bytes changed.
     Documented(usize),
-    /// The known defect showed, within its bytes.
-    KnownDefect(usize),
 }
 
 /// Offsets that differ between two snapshots.
@@ -2222,7 +2180,7 @@ pub fn judge(
             }
             return Err(format!("{} bytes changed: {}", d.len(), shown()));
         }
-        Bytes::Documented { allowed, .. } | Bytes::KnownDefect { allowed, .. } => {
+        Bytes::Documented { allowed, .. } => {
             allowed_offsets(seg, allowed).map_err(|e| e.to_string())?
         }
     };
@@ -2238,13 +2196,7 @@ pub fn judge(
             describe(seg, &outside, &snaps.before_op, &snaps.after_op)
         ));
     }
-    match &case.bytes {
-        Bytes::Documented { .. } => Ok(Verdict::Documented(d.len())),
-        Bytes::KnownDefect { what, .. } if d.is_empty() => Err(format!(
-            "the known defect is gone ({what}): make this row Unchanged"
-        )),
-        _ => Ok(Verdict::KnownDefect(d.len())),
-    }
+    Ok(Verdict::Documented(d.len()))
 }
 
 /// The summary line and the per-kind operation list printed by both tests.
@@ -2257,12 +2209,11 @@ pub fn summary(cases: &[Case], verdicts: &[(usize, Verdict)]) -> String {
     }
     let count = |f: fn(&Verdict) -> bool| verdicts.iter().filter(|(_, v)| f(v)).count();
     let mut out = format!(
-        "{} cases over {} kinds: {} unchanged, {} documented exceptions, {} known defects\n",
+        "{} cases over {} kinds: {} unchanged, {} documented exceptions\n",
         cases.len(),
         kinds.len(),
         count(|v| *v == Verdict::Unchanged),
         count(|v| matches!(v, Verdict::Documented(_))),
-        count(|v| matches!(v, Verdict::KnownDefect(_))),
     );
     for kind in kinds {
         let ops: Vec<&str> = cases
@@ -2278,10 +2229,6 @@ pub fn summary(cases: &[Case], verdicts: &[(usize, Verdict)]) -> String {
             (Bytes::Documented { why, .. }, Verdict::Documented(n)) => {
                 out.push_str(&format!("  documented: {} ({n} bytes): {why}\n", c.label()))
             }
-            (Bytes::KnownDefect { what, .. }, Verdict::KnownDefect(n)) => out.push_str(&format!(
-                "  KNOWN DEFECT: {} ({n} bytes): {what}\n",
-                c.label()
-            )),
             _ => {}
         }
     }
