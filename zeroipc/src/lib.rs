@@ -39,6 +39,7 @@ pub mod format;
 pub mod hash;
 pub mod layout;
 pub mod open_enum;
+pub mod raw;
 pub mod region;
 pub mod segment;
 pub mod sync;
