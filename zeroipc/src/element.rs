@@ -82,6 +82,21 @@ pub fn bytes_of<T: ShmElement>(v: &T) -> &[u8] {
     unsafe { std::slice::from_raw_parts((v as *const T).cast::<u8>(), size_of::<T>()) }
 }
 
+/// The bytes of a value, writable: filling them with any bytes leaves a
+/// valid `T`, because [`ShmElement`] types accept every bit pattern.
+///
+/// ```
+/// let mut v = 0u16;
+/// zeroipc::element::bytes_of_mut(&mut v).copy_from_slice(&[1, 2]);
+/// assert_eq!(v, 0x0201);
+/// ```
+pub fn bytes_of_mut<T: ShmElement>(v: &mut T) -> &mut [u8] {
+    // SAFETY: `ShmElement` guarantees no padding (every byte is initialised)
+    // and that every bit pattern is a valid `T`, so any bytes written through
+    // the slice leave a valid value; the slice borrows `v` exclusively.
+    unsafe { std::slice::from_raw_parts_mut((v as *mut T).cast::<u8>(), size_of::<T>()) }
+}
+
 /// A value from exactly `size_of::<T>()` bytes, or `None` if the length differs.
 ///
 /// ```

@@ -184,6 +184,27 @@ pub enum Error {
         /// Structure kind.
         kind: &'static str,
     },
+    /// A channel-like structure's buffer has no room now (a `try_send`).
+    #[error("{kind} {name:?} is full")]
+    Full {
+        /// Structure name.
+        name: String,
+        /// Structure kind.
+        kind: &'static str,
+    },
+    /// The segment's self-description records `name` as another kind of
+    /// structure than the one being opened (see [`crate::describe`]).
+    #[error("segment {segment}: {name:?} is recorded as a {recorded}, not a {expected}")]
+    WrongKind {
+        /// Segment name.
+        segment: String,
+        /// Structure name.
+        name: String,
+        /// The kind the segment's description records.
+        recorded: crate::format::StructureKind,
+        /// The kind the caller opened it as.
+        expected: crate::format::StructureKind,
+    },
     /// A computation stored in shared memory (Future, Lazy) completed with
     /// an error; `message` is the text its producer stored.
     #[error("{kind} {name:?} failed: {message}")]
@@ -216,5 +237,99 @@ impl Error {
             op,
             source,
         }
+    }
+}
+
+/// A value-carrying operation failed; the value comes back with the reason
+/// (crossbeam-channel's `SendTimeoutError<T>` in one type).
+///
+/// ```
+/// use zeroipc::{Error, SendError};
+/// let e = SendError {
+///     value: 7u32,
+///     error: Error::Timeout { name: "jobs".into(), kind: "queue", waited_ms: 5 },
+/// };
+/// assert!(e.is_timeout());
+/// assert!(!e.is_closed());
+/// assert_eq!(e.to_string(), "timed out after 5 ms waiting on queue \"jobs\"");
+/// assert_eq!(e.into_inner(), 7);
+/// ```
+#[derive(Debug)]
+pub struct SendError<T> {
+    /// The value that was not sent, handed back to the caller.
+    pub value: T,
+    /// Why it was not sent.
+    pub error: Error,
+}
+
+impl<T> SendError<T> {
+    /// The value that was not sent.
+    ///
+    /// ```
+    /// use zeroipc::{Error, SendError};
+    /// let e = SendError { value: "x", error: Error::Full { name: "c".into(), kind: "channel" } };
+    /// assert_eq!(e.into_inner(), "x");
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+
+    /// True when the operation ran out of time ([`Error::Timeout`]).
+    ///
+    /// ```
+    /// use zeroipc::{Error, SendError};
+    /// let e = SendError { value: 1u8, error: Error::Full { name: "c".into(), kind: "channel" } };
+    /// assert!(!e.is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        matches!(self.error, Error::Timeout { .. })
+    }
+
+    /// True when the structure was closed ([`Error::Closed`]).
+    ///
+    /// ```
+    /// use zeroipc::{Error, SendError};
+    /// let e = SendError { value: 1u8, error: Error::Closed { name: "c".into(), kind: "channel" } };
+    /// assert!(e.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        matches!(self.error, Error::Closed { .. })
+    }
+
+    /// True when the buffer had no room ([`Error::Full`]).
+    ///
+    /// ```
+    /// use zeroipc::{Error, SendError};
+    /// let e = SendError { value: 1u8, error: Error::Full { name: "c".into(), kind: "channel" } };
+    /// assert!(e.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        matches!(self.error, Error::Full { .. })
+    }
+}
+
+impl<T> std::fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl<T: std::fmt::Debug> std::error::Error for SendError<T> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// Drops the value and keeps the reason, so `?` works on a send in a
+/// function returning [`Result`].
+///
+/// ```
+/// use zeroipc::{Error, SendError};
+/// let e: Error = SendError { value: 3i64, error: Error::Closed { name: "c".into(), kind: "channel" } }.into();
+/// assert!(matches!(e, Error::Closed { .. }));
+/// ```
+impl<T> From<SendError<T>> for Error {
+    fn from(e: SendError<T>) -> Error {
+        e.error
     }
 }

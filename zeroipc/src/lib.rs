@@ -58,7 +58,7 @@ pub use data::ring::Ring;
 pub use data::set::Set;
 pub use data::stack::Stack;
 pub use element::{FixedStr, ShmElement};
-pub use error::{Error, Result};
+pub use error::{Error, Result, SendError};
 pub use open_enum::OpenEnum;
 pub use segment::{Segment, SegmentOptions};
 pub use sync::{

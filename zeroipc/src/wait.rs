@@ -53,6 +53,7 @@ impl Deadline {
     }
 
     /// [`Deadline::after`] for `Some(limit)`, [`Deadline::forever`] for `None`.
+    #[cfg_attr(loom, allow(dead_code))] // the loom waits take the timeout as is
     pub(crate) fn from_timeout(timeout: Option<Duration>) -> Deadline {
         timeout.map_or_else(Deadline::forever, Deadline::after)
     }
@@ -98,9 +99,148 @@ impl Deadline {
 /// Longest single kernel sleep before the condition is re-checked.
 pub const MAX_SLEEP: Duration = Duration::from_millis(2);
 
-/// Iterations of pure spinning before the first sleep.
-#[cfg(not(loom))]
-const SPIN_LIMIT: u32 = 64;
+/// Exponential backoff for retry loops: spin, then yield, then sleep in
+/// bounded steps. The one owner of the crate's spin/yield/sleep constants
+/// (modelled on `crossbeam_utils::Backoff`, with a sleep phase added because
+/// our peers may be other processes that a yield does not let run).
+///
+/// Step `i` of [`Backoff::snooze`]: while `i <= SPIN_LIMIT` it spins
+/// `2^i` times ([`std::hint::spin_loop`]), while `i <= YIELD_LIMIT` it
+/// yields the thread, and after that it sleeps, starting at
+/// [`Backoff::MIN_NAP`] and doubling up to [`MAX_SLEEP`].
+/// [`Backoff::is_completed`] turns true when the spin and yield phases are
+/// used up: a caller that has a futex word to sleep on (see [`wait_until`])
+/// should sleep there instead of snoozing further.
+///
+/// Loom build: every spin, yield and sleep is one yield to the model's
+/// scheduler (how loom bounds a spin; the model has no clock).
+///
+/// ```
+/// use zeroipc::wait::Backoff;
+/// let backoff = Backoff::new();
+/// let mut tries = 0;
+/// while !backoff.is_completed() {
+///     backoff.snooze();
+///     tries += 1;
+/// }
+/// assert_eq!(tries, Backoff::YIELD_LIMIT + 1);
+/// backoff.reset();
+/// assert!(!backoff.is_completed());
+/// ```
+#[derive(Debug, Default)]
+pub struct Backoff {
+    step: std::cell::Cell<u32>,
+    nap: std::cell::Cell<Duration>,
+}
+
+impl Backoff {
+    /// Steps that spin (step `i` spins `2^i` times: 127 spins in all).
+    pub const SPIN_LIMIT: u32 = 6;
+    /// Steps after which snoozing stops yielding and starts sleeping.
+    pub const YIELD_LIMIT: u32 = 10;
+    /// The first sleep of the sleep phase (later ones double, up to
+    /// [`MAX_SLEEP`]).
+    pub const MIN_NAP: Duration = Duration::from_micros(20);
+
+    /// A fresh backoff, at step 0.
+    ///
+    /// ```
+    /// assert!(!zeroipc::wait::Backoff::new().is_completed());
+    /// ```
+    #[inline]
+    pub fn new() -> Backoff {
+        Backoff {
+            step: std::cell::Cell::new(0),
+            nap: std::cell::Cell::new(Backoff::MIN_NAP),
+        }
+    }
+
+    /// Back to step 0 (after progress was made).
+    ///
+    /// ```
+    /// let b = zeroipc::wait::Backoff::new();
+    /// for _ in 0..20 { b.snooze(); }
+    /// b.reset();
+    /// assert!(!b.is_completed());
+    /// ```
+    #[inline]
+    pub fn reset(&self) {
+        self.step.set(0);
+        self.nap.set(Backoff::MIN_NAP);
+    }
+
+    /// Backs off in a lock-free loop whose retry follows another party's
+    /// progress (a failed CAS): spins only, never yields or sleeps.
+    ///
+    /// ```
+    /// let b = zeroipc::wait::Backoff::new();
+    /// b.spin();
+    /// assert!(!b.is_completed()); // spinning alone never completes
+    /// ```
+    #[inline]
+    pub fn spin(&self) {
+        let step = self.step.get();
+        for _ in 0..1u32 << step.min(Backoff::SPIN_LIMIT) {
+            spin_hint();
+        }
+        if step <= Backoff::SPIN_LIMIT {
+            self.step.set(step + 1);
+        }
+    }
+
+    /// Backs off in a loop that waits for another party to act: spins,
+    /// then yields, then sleeps (each sleep at most [`MAX_SLEEP`]).
+    ///
+    /// ```
+    /// let b = zeroipc::wait::Backoff::new();
+    /// for _ in 0..=zeroipc::wait::Backoff::YIELD_LIMIT { b.snooze(); }
+    /// assert!(b.is_completed());
+    /// b.snooze(); // now a short sleep
+    /// ```
+    #[inline]
+    pub fn snooze(&self) {
+        self.snooze_at_most(MAX_SLEEP);
+    }
+
+    /// [`Backoff::snooze`] whose sleep (if this step sleeps) lasts at most
+    /// `limit`: for a caller with a deadline.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let b = zeroipc::wait::Backoff::new();
+    /// for _ in 0..20 { b.snooze_at_most(Duration::ZERO); }
+    /// assert!(b.is_completed());
+    /// ```
+    pub fn snooze_at_most(&self, limit: Duration) {
+        let step = self.step.get();
+        if step <= Backoff::SPIN_LIMIT {
+            for _ in 0..1u32 << step {
+                spin_hint();
+            }
+        } else if step <= Backoff::YIELD_LIMIT {
+            yield_now();
+        } else {
+            let nap = self.nap.get();
+            sleep(nap.min(limit));
+            self.nap.set((nap * 2).min(MAX_SLEEP));
+        }
+        if step <= Backoff::YIELD_LIMIT {
+            self.step.set(step + 1);
+        }
+    }
+
+    /// True once the spin and yield phases are used up: the caller should
+    /// now block (on a futex word) or accept that [`Backoff::snooze`] sleeps.
+    ///
+    /// ```
+    /// let b = zeroipc::wait::Backoff::new();
+    /// assert!(!b.is_completed());
+    /// ```
+    #[inline]
+    pub fn is_completed(&self) -> bool {
+        self.step.get() > Backoff::YIELD_LIMIT
+    }
+}
 
 /// Sleeps until `word` may no longer hold `expected`, a wake-up arrives, or
 /// `timeout` passes (spurious returns are allowed; callers re-check).
@@ -190,7 +330,7 @@ pub fn wait_until<R>(
     mut ready: impl FnMut() -> Option<R>,
 ) -> Option<R> {
     let deadline = Deadline::from_timeout(timeout);
-    let mut spins = 0u32;
+    let backoff = Backoff::new();
     loop {
         let seen = word.load(Ordering::Acquire);
         if let Some(r) = ready() {
@@ -203,13 +343,8 @@ pub fn wait_until<R>(
             }
             slice = slice.min(left);
         }
-        if spins < SPIN_LIMIT {
-            spins += 1;
-            if spins % 8 == 0 {
-                std::thread::yield_now();
-            } else {
-                std::hint::spin_loop();
-            }
+        if !backoff.is_completed() {
+            backoff.snooze();
             continue;
         }
         futex_wait(word, seen, slice);
@@ -221,26 +356,19 @@ pub fn wait_until<R>(
 #[cfg(not(loom))]
 pub fn poll_until<R>(timeout: Option<Duration>, mut ready: impl FnMut() -> Option<R>) -> Option<R> {
     let deadline = Deadline::from_timeout(timeout);
-    let mut spins = 0u32;
-    let mut nap = Duration::from_micros(20);
+    let backoff = Backoff::new();
     loop {
         if let Some(r) = ready() {
             return Some(r);
         }
-        let mut slice = nap;
+        let mut slice = MAX_SLEEP;
         if let Some(left) = deadline.remaining() {
             if left.is_zero() {
                 return None;
             }
             slice = slice.min(left);
         }
-        if spins < SPIN_LIMIT {
-            spins += 1;
-            std::hint::spin_loop();
-            continue;
-        }
-        std::thread::sleep(slice);
-        nap = (nap * 2).min(MAX_SLEEP);
+        backoff.snooze_at_most(slice);
     }
 }
 
