@@ -194,18 +194,9 @@ unsafe impl<const N: usize> ShmElement for FixedStr<N> {
 
 /// Key equality as the C++ reference defines it: `==` for floating-point
 /// types (so `0.0 == -0.0` and NaN never matches), byte equality otherwise.
+#[inline]
 pub(crate) fn key_eq<T: ShmElement>(a: &T, b: &T) -> bool {
-    match T::LAYOUT.kind {
-        Kind::Prim(Prim::F32) => {
-            f32::from_le_bytes(bytes_of(a).try_into().unwrap_or([0; 4]))
-                == f32::from_le_bytes(bytes_of(b).try_into().unwrap_or([0; 4]))
-        }
-        Kind::Prim(Prim::F64) => {
-            f64::from_le_bytes(bytes_of(a).try_into().unwrap_or([0; 8]))
-                == f64::from_le_bytes(bytes_of(b).try_into().unwrap_or([0; 8]))
-        }
-        _ => bytes_of(a) == bytes_of(b),
-    }
+    crate::format::map::KeyLayout::of::<T>().eq(bytes_of(a), bytes_of(b))
 }
 
 #[cfg(test)]

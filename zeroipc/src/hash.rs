@@ -6,11 +6,8 @@
 //! which is MurmurHash64A with seed `0xc70f6907`. See REFERENCE-NOTES §12.
 
 use crate::element::{bytes_of, ShmElement};
-use crate::layout::Kind;
 
 const MURMUR_M: u64 = 0xc6a4_a793_5bd1_e995;
-const LIBSTDCXX_SEED: u64 = 0xc70f_6907;
-const KNUTH: u64 = 2_654_435_761;
 
 fn shift_mix(v: u64) -> u64 {
     v ^ (v >> 47)
@@ -48,24 +45,10 @@ pub fn murmur64a(bytes: &[u8], seed: u64) -> u64 {
 /// assert_eq!(key_hash(&1i32), 2654435761);
 /// assert_eq!(key_hash(&1.5f64), 4982507072649106663);
 /// ```
+#[inline]
 pub fn key_hash<T: ShmElement>(key: &T) -> u64 {
-    let b = bytes_of(key);
-    match T::LAYOUT.kind {
-        Kind::Prim(p) if p.is_integer() => {
-            let mut w = [0u8; 8];
-            w[..b.len()].copy_from_slice(b);
-            let mut v = u64::from_le_bytes(w);
-            if p.is_signed_integer() && b[b.len() - 1] & 0x80 != 0 {
-                // sign-extend: fill the bytes above the value with ones
-                let bits = 8 * b.len() as u32;
-                if bits < 64 {
-                    v |= u64::MAX << bits;
-                }
-            }
-            v.wrapping_mul(KNUTH)
-        }
-        _ => murmur64a(b, LIBSTDCXX_SEED),
-    }
+    // One implementation over bytes: the catalogue's (the raw Map/Set use it too).
+    crate::format::map::KeyLayout::of::<T>().hash(bytes_of(key))
 }
 
 /// Slot visited by probe `i` for hash `h` in a table of `capacity` slots.
@@ -76,6 +59,7 @@ pub(crate) fn probe_slot(h: u64, i: u64, capacity: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::map::{BYTES_HASH_SEED as LIBSTDCXX_SEED, INTEGER_HASH_MULTIPLIER as KNUTH};
 
     // REFERENCE-NOTES §12, produced by the compiled C++ reference.
     #[test]

@@ -1,66 +1,32 @@
-//! `Set<T>`: a fixed-capacity open-addressing hash set (FORMAT.md §4,
-//! REFERENCE-NOTES §4), byte- and protocol-compatible with the ZeroIPC C++
-//! reference `set.h` (not with the Python `Set`, which is a Python `Map`
-//! with a dummy value and a different hash; REFERENCE-NOTES §4.3).
+//! `Set<T>`: a fixed-capacity open-addressing hash set, byte- and
+//! protocol-compatible with the ZeroIPC C++ reference `set.h` (not with the
+//! Python `Set`, which is a Python `Map` with a dummy value and a different
+//! hash; docs/FORMAT.md §7). The normative layout is docs/FORMAT.md §4.2;
+//! the offsets are [`crate::format::set`].
 //!
-//! # Layout
+//! [`Set`] is a typed veneer over [`RawSet`], which is the Map table with a
+//! zero-sized value: the protocol, its fixes of the reference's defects and
+//! the open checks (including what cannot tell a set from a stack) are
+//! documented in [`crate::raw::map`] and [`crate::raw::set`]. The veneer
+//! only converts values; its compare and copy are `T`'s own.
 //!
-//! | off | field | notes |
-//! |---|---|---|
-//! | 0 | size: atomic u32 | members |
-//! | 4 | capacity: u32 | slot count, exactly as created, > 0 |
-//! | 8 | elem_size: u32 | `size_of::<T>()` |
-//! | 12 | reserved: u32 | 0 (a Python-created set has 1 here and is refused) |
-//! | 16 | slots | `capacity` entries `{state: atomic u32; T}` in C layout |
-//!
-//! Slot: state at 0, value at `vo = align_up(4, align T)`, stride
-//! `align_up(vo + size T, max(4, align T))`; entry size `16 + E * capacity`.
-//! This is exactly a [`crate::Map`] slot with a zero-sized value, and the
-//! header is a Map header whose `value_size` is 0, so the set shares the
-//! map's slot machinery (`HashSlots` in `map.rs`): same hash, probing, state
-//! machine and fixes. In particular two of our processes inserting the same
-//! absent element concurrently never both add it (claim, then re-scan the
-//! chain before publishing), lookups wait (bounded) on INSERTING slots
-//! instead of skipping them as the C++ `contains` does, removal claims the
-//! slot before tombstoning it, and `size` is incremented before publishing.
-//! The argument and the remaining limits are in the `map` module doc.
-//! Iteration copies each slot under a read claim, as lookups do.
-//!
-//! # Opening the wrong kind
-//!
-//! The header has no kind tag: a `Stack<u32>` of an even capacity has this
-//! set's entry size and the same words at +4, +8 and +12. Open also checks
-//! `size <= capacity` (an empty stack's top of -1 reads as 4294967295) and
-//! that every slot state is 0..=3; a non-empty stack whose element words
-//! happen to be 0..=3 still opens as a set (see the `map` module doc).
+//! Forms (docs/ARCHITECTURE.md §Conventions): Set is queue-like, and none of
+//! its operations blocks: [`Set::insert`] returns [`SetInsert::Full`] at once
+//! when the value's chain has no free slot. The only wait is the bounded one
+//! on a slot another process left mid-write
+//! ([`crate::data::map::STUCK_SLOT_WAIT`]), so there are no `try_` or
+//! `_timeout` forms.
 
-use crate::data::map::{HashSlots, SlotInsert, SlotLayout};
 use crate::element::ShmElement;
 use crate::error::Result;
+use crate::format::map::KeyLayout;
+use crate::raw::map::TypedKey;
+use crate::raw::set::RawSet;
 use crate::region::Region;
 use crate::segment::Segment;
 use std::marker::PhantomData;
 
-const KIND: &str = "set";
-
-/// Outcome of [`Set::insert`].
-#[must_use]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SetInsert {
-    /// The value was absent and has been added.
-    Inserted,
-    /// The value was already a member (the C++ `insert`'s `false`).
-    Present,
-    /// The value was absent and its probe chain has no free slot.
-    Full,
-}
-
-impl SetInsert {
-    /// True only for `Inserted` (the C++ `insert`'s `true`).
-    pub fn is_inserted(self) -> bool {
-        matches!(self, SetInsert::Inserted)
-    }
-}
+pub use crate::raw::set::SetInsert;
 
 /// A fixed-capacity hash set of `T` in shared memory, usable by many
 /// processes at once (lock-free; C++ reference layout and protocol).
@@ -80,97 +46,72 @@ impl SetInsert {
 /// # Ok::<(), zeroipc::Error>(())
 /// ```
 pub struct Set<T: ShmElement> {
-    slots: HashSlots,
+    raw: RawSet,
     _t: PhantomData<T>,
 }
 
 impl<T: ShmElement> std::fmt::Debug for Set<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Set").field("slots", &self.slots).finish()
+        f.debug_struct("Set").field("raw", &self.raw).finish()
     }
 }
 
 impl<T: ShmElement> Set<T> {
-    const LAYOUT: SlotLayout = SlotLayout::set::<T>();
-
-    /// Entry size of a set of `capacity` slots (`None` on overflow).
-    pub(crate) fn size_for(capacity: usize) -> Option<u64> {
-        Self::LAYOUT.total(capacity as u64)
-    }
-
-    /// Writes a fresh header into the zeroed `region`.
-    pub(crate) fn init_region(region: &Region, capacity: u32) {
-        HashSlots::init_region(region, capacity, size_of::<T>() as u32, 0);
-    }
-
-    /// Validates `region` as a `Set<T>` and caches its capacity.
-    pub(crate) fn from_region(region: Region) -> Result<Self> {
-        let slots = HashSlots::from_region(
-            region,
-            KIND,
-            Self::LAYOUT,
-            ("elem_size", size_of::<T>() as u32),
-            (
-                "reserved word (a Python-created Set stores 1 and is not C++-compatible)",
-                0,
-            ),
-        )?;
-        Ok(Set {
-            slots,
-            _t: PhantomData,
-        })
-    }
-
     /// Creates a set with exactly `capacity` slots (0 and values above
     /// `u32::MAX` are refused).
     pub fn create(seg: &Segment, name: &str, capacity: usize) -> Result<Self> {
-        let size = HashSlots::size_for(seg, KIND, name, Self::LAYOUT, capacity)?;
-        debug_assert_eq!(Some(size), Self::size_for(capacity));
-        let region = seg.register(name, size, |r| {
-            Self::init_region(r, capacity as u32);
-            Ok(())
-        })?;
-        Self::from_region(region)
+        let raw = RawSet::create(seg, name, KeyLayout::of::<T>(), capacity)?;
+        Ok(Self::wrap(raw))
     }
 
     /// Opens the set named `name`, checking element size, the reserved word,
     /// capacity and entry size.
     pub fn open(seg: &Segment, name: &str) -> Result<Self> {
-        Self::from_region(seg.region(name)?)
+        let raw = RawSet::open(seg, name, Some(KeyLayout::of::<T>()))?;
+        Ok(Self::wrap(raw))
     }
 
-    /// Adds `value` unless it is already a member. See [`SetInsert`].
-    pub fn insert(&self, value: T) -> SetInsert {
-        match self.slots.insert(&value, &[], false) {
-            SlotInsert::New => SetInsert::Inserted,
-            SlotInsert::Existing => SetInsert::Present,
-            SlotInsert::Full => SetInsert::Full,
+    fn wrap(raw: RawSet) -> Self {
+        Set {
+            raw,
+            _t: PhantomData,
         }
     }
 
+    /// Adds `value` unless it is already a member. See [`SetInsert`].
+    #[inline]
+    pub fn insert(&self, value: T) -> SetInsert {
+        SetInsert::from_slot(self.raw.table().insert_with(&TypedKey(&value), &[], false))
+    }
+
     /// True if `value` is a member.
+    #[inline]
     pub fn contains(&self, value: &T) -> bool {
-        self.slots.find(value).is_some()
+        self.raw.table().find_with(&TypedKey(value)).is_some()
     }
 
     /// Removes `value`; true if it was a member.
+    #[inline]
     pub fn remove(&self, value: &T) -> bool {
-        self.slots.remove(value).is_some()
+        self.raw.table().remove_with(&TypedKey(value)).is_some()
     }
 
     /// Number of members (a snapshot, clamped to `0..=capacity`).
+    #[inline]
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.raw.len()
     }
 
     /// True when [`Set::len`] is 0.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Slot count (cached at open).
+    #[inline]
     pub fn capacity(&self) -> usize {
-        self.slots.capacity() as usize
+        self.raw.capacity()
     }
 
     /// Iterates over the members slot by slot (weakly consistent, each slot
@@ -190,8 +131,13 @@ impl<T: ShmElement> Set<T> {
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
         let mut gave_up = false;
-        (0..self.slots.capacity())
-            .filter_map(move |s| self.slots.read_slot::<T>(s, &mut gave_up).map(|(k, _)| k))
+        let table = self.raw.table();
+        let region = table.region();
+        (0..table.capacity() as u64).filter_map(move |s| {
+            table
+                .read_slot(s, &mut gave_up, |off| region.read::<T>(off))
+                .map(|(k, _)| k)
+        })
     }
 
     /// All members, copied.
@@ -201,6 +147,11 @@ impl<T: ShmElement> Set<T> {
 
     /// The underlying region.
     pub fn region(&self) -> &Region {
-        self.slots.region()
+        self.raw.region()
+    }
+
+    /// The byte-level set this veneer wraps (for tools).
+    pub fn raw(&self) -> &RawSet {
+        &self.raw
     }
 }

@@ -1,5 +1,5 @@
-//! `Map<K, V>`, open addressing with linear probing (FORMAT.md §4): one
-//! entry `name`.
+//! `Map<K, V>`, open addressing with linear probing: one entry `name`.
+//! The normative layout is docs/FORMAT.md §4.1, the key hash §5.
 //!
 //! | off | field |
 //! |---|---|
@@ -13,8 +13,9 @@
 //! [`DELETED`] 2 (a tombstone), [`INSERTING`] 3 (an exclusive claim). Key
 //! at `ko = align_up(4, align K)`, value at `vo = align_up(ko + size K,
 //! align V)`, stride `align_up(vo + size V, max(4, align K, align V))`;
-//! entry size `16 + stride * capacity` ([`entry_size`]). The key hash is
-//! [`crate::format::key_hash`].
+//! entry size `16 + stride * capacity` ([`entry_size`]). The key hash and
+//! key equality over bytes are [`KeyLayout::hash`] and [`KeyLayout::eq`]
+//! ([`crate::format::key_hash`] is the typed form).
 //!
 //! ```
 //! use zeroipc::format::{map, ElemLayout};
@@ -25,6 +26,8 @@
 //! ```
 
 use super::elem::{align_up, max_u64, ElemLayout};
+use crate::element::ShmElement;
+use crate::layout::{Prim, TypeLayout};
 
 /// Offset of `size` (atomic u32).
 pub const SIZE: u64 = 0;
@@ -118,5 +121,130 @@ pub const fn entry_size(capacity: u64, key: ElemLayout, value: ElemLayout) -> Op
     match slot_layout(key, value) {
         Some(slot) => hash_entry_size(capacity, slot.stride),
         None => None,
+    }
+}
+
+/// Multiplier of the integer key hash (docs/FORMAT.md §5).
+pub const INTEGER_HASH_MULTIPLIER: u64 = 2_654_435_761;
+
+/// MurmurHash64A seed of every other key's hash (libstdc++'s, docs/FORMAT.md §5).
+pub const BYTES_HASH_SEED: u64 = 0xc70f_6907;
+
+/// A key's layout plus what the format's hash and equality need to know
+/// about its type (docs/FORMAT.md §5): an integer key hashes its value
+/// (sign-extended for signed types), a float key hashes its bytes but
+/// compares with `==`, every other key hashes and compares its bytes.
+///
+/// The Map and Set protocol over bytes ([`crate::raw::map::RawMap`],
+/// [`crate::raw::set::RawSet`]) takes one; [`crate::format::key_hash`]
+/// and the typed `Map<K, V>`/`Set<T>` use [`KeyLayout::of`], so both paths
+/// hash and compare alike.
+///
+/// ```
+/// use zeroipc::format::map::KeyLayout;
+/// use zeroipc::format::ElemLayout;
+/// use zeroipc::layout::Prim;
+/// let k = KeyLayout::of::<i16>();
+/// assert_eq!((k.prim(), k.elem()), (Some(Prim::I16), ElemLayout::of::<i16>()));
+/// assert_eq!(k.hash(&(-2i16).to_le_bytes()), zeroipc::format::key_hash(&-2i64));
+/// assert_eq!(KeyLayout::of::<[u8; 3]>(), KeyLayout::bytes(ElemLayout::new(3, 1).unwrap()));
+/// assert!(KeyLayout::of::<f64>().eq(&0.0f64.to_le_bytes(), &(-0.0f64).to_le_bytes()));
+/// assert_eq!(KeyLayout::new(ElemLayout::new(4, 4).unwrap(), Some(Prim::U64)), None); // sizes differ
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyLayout {
+    elem: ElemLayout,
+    prim: Option<Prim>,
+}
+
+impl KeyLayout {
+    /// The key layout of `K`.
+    #[inline]
+    pub const fn of<K: ShmElement>() -> KeyLayout {
+        KeyLayout {
+            elem: ElemLayout::of::<K>(),
+            prim: K::LAYOUT.prim(),
+        }
+    }
+
+    /// A key of layout `elem` that is the primitive `prim` (hashed and
+    /// compared as that primitive), or that is not a primitive (`None`:
+    /// hashed and compared as bytes). `None` when `prim`'s size and
+    /// alignment are not `elem`'s.
+    pub const fn new(elem: ElemLayout, prim: Option<Prim>) -> Option<KeyLayout> {
+        if let Some(p) = prim {
+            let size = p.size() as u64;
+            if elem.size() != size || elem.align() != size {
+                return None;
+            }
+        }
+        Some(KeyLayout { elem, prim })
+    }
+
+    /// A key hashed and compared as its bytes (arrays, structs, fixed
+    /// strings, enums: every key that is not a primitive).
+    pub const fn bytes(elem: ElemLayout) -> KeyLayout {
+        KeyLayout { elem, prim: None }
+    }
+
+    /// The key layout a [`TypeLayout`] describes; `None` if its size and
+    /// alignment break [`ElemLayout::new`]'s invariant.
+    pub const fn from_type_layout(t: &TypeLayout) -> Option<KeyLayout> {
+        match ElemLayout::from_type_layout(t) {
+            Some(elem) => KeyLayout::new(elem, t.prim()),
+            None => None,
+        }
+    }
+
+    /// Size and alignment.
+    #[inline]
+    pub const fn elem(self) -> ElemLayout {
+        self.elem
+    }
+
+    /// The primitive the key is, if it is one.
+    #[inline]
+    pub const fn prim(self) -> Option<Prim> {
+        self.prim
+    }
+
+    /// The format's 64-bit hash of the key whose bytes are `key`
+    /// (little-endian values; docs/FORMAT.md §5). For an integer key only
+    /// its first 8 bytes count (a slice of the key's size is what callers
+    /// pass; none panics).
+    #[inline]
+    pub fn hash(self, key: &[u8]) -> u64 {
+        match self.prim {
+            Some(p) if p.is_integer() => {
+                let n = key.len().min(8);
+                let mut word = [0u8; 8];
+                word[..n].copy_from_slice(&key[..n]);
+                let mut v = u64::from_le_bytes(word);
+                // Sign-extend a negative signed value: ones above its bytes.
+                if p.is_signed_integer() && n > 0 && n < 8 && key[n - 1] & 0x80 != 0 {
+                    v |= u64::MAX << (8 * n as u32);
+                }
+                v.wrapping_mul(INTEGER_HASH_MULTIPLIER)
+            }
+            _ => super::murmur64a(key, BYTES_HASH_SEED),
+        }
+    }
+
+    /// Key equality as the C++ reference defines it: `==` for `f32`/`f64`
+    /// keys (so `0.0 == -0.0` and a NaN key equals nothing), the bytes for
+    /// every other key.
+    #[inline]
+    pub fn eq(self, a: &[u8], b: &[u8]) -> bool {
+        match self.prim {
+            Some(Prim::F32) => match (<[u8; 4]>::try_from(a), <[u8; 4]>::try_from(b)) {
+                (Ok(a), Ok(b)) => f32::from_le_bytes(a) == f32::from_le_bytes(b),
+                _ => a == b,
+            },
+            Some(Prim::F64) => match (<[u8; 8]>::try_from(a), <[u8; 8]>::try_from(b)) {
+                (Ok(a), Ok(b)) => f64::from_le_bytes(a) == f64::from_le_bytes(b),
+                _ => a == b,
+            },
+            _ => a == b,
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! `Set<T>` (FORMAT.md §4): one entry `name`; a [`super::map`] whose value
-//! is zero-sized.
+//! `Set<T>`: one entry `name`; a [`super::map`] whose value is zero-sized
+//! ([`NO_VALUE`]). The normative layout is docs/FORMAT.md §4.2.
 //!
 //! | off | field |
 //! |---|---|
@@ -37,8 +37,8 @@ pub const SLOTS: u64 = 16;
 /// Bytes of the header.
 pub const HEADER_SIZE: u64 = 16;
 
-/// The zero-sized value of a set slot.
-const NO_VALUE: ElemLayout = match ElemLayout::new(0, 1) {
+/// The zero-sized value of a set slot (a set is a map with this value).
+pub const NO_VALUE: ElemLayout = match ElemLayout::new(0, 1) {
     Some(l) => l,
     None => panic!("0 bytes aligned to 1 is a valid layout"),
 };
