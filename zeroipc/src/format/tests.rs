@@ -207,12 +207,6 @@ fn names_round_trip_and_are_distinct() {
 
 #[test]
 fn runtime_crate_constants_agree() {
-    use crate::data::map as rmap;
-    assert_eq!(
-        (map::EMPTY, map::OCCUPIED, map::DELETED, map::INSERTING),
-        (rmap::EMPTY, rmap::OCCUPIED, rmap::DELETED, rmap::INSERTING)
-    );
-    assert_eq!(map::HEADER_SIZE, rmap::HEADER as u64);
     assert_eq!(semaphore::SIZE, crate::sync::semaphore::SIZE);
     assert_eq!(mutex::SIZE, crate::sync::Mutex::size_for());
     assert_eq!(MARKER_SIZE, crate::sync::MARKER_SIZE);
@@ -226,23 +220,15 @@ const CAPACITIES: [u64; 9] = [1, 2, 3, 5, 7, 8, 64, 100, 1000];
 /// The runtime's private size functions for `T` against the catalogue.
 fn runtime_sizes_agree<T: ShmElement>() {
     use crate::codata::future::Future;
-    use crate::data::{map::Map, pool::Pool, queue::Queue, ring::Ring, set::Set, stack::Stack};
+    use crate::data::{pool::Pool, queue::Queue, ring::Ring, stack::Stack};
     let t = e::<T>();
     for cap in CAPACITIES {
         let c = cap as usize;
         let stored = queue::stored_capacity(cap).unwrap();
         assert_eq!(Queue::<T>::size_for(c), queue::entry_size(stored, t));
         assert_eq!(Stack::<T>::size_for(c), stack::entry_size(cap, t));
-        assert_eq!(Set::<T>::size_for(c), set::entry_size(cap, t));
         assert_eq!(Pool::<T>::size_for(c), pool::entry_size(cap, t));
         assert_eq!(Ring::<T>::size_for(c), ring::entry_size(cap, t));
-        assert_eq!(
-            Map::<T, u32>::size_for(c),
-            map::entry_size(cap, t, e::<u32>())
-        );
-        // Values above 8 bytes fail Map's compile-time check: compare the slot.
-        let slot = crate::data::map::SlotLayout::map::<u16, T>();
-        assert_eq!(slot.total(cap), map::entry_size(cap, e::<u16>(), t));
         assert_eq!(
             Some(crate::data::array::total_size(cap, t.size()).unwrap()),
             array::entry_size(cap, t)
@@ -256,9 +242,6 @@ fn runtime_sizes_agree<T: ShmElement>() {
     let (next, stride) = crate::data::pool::node_layout(size_of::<T>(), align_of::<T>());
     let node = pool::node_layout(t).unwrap();
     assert_eq!((next as u64, stride as u64), (node.next, node.stride));
-    let slot = crate::data::map::SlotLayout::set::<T>();
-    assert_eq!(slot.stride as u64, set::slot_layout(t).unwrap().stride);
-    assert_eq!(slot.key_off as u64, set::slot_layout(t).unwrap().key);
 }
 
 #[test]
