@@ -33,6 +33,7 @@ pub mod codata;
 pub mod data;
 #[doc(hidden)]
 pub mod derive_support;
+pub mod describe;
 pub mod element;
 pub mod error;
 pub mod format;
@@ -47,6 +48,7 @@ pub mod table;
 pub mod wait;
 
 pub use codata::channel::Channel;
+pub use describe::Description;
 pub use codata::future::{Future, FutureState};
 pub use codata::lazy::{Lazy, LazyOp, LazyState};
 pub use codata::stream::{Stream, StreamVoid};

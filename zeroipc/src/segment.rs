@@ -9,7 +9,9 @@
 //! plus a process-local mutex (flock is per open file description, so two
 //! threads sharing one descriptor would not exclude each other without it).
 
+use crate::describe::{structure_name, Description};
 use crate::error::{Error, Result};
+use crate::format::describe as describe_fmt;
 use crate::region::Region;
 use crate::table::{
     self, align8, table_bytes, Bounds, Entry, TableHeader, DEFAULT_MAX_ENTRIES, ENTRY_OFF_OFFSET,
@@ -33,6 +35,10 @@ pub const DEFAULT_MODE: u32 = 0o600;
 
 /// Default size of a segment when the caller does not choose (1 MiB).
 pub const DEFAULT_SIZE: u64 = 1 << 20;
+
+/// Whether new segments carry the self-description entry unless the caller
+/// chooses (see [`SegmentOptions::self_describing`]).
+pub const DEFAULT_SELF_DESCRIBING: bool = false;
 
 /// Validates a segment name and returns it without its leading `/`.
 ///
@@ -98,6 +104,7 @@ pub struct SegmentOptions {
     max_entries: u32,
     mode: u32,
     allow_foreign_owner: bool,
+    self_describing: bool,
 }
 
 impl Default for SegmentOptions {
@@ -107,6 +114,7 @@ impl Default for SegmentOptions {
             max_entries: DEFAULT_MAX_ENTRIES,
             mode: DEFAULT_MODE,
             allow_foreign_owner: false,
+            self_describing: DEFAULT_SELF_DESCRIBING,
         }
     }
 }
@@ -139,6 +147,47 @@ impl SegmentOptions {
     pub fn allow_foreign_owner(mut self, allow: bool) -> Self {
         self.allow_foreign_owner = allow;
         self
+    }
+
+    /// Whether a new segment records what each structure is (its kind and
+    /// element layouts) in an entry `__zeroipc_kinds` registered first, so
+    /// that opens refuse a structure of another kind and tools need not
+    /// guess ([`crate::describe`], docs/FORMAT.md §11). Turn it off for a
+    /// segment that must equal a reference library's byte for byte.
+    ///
+    /// The entry takes one table slot and `32 + 96 * (max_entries - 1)`
+    /// bytes; it is left out (the segment works, undescribed) when the
+    /// table has a single slot or the entry would take more than a quarter
+    /// of the data area.
+    ///
+    /// ```
+    /// use zeroipc::SegmentOptions;
+    /// let name = format!("/zeroipc-doc-self-describing-{}", std::process::id());
+    /// let seg = SegmentOptions::new().size(1 << 16).max_entries(8).self_describing(true).create(&name)?;
+    /// let entries = seg.entries()?;
+    /// assert_eq!(entries[0].name, "__zeroipc_kinds");
+    /// assert_eq!(entries[0].size, 32 + 96 * 7);
+    /// zeroipc::Segment::unlink(&name)?;
+    /// let plain = SegmentOptions::new().size(1 << 16).self_describing(false).create(&name)?;
+    /// assert!(plain.entries()?.is_empty());
+    /// zeroipc::Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn self_describing(mut self, on: bool) -> Self {
+        self.self_describing = on;
+        self
+    }
+
+    /// The self-description entry's size for these options, if a new
+    /// segment gets one.
+    fn description_entry_size(&self, data_start: u64) -> Option<u64> {
+        let capacity = describe_fmt::capacity_for(self.max_entries);
+        if !self.self_describing || capacity == 0 {
+            return None;
+        }
+        let size = describe_fmt::entry_size(capacity)?;
+        let data_area = self.size.saturating_sub(data_start);
+        (size <= data_area / 4).then_some(size)
     }
 
     /// Creates a new segment; fails with [`Error::SegmentExists`] if the name is taken.
@@ -221,6 +270,11 @@ impl SegmentOptions {
                 .store(self.size, Ordering::Relaxed);
             seg.header_u64(OFF_NEXT_OFFSET)
                 .store(needed, Ordering::Relaxed);
+            if let Some(size) = self.description_entry_size(needed) {
+                // Nobody else can reach the segment yet (no magic, and we
+                // hold the flock), so no lock is taken here.
+                seg.add_description_entry(size)?;
+            }
             seg.header_u32(OFF_MAGIC).store(MAGIC, Ordering::Release);
             Ok(seg)
         };
@@ -615,6 +669,173 @@ impl Segment {
         parts: &[Part],
         init: impl FnOnce(&[Region]) -> Result<()>,
     ) -> Result<Vec<Region>> {
+        self.register_locking(parts, None, init)
+    }
+
+    /// [`Segment::register_group`] that also records `desc` for the
+    /// structure in the segment's self-description (when it has one; see
+    /// [`crate::describe`]). The record is written under the same table
+    /// lock and published before the structure's entries. When the
+    /// self-description is present but full, or already records a structure
+    /// of this name, or is damaged, nothing is allocated and the error says
+    /// so. The structure's name is the first part's name without the suffix
+    /// the format catalogue gives that part (a Stream `s`: parts
+    /// `s_header`, `s_buffer`).
+    ///
+    /// ```
+    /// use zeroipc::describe::Description;
+    /// use zeroipc::format::StructureKind;
+    /// use zeroipc::segment::Part;
+    /// use zeroipc::{Segment, SegmentOptions};
+    /// let name = format!("/zeroipc-doc-register-described-{}", std::process::id());
+    /// let seg = SegmentOptions::new().size(1 << 16).self_describing(true).create(&name)?;
+    /// let d = Description::new(StructureKind::Event);
+    /// let regions = seg.register_described(&[Part::new("go", 12), Part::new("go_sem", 16)], &d, |r| {
+    ///     r[0].write::<u32>(0, 0); // the structure's header
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(regions.len(), 2);
+    /// assert_eq!(seg.description("go")?, Some(d));
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn register_described(
+        &self,
+        parts: &[Part],
+        desc: &Description,
+        init: impl FnOnce(&[Region]) -> Result<()>,
+    ) -> Result<Vec<Region>> {
+        self.register_locking(parts, Some(desc), init)
+    }
+
+    /// What the segment's self-description records about the structure
+    /// `name` (its user-facing name, as given to the structure's `create`);
+    /// `Ok(None)` when the segment has no self-description (a reference
+    /// library made it, or it was created with the option off) or no record
+    /// of that name. A damaged self-description is an error naming what is
+    /// wrong.
+    ///
+    /// ```
+    /// use zeroipc::{Segment, SegmentOptions};
+    /// let name = format!("/zeroipc-doc-description-{}", std::process::id());
+    /// let seg = SegmentOptions::new().size(1 << 16).self_describing(false).create(&name)?;
+    /// assert_eq!(seg.description("anything")?, None);
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn description(&self, name: &str) -> Result<Option<Description>> {
+        let Some(entries) = self.description_region()? else {
+            return Ok(None);
+        };
+        let (region, count, _) = entries;
+        for i in 0..count {
+            let bytes = read_record(&region, i);
+            if describe_fmt::record_name(&bytes) != Some(name) {
+                continue;
+            }
+            return describe_fmt::decode_record(&bytes)
+                .map(|(_, d)| Some(d))
+                .map_err(|detail| self.description_damaged(detail));
+        }
+        Ok(None)
+    }
+
+    /// Every record of the self-description, in creation order (empty when
+    /// the segment has none): for tools listing a segment.
+    ///
+    /// ```
+    /// use zeroipc::{Array, Segment, SegmentOptions};
+    /// let name = format!("/zeroipc-doc-descriptions-{}", std::process::id());
+    /// let seg = SegmentOptions::new().size(1 << 16).self_describing(false).create(&name)?;
+    /// assert!(seg.descriptions()?.is_empty());
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn descriptions(&self) -> Result<Vec<(String, Description)>> {
+        let Some((region, count, _)) = self.description_region()? else {
+            return Ok(Vec::new());
+        };
+        (0..count)
+            .map(|i| {
+                describe_fmt::decode_record(&read_record(&region, i))
+                    .map_err(|detail| self.description_damaged(detail))
+            })
+            .collect()
+    }
+
+    /// The self-description entry, its record count (acquire) and capacity,
+    /// validated; `None` when the segment has none.
+    fn description_region(&self) -> Result<Option<(Region, u32, u32)>> {
+        let Some(e) = self.find(describe_fmt::ENTRY_NAME)? else {
+            return Ok(None);
+        };
+        let region = Region::new(self.clone(), e.offset, e.size, &e.name);
+        if (region.len() as u64) < describe_fmt::HEADER_SIZE || e.offset % 8 != 0 {
+            return Err(self.description_damaged(format!(
+                "entry of {} bytes is smaller than its {}-byte header",
+                region.len(),
+                describe_fmt::HEADER_SIZE
+            )));
+        }
+        let mut header = [0u8; describe_fmt::HEADER_SIZE as usize];
+        for off in [
+            describe_fmt::header::MAGIC,
+            describe_fmt::header::VERSION,
+            describe_fmt::header::CAPACITY,
+            describe_fmt::header::RECORD_SIZE,
+        ] {
+            // Written once, before the entry was published.
+            let word = region.read_u32(off as usize);
+            header[off as usize..off as usize + 4].copy_from_slice(&word.to_le_bytes());
+        }
+        // Acquire pairs with the release store of the count in
+        // `record_description`: the records below it are complete.
+        let count = region
+            .atomic_u32(describe_fmt::header::COUNT as usize)
+            .load(Ordering::Acquire);
+        let at = describe_fmt::header::COUNT as usize;
+        header[at..at + 4].copy_from_slice(&count.to_le_bytes());
+        let (count, capacity) = describe_fmt::check_header(&header, region.len() as u64)
+            .map_err(|detail| self.description_damaged(detail))?;
+        Ok(Some((region, count, capacity)))
+    }
+
+    fn description_damaged(&self, detail: String) -> Error {
+        Error::StructureMismatch {
+            segment: self.inner.name.clone(),
+            name: describe_fmt::ENTRY_NAME.to_owned(),
+            kind: "self-description",
+            detail,
+        }
+    }
+
+    /// Registers the empty self-description entry of `size` bytes (called
+    /// by `create` before the segment is visible).
+    fn add_description_entry(&self, size: u64) -> Result<()> {
+        let capacity = describe_fmt::capacity_for(self.inner.bounds.max_entries);
+        let part = Part::new(describe_fmt::ENTRY_NAME, size);
+        self.register_locked(&[part], None, |r| {
+            let h = &r[0];
+            h.write::<u32>(describe_fmt::header::MAGIC as usize, describe_fmt::MAGIC);
+            h.write::<u32>(
+                describe_fmt::header::VERSION as usize,
+                describe_fmt::VERSION,
+            );
+            h.write::<u32>(describe_fmt::header::CAPACITY as usize, capacity);
+            let record_size = describe_fmt::RECORD_SIZE as u32;
+            h.write::<u32>(describe_fmt::header::RECORD_SIZE as usize, record_size);
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// Takes the table lock, then [`Segment::register_locked`].
+    fn register_locking(
+        &self,
+        parts: &[Part],
+        desc: Option<&Description>,
+        init: impl FnOnce(&[Region]) -> Result<()>,
+    ) -> Result<Vec<Region>> {
         let seg_name = &self.inner.name;
         for p in parts {
             table::validate_structure_name(seg_name, &p.name)?;
@@ -625,8 +846,59 @@ impl Segment {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let _flock = FileLock::exclusive(&self.inner.file, seg_name)?;
+        self.register_locked(parts, desc, init)
+    }
 
+    /// The body of [`Segment::register_described`]; the caller holds the
+    /// table lock (or the segment is not visible yet).
+    fn register_locked(
+        &self,
+        parts: &[Part],
+        desc: Option<&Description>,
+        init: impl FnOnce(&[Region]) -> Result<()>,
+    ) -> Result<Vec<Region>> {
         let count = self.entry_count()?;
+        self.check_new_entries(count, parts)?;
+        let record = match desc {
+            Some(d) => self.plan_record(parts, d)?,
+            None => None,
+        };
+        let (starts, cursor) = self.plan_allocation(parts)?;
+        let regions: Vec<Region> = parts
+            .iter()
+            .zip(&starts)
+            .map(|(p, &start)| {
+                let r = Region::new(self.clone(), start, p.size, &p.name);
+                r.zero(0, p.size as usize);
+                r
+            })
+            .collect();
+        init(&regions)?;
+        for (k, (p, &start)) in parts.iter().zip(&starts).enumerate() {
+            self.write_entry(count + k as u32, &p.name, start, p.size);
+        }
+        if let Some((region, slot, bytes)) = record {
+            region.write_bytes(describe_fmt::record_offset(slot) as usize, &bytes);
+            // Release: the record's bytes (just written, under the table
+            // lock) happen before any reader's acquire load of the count.
+            // Published before entry_count, so a reader that finds the
+            // structure finds its record.
+            region
+                .atomic_u32(describe_fmt::header::COUNT as usize)
+                .store(slot + 1, Ordering::Release);
+        }
+        self.header_u64(OFF_NEXT_OFFSET)
+            .store(cursor, Ordering::Release);
+        // Publish: the release store orders the entries and the structures'
+        // initialised headers before the new count (readers load with acquire).
+        self.header_u32(OFF_ENTRY_COUNT)
+            .store(count + parts.len() as u32, Ordering::Release);
+        Ok(regions)
+    }
+
+    /// Duplicate names and free table slots, before anything is allocated.
+    fn check_new_entries(&self, count: u32, parts: &[Part]) -> Result<()> {
+        let seg_name = &self.inner.name;
         let existing = self.entries()?;
         for (i, p) in parts.iter().enumerate() {
             if existing.iter().any(|e| e.name == p.name)
@@ -646,6 +918,46 @@ impl Segment {
                 max_entries: max,
             });
         }
+        Ok(())
+    }
+
+    /// Where the record of a described structure goes: `None` when the
+    /// segment has no self-description; an error (before anything is
+    /// allocated) when it is full, damaged, or already records the name.
+    fn plan_record(
+        &self,
+        parts: &[Part],
+        desc: &Description,
+    ) -> Result<Option<(Region, u32, [u8; describe_fmt::RECORD_SIZE as usize])>> {
+        let Some((region, count, capacity)) = self.description_region()? else {
+            return Ok(None);
+        };
+        let name = structure_name(parts, desc);
+        let bytes = describe_fmt::encode_record(name, desc).map_err(|reason| {
+            Error::InvalidStructureName {
+                segment: self.inner.name.clone(),
+                name: name.to_owned(),
+                reason,
+            }
+        })?;
+        if count >= capacity {
+            return Err(self.description_damaged(format!(
+                "full: {count} of {capacity} records in use, cannot record {name:?}"
+            )));
+        }
+        if (0..count).any(|i| describe_fmt::record_name(&read_record(&region, i)) == Some(name)) {
+            return Err(Error::DuplicateName {
+                segment: self.inner.name.clone(),
+                name: name.to_owned(),
+            });
+        }
+        Ok(Some((region, count, bytes)))
+    }
+
+    /// The 8-aligned start of each part and the new `next_offset`, or
+    /// [`Error::SegmentFull`].
+    fn plan_allocation(&self, parts: &[Part]) -> Result<(Vec<u64>, u64)> {
+        let seg_name = &self.inner.name;
         let memory_size = self.inner.bounds.memory_size;
         let next = self.header_u64(OFF_NEXT_OFFSET).load(Ordering::Acquire);
         if next > memory_size || next < self.inner.bounds.data_start {
@@ -678,37 +990,30 @@ impl Segment {
                 }
             }
         }
-        let regions: Vec<Region> = parts
-            .iter()
-            .zip(&starts)
-            .map(|(p, &start)| {
-                let r = Region::new(self.clone(), start, p.size, &p.name);
-                r.zero(0, p.size as usize);
-                r
-            })
-            .collect();
-        init(&regions)?;
-        for (k, (p, &start)) in parts.iter().zip(&starts).enumerate() {
-            let e = self.entry_base(count + k as u32);
-            let mut name = [0u8; NAME_FIELD];
-            name[..p.name.len()].copy_from_slice(p.name.as_bytes());
-            // SAFETY: slot count+k < max_entries (checked above) lies inside
-            // the validated table; we hold the table lock, and readers do not
-            // look at this slot until entry_count is published below.
-            unsafe {
-                std::ptr::copy_nonoverlapping(name.as_ptr(), e, NAME_FIELD);
-                e.add(ENTRY_OFF_OFFSET).cast::<u64>().write_volatile(start);
-                e.add(ENTRY_OFF_SIZE).cast::<u64>().write_volatile(p.size);
-            }
-        }
-        self.header_u64(OFF_NEXT_OFFSET)
-            .store(cursor, Ordering::Release);
-        // Publish: the release store orders the entries and the structures'
-        // initialised headers before the new count (readers load with acquire).
-        self.header_u32(OFF_ENTRY_COUNT)
-            .store(count + parts.len() as u32, Ordering::Release);
-        Ok(regions)
+        Ok((starts, cursor))
     }
+
+    /// Writes table slot `slot` (not yet published: `slot >= entry_count`).
+    fn write_entry(&self, slot: u32, name: &str, start: u64, size: u64) {
+        let e = self.entry_base(slot);
+        let mut field = [0u8; NAME_FIELD];
+        field[..name.len()].copy_from_slice(name.as_bytes());
+        // SAFETY: slot < max_entries (checked by check_new_entries) lies
+        // inside the validated table; we hold the table lock, and readers do
+        // not look at this slot until entry_count is published.
+        unsafe {
+            std::ptr::copy_nonoverlapping(field.as_ptr(), e, NAME_FIELD);
+            e.add(ENTRY_OFF_OFFSET).cast::<u64>().write_volatile(start);
+            e.add(ENTRY_OFF_SIZE).cast::<u64>().write_volatile(size);
+        }
+    }
+}
+
+/// Record `i` of a self-description entry (validated to hold it).
+fn read_record(region: &Region, i: u32) -> [u8; describe_fmt::RECORD_SIZE as usize] {
+    let mut bytes = [0u8; describe_fmt::RECORD_SIZE as usize];
+    region.read_bytes(describe_fmt::record_offset(i) as usize, &mut bytes);
+    bytes
 }
 
 /// An advisory `flock` held for a scope. Holds the raw descriptor so the

@@ -69,6 +69,7 @@ mod kind;
 pub mod array;
 pub mod barrier;
 pub mod channel;
+pub mod describe;
 pub mod event;
 pub mod future;
 pub mod latch;
