@@ -210,7 +210,7 @@ fn workflow() -> Res {
         s.mean[0] = 20.0;
         s
     })?;
-    t.ready.signal();
+    t.ready.signal()?;
     println!(
         "rust: created {name} (schema fingerprint {:#x})",
         telemetry::Telemetry::FINGERPRINT

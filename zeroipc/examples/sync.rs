@@ -90,7 +90,7 @@ fn parent() -> Res {
         init_runs.get(0)?
     );
 
-    go.signal();
+    go.signal()?;
     for w in &mut workers {
         let status = w.wait()?;
         assert!(status.success(), "worker failed: {status}");

@@ -788,9 +788,9 @@ fn event_auto_reset_cannot_steal_a_blocked_waiters_signal() {
                 while es.semaphore().waiting() < 1 {
                     thread::yield_now();
                 }
-                es.signal();
-                es.reset();
-                es.try_wait()
+                es.signal().unwrap();
+                es.reset().unwrap();
+                es.try_wait().unwrap()
             });
             assert!(
                 !signaller.join().unwrap(),

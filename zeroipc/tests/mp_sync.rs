@@ -225,7 +225,7 @@ fn worker() {
                 }
                 slot.set(1, v).unwrap();
                 slot.set(0, 1).unwrap();
-                mon.notify_all();
+                mon.notify_all().unwrap();
                 drop(g);
             }
         }
@@ -242,7 +242,7 @@ fn worker() {
                 }
                 let v = slot.get(1).unwrap();
                 slot.set(0, 0).unwrap();
-                mon.notify_all();
+                mon.notify_all().unwrap();
                 drop(g);
                 // Each producer's values arrive in increasing order.
                 let (p, i) = ((v / 1_000_000) as usize, v % 1_000_000);
@@ -382,7 +382,7 @@ fn once_runs_once_and_a_latch_opens_with_4_racing_processes() {
     assert_eq!(ran, 1, "exactly one process ran the closure");
     assert_eq!(hits.get(0).unwrap(), 1);
     assert_eq!(once.state().unwrap(), OnceState::Done);
-    assert!(done.try_wait());
+    assert!(done.try_wait().unwrap());
 }
 
 #[test]
@@ -399,7 +399,7 @@ fn events_manual_and_auto_across_processes() {
     eventually("3 manual waiters", || man.waiting() == 3);
     std::thread::sleep(Duration::from_millis(20));
     assert_eq!(woke.to_vec(), [0, 0, 0], "nobody passes before the signal");
-    man.signal();
+    man.signal().unwrap();
     eventually("all released", || woke.to_vec() == [1, 1, 1]);
     assert!(man.is_signaled(), "manual reset stays signaled");
     // Pulse: releases the three (now waiting on `pulse`) and resets.
@@ -414,23 +414,23 @@ fn events_manual_and_auto_across_processes() {
     // Auto reset: each signal releases exactly one of two blocked processes.
     let ak: Vec<_> = (0..2).map(|k| spawn("ev_auto", &t, k)).collect();
     eventually("2 auto waiters", || auto.semaphore().waiting() == 2);
-    auto.signal();
+    auto.signal().unwrap();
     let count = || awoke.to_vec().iter().sum::<u32>();
     eventually("one released", || count() == 1);
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(count(), 1, "one signal released a second waiter");
-    auto.signal();
+    auto.signal().unwrap();
     eventually("both released", || count() == 2);
     for c in ak {
         worker_results(c);
     }
     assert!(!auto.is_signaled());
     // Signals with nobody waiting coalesce into one.
-    auto.signal();
-    auto.signal();
-    auto.signal();
-    assert!(auto.try_wait());
-    assert!(!auto.try_wait());
+    auto.signal().unwrap();
+    auto.signal().unwrap();
+    auto.signal().unwrap();
+    assert!(auto.try_wait().unwrap());
+    assert!(!auto.try_wait().unwrap());
 }
 
 #[test]
@@ -516,7 +516,7 @@ fn a_blocked_waiter_uses_no_cpu() {
     eventually("both blocked", || s.waiting() == 1 && e.waiting() == 1);
     std::thread::sleep(Duration::from_secs(1));
     s.release().unwrap();
-    e.signal();
+    e.signal().unwrap();
     for (what, c) in [("semaphore", ks), ("event", ke)] {
         let r = worker_results(c);
         let (cpu_us, waited_ms) = (result_value(&r, "cpu_us"), result_value(&r, "waited_ms"));
@@ -538,20 +538,20 @@ fn every_timeout_variant_times_out_when_nobody_releases() {
 
     let s = Semaphore::create(&seg, "s", 0, 0).unwrap();
     assert!(is_timeout(s.acquire_timeout(SHORT)));
-    assert!(!s.try_acquire());
+    assert!(!s.try_acquire().unwrap());
     assert_eq!(s.waiting(), 0, "a timed-out waiter withdraws");
 
     let m = Mutex::create(&seg, "m").unwrap();
     let g = m.lock().unwrap();
     assert!(is_timeout(m.lock_timeout(SHORT)));
-    assert!(m.try_lock().is_none());
+    assert!(m.try_lock().unwrap().is_none());
     assert!(
         m.is_locked(),
         "a failed try_lock released the holder's lock"
     );
     g.unlock().unwrap(); // exactly one unlock, and it succeeds
     assert!(m.force_unlock().is_err(), "a second unlock succeeded");
-    m.try_lock().unwrap().unlock().unwrap();
+    m.try_lock().unwrap().unwrap().unlock().unwrap();
 
     // Barrier: a timed-out participant stays counted and resumes.
     let b1 = Barrier::create(&seg, "b", 2).unwrap();
@@ -600,7 +600,7 @@ fn every_timeout_variant_times_out_when_nobody_releases() {
     for mode in [EventMode::ManualReset, EventMode::AutoReset] {
         let e = Event::create(&seg, &format!("e{}", mode as u32), mode).unwrap();
         assert!(is_timeout(e.wait_timeout(SHORT)));
-        assert!(!e.try_wait());
+        assert!(!e.try_wait().unwrap());
         assert_eq!(e.waiting(), 0);
         assert_eq!(e.semaphore().waiting(), 0);
     }
@@ -616,13 +616,13 @@ fn every_timeout_variant_times_out_when_nobody_releases() {
     let r = rw.read().unwrap();
     assert!(is_timeout(rw.write_timeout(SHORT)));
     assert!(!rw.is_write_locked(), "a timed-out writer clears its flag");
-    assert!(rw.try_write().is_none());
+    assert!(rw.try_write().unwrap().is_none());
     let r2 = rw.read_timeout(SHORT).unwrap(); // readers still get in
     drop((r, r2));
     let w = rw.write().unwrap();
     assert!(is_timeout(rw.read_timeout(SHORT)));
     assert!(is_timeout(rw.write_timeout(SHORT)));
-    assert!(rw.try_read().is_none());
+    assert!(rw.try_read().unwrap().is_none());
     assert_eq!(
         rw.readers(),
         0,
@@ -634,13 +634,13 @@ fn every_timeout_variant_times_out_when_nobody_releases() {
     );
     drop(w);
     assert!(!rw.is_write_locked());
-    assert!(rw.try_read().is_some());
+    assert!(rw.try_read().unwrap().is_some());
     assert_eq!(rw.readers(), 0);
 
     let mon = Monitor::create(&seg, "mon").unwrap();
     let g = mon.lock().unwrap();
     assert!(is_timeout(mon.lock_timeout(SHORT)));
-    assert!(mon.try_lock().is_none());
+    assert!(mon.try_lock().unwrap().is_none());
     assert!(
         mon.is_locked(),
         "a failed try_lock released the holder's monitor"
@@ -652,8 +652,8 @@ fn every_timeout_variant_times_out_when_nobody_releases() {
     );
     assert_eq!(mon.waiters(), 0);
     // The notify_all bug fix: permits never exceed the counted waiters.
-    mon.notify_all();
-    mon.notify_one();
+    mon.notify_all().unwrap();
+    mon.notify_one().unwrap();
     assert_eq!(mon.condition().count(), 0);
 
     let sig = Signal::<u32>::create(&seg, "sig", 1).unwrap();
@@ -768,11 +768,11 @@ fn single_process_semantics_and_argument_errors() {
     // Auto-reset pulse with nobody waiting leaves nothing pending.
     let a = Event::create(&seg, "a", EventMode::AutoReset).unwrap();
     a.pulse().unwrap();
-    assert!(!a.try_wait());
+    assert!(!a.try_wait().unwrap());
 
     // Monitor notifies with nobody waiting give no permits.
     let mon = Monitor::create(&seg, "mon").unwrap();
-    mon.notify_one();
-    mon.notify_all();
+    mon.notify_one().unwrap();
+    mon.notify_all().unwrap();
     assert_eq!(mon.condition().count(), 0);
 }

@@ -67,11 +67,11 @@ fn auto_reset_two_signals_release_two_blocked_waiters() {
     let ev = Event::create(&seg, "ev", EventMode::AutoReset).unwrap();
     for round in 0..5 {
         let hs = blocked_waiters(&seg, "ev", 2);
-        ev.signal();
-        ev.signal();
+        ev.signal().unwrap();
+        ev.signal().unwrap();
         assert_eq!(released(hs), 2, "round {round}: a signal was lost");
         assert!(!ev.is_signaled(), "round {round}: a permit is left over");
-        assert!(!ev.try_wait(), "round {round}: a permit is left over");
+        assert!(!ev.try_wait().unwrap(), "round {round}: a permit is left over");
     }
 }
 
@@ -89,7 +89,7 @@ fn auto_reset_two_pulses_release_two_blocked_waiters() {
     }
     ev.pulse().unwrap();
     assert!(!ev.is_signaled());
-    assert!(!ev.try_wait(), "a pulse with nobody waiting stayed pending");
+    assert!(!ev.try_wait().unwrap(), "a pulse with nobody waiting stayed pending");
 }
 
 /// Item 1: `reset` right after a signal meant for a blocked waiter must not
@@ -100,16 +100,16 @@ fn auto_reset_reset_does_not_steal_a_blocked_waiters_signal() {
     let ev = Event::create(&seg, "ev", EventMode::AutoReset).unwrap();
     for round in 0..10 {
         let hs = blocked_waiters(&seg, "ev", 1);
-        ev.signal();
-        ev.reset();
+        ev.signal().unwrap();
+        ev.reset().unwrap();
         assert_eq!(released(hs), 1, "round {round}: reset stole the signal");
     }
     // Reset still clears a signal nobody was waiting for.
-    ev.signal();
+    ev.signal().unwrap();
     assert!(ev.is_signaled());
-    ev.reset();
+    ev.reset().unwrap();
     assert!(!ev.is_signaled());
-    assert!(!ev.try_wait());
+    assert!(!ev.try_wait().unwrap());
 }
 
 /// Item 1: a `try_wait` (or a newly arriving wait) does not take a signal
@@ -120,8 +120,8 @@ fn auto_reset_try_wait_does_not_steal_a_blocked_waiters_signal() {
     let ev = Event::create(&seg, "ev", EventMode::AutoReset).unwrap();
     for round in 0..10 {
         let hs = blocked_waiters(&seg, "ev", 1);
-        ev.signal();
-        assert!(!ev.try_wait(), "round {round}: try_wait took the signal");
+        ev.signal().unwrap();
+        assert!(!ev.try_wait().unwrap(), "round {round}: try_wait took the signal");
         assert_eq!(
             released(hs),
             1,
@@ -137,18 +137,18 @@ fn auto_reset_try_wait_does_not_steal_a_blocked_waiters_signal() {
 fn auto_reset_signals_without_waiters_still_coalesce() {
     let (_t, seg) = temp_segment("rg_evco", 1 << 16);
     let ev = Event::create(&seg, "ev", EventMode::AutoReset).unwrap();
-    ev.signal();
-    ev.signal();
-    ev.signal();
+    ev.signal().unwrap();
+    ev.signal().unwrap();
+    ev.signal().unwrap();
     assert!(ev.is_signaled());
-    assert!(ev.try_wait());
-    assert!(!ev.try_wait());
+    assert!(ev.try_wait().unwrap());
+    assert!(!ev.try_wait().unwrap());
     let hs = blocked_waiters(&seg, "ev", 1);
-    ev.signal();
-    ev.signal();
+    ev.signal().unwrap();
+    ev.signal().unwrap();
     assert_eq!(released(hs), 1);
-    assert!(ev.try_wait(), "the second signal should stay pending");
-    assert!(!ev.try_wait(), "only one signal may stay pending");
+    assert!(ev.try_wait().unwrap(), "the second signal should stay pending");
+    assert!(!ev.try_wait().unwrap(), "only one signal may stay pending");
 }
 
 /// Item 3: with both channels non-empty, consecutive selects alternate
@@ -251,7 +251,7 @@ fn every_timeout_variant_accepts_huge_durations() {
         assert!(o.call_once_timeout(huge, || {}).unwrap());
         for mode in [EventMode::AutoReset, EventMode::ManualReset] {
             let e = Event::create(&seg, &n(&format!("ev{}", mode as u32)), mode).unwrap();
-            e.signal();
+            e.signal().unwrap();
             e.wait_timeout(huge).unwrap();
             e.pulse_timeout(huge).unwrap();
         }
@@ -260,7 +260,7 @@ fn every_timeout_variant_accepts_huge_durations() {
         let ew = e.clone();
         let h = std::thread::spawn(move || ew.wait_timeout(huge));
         eventually("event waiter", || e.semaphore().waiting() == 1);
-        e.signal();
+        e.signal().unwrap();
         h.join().unwrap().unwrap();
         let rw = RwLock::create(&seg, &n("rw")).unwrap();
         drop(rw.read_timeout(huge).unwrap());
@@ -277,10 +277,10 @@ fn every_timeout_variant_accepts_huge_durations() {
         assert_eq!(sig.wait_for_change_timeout(0, huge).unwrap(), 2);
         let q = Queue::<u32>::create(&seg, &n("q"), 4).unwrap();
         q.push_timeout(1, huge).unwrap();
-        assert_eq!(q.pop_timeout(huge), Some(1));
+        assert_eq!(q.pop_timeout(huge).unwrap(), 1);
         let s = Stack::<u32>::create(&seg, &n("st"), 4).unwrap();
         s.push_timeout(1, huge).unwrap();
-        assert_eq!(s.pop_timeout(huge), Some(1));
+        assert_eq!(s.pop_timeout(huge).unwrap(), 1);
         let f = Future::<u32>::create(&seg, &n("fut")).unwrap();
         assert!(f.set_value(5));
         assert_eq!(f.get_timeout(huge).unwrap(), 5);

@@ -60,7 +60,7 @@ fn sync_bin_reads_as_the_manifest_says() {
     check_sem(&seg, "mtx", exp);
     let m = Mutex::open(&seg, "mtx").unwrap();
     assert_eq!(m.is_locked(), exp["locked"].as_bool().unwrap());
-    assert!(m.try_lock().is_none());
+    assert!(m.try_lock().unwrap().is_none());
     assert!(
         m.is_locked(),
         "a failed try_lock released the reference's lock"
@@ -81,7 +81,7 @@ fn sync_bin_reads_as_the_manifest_says() {
     let l = Latch::open(&seg, "latch").unwrap();
     assert_eq!(l.count() as i64, i(&exp["count"]));
     assert_eq!(l.initial() as i64, i(&exp["initial_count"]));
-    assert!(!l.try_wait());
+    assert!(!l.try_wait().unwrap());
 
     // Once: done, so a call does not run the closure.
     let exp = &structure(&fm, "once")["expected"];
@@ -171,7 +171,7 @@ fn sync_bin_is_reproduced_byte_for_byte() {
                 .unwrap();
             }
             "try_acquire" => {
-                let got = Semaphore::open(&seg, "sem").unwrap().try_acquire();
+                let got = Semaphore::open(&seg, "sem").unwrap().try_acquire().unwrap();
                 assert_eq!(got, o["returns"].as_bool().unwrap());
             }
             other => panic!("sem: unexpected op {other}"),
@@ -230,7 +230,7 @@ fn sync_bin_is_reproduced_byte_for_byte() {
                     };
                     Event::create(&seg, name, mode).unwrap();
                 }
-                "signal" => Event::open(&seg, name).unwrap().signal(),
+                "signal" => Event::open(&seg, name).unwrap().signal().unwrap(),
                 other => panic!("{name}: unexpected op {other}"),
             }
         }

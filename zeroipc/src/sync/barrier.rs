@@ -1,8 +1,18 @@
-//! `Barrier`: a reusable rendezvous of a fixed number of participants
-//! (FORMAT.md §3, REFERENCE-NOTES §11.3).
+//! `Barrier`: a reusable rendezvous of a fixed number of participants.
 //!
-//! Layout (16 bytes at `name`): arrived atomic i32 @0, generation atomic i32
-//! @4, participants i32 @8 (written once), pad @12.
+//! The normative layout is docs/FORMAT.md §3.6; the offsets are
+//! [`zeroipc::format::barrier`](crate::format::barrier): one 16-byte entry
+//! `name` holding `arrived`, `generation` (wraps) and `participants`
+//! (written once).
+//!
+//! Forms (docs/ARCHITECTURE.md §Conventions): [`Barrier::wait`] arrives and
+//! blocks until the generation completes; [`Barrier::try_wait`] arrives (or
+//! resumes a pending arrival) and never waits (`Ok(None)`: the generation is
+//! not complete yet, the arrival stays counted); [`Barrier::wait_timeout`]
+//! gives up with [`crate::Error::Timeout`], the arrival also staying
+//! counted. An arrival is never withdrawn (see Timeouts below), which is why
+//! this kind's `try_` and `_timeout` forms leave it in place instead of
+//! leaving the bytes as they were.
 //!
 //! Protocol (generation-counting "sense" barrier, as the C++ reference
 //! `barrier.h`): a participant reads `g = generation`, then
@@ -14,7 +24,7 @@
 //! after the reset of `arrived`. Waiters sleep on the generation word and
 //! the leader wakes them all. The generation counter wraps (i32).
 //!
-//! Timeouts (the fix of reference bug 35): the reference's `wait_for`
+//! Timeouts (the fix of docs/FORMAT.md §8.3 #35): the reference's `wait_for`
 //! withdraws a timed-out participant with `arrived -= 1`, which races with
 //! the leader (a decrement after the reset corrupts the next generation, and
 //! no 32-bit CAS can make "decrement only if the generation did not change"
@@ -31,8 +41,10 @@
 //! generation (the others block, or time out with `wait_timeout`); one that
 //! dies after arriving is already counted and harms nobody.
 
-use super::{bad_param, expect_size, Deadline};
+use super::{bad_param, create_parts, expect_size, open_parts, Deadline};
 use crate::error::Result;
+use crate::format::barrier::{ARRIVED, GENERATION, MIN_PARTICIPANTS, PARTICIPANTS, SIZE};
+use crate::format::StructureKind;
 use crate::region::atomic::{AtomicI32, Ordering};
 use crate::region::Region;
 use crate::segment::Segment;
@@ -40,11 +52,7 @@ use crate::wait;
 use std::cell::Cell;
 use std::time::Duration;
 
-const KIND: &str = "barrier";
-const SIZE: u64 = 16;
-const ARRIVED: usize = 0;
-const GENERATION: usize = 4;
-const PARTICIPANTS: usize = 8;
+const KIND: &str = StructureKind::Barrier.name();
 
 /// A barrier for `participants` processes (or threads with their own
 /// handles), reusable generation after generation.
@@ -96,16 +104,16 @@ impl BarrierWaitResult {
 impl Barrier {
     /// Creates a barrier for `participants` (>= 1) at generation 0.
     pub fn create(seg: &Segment, name: &str, participants: i32) -> Result<Barrier> {
-        if participants < 1 {
+        if participants < MIN_PARTICIPANTS {
             return Err(bad_param(
                 seg,
                 name,
                 KIND,
-                format!("participants {participants}: need at least 1"),
+                format!("participants {participants}: need at least {MIN_PARTICIPANTS}"),
             ));
         }
-        let region = seg.register(name, SIZE, |r| {
-            r.write::<i32>(PARTICIPANTS, participants);
+        let [region] = create_parts(seg, name, StructureKind::Barrier, |r| {
+            r[0].write::<i32>(PARTICIPANTS as usize, participants);
             Ok(())
         })?;
         Self::from_region(region)
@@ -113,13 +121,14 @@ impl Barrier {
 
     /// Opens the barrier `name`.
     pub fn open(seg: &Segment, name: &str) -> Result<Barrier> {
-        Self::from_region(seg.region(name)?)
+        let [region] = open_parts(seg, name, StructureKind::Barrier)?;
+        Self::from_region(region)
     }
 
     pub(crate) fn from_region(region: Region) -> Result<Barrier> {
         expect_size(&region, KIND, SIZE as usize)?;
-        let participants = region.read::<i32>(PARTICIPANTS);
-        if participants < 1 {
+        let participants = region.read::<i32>(PARTICIPANTS as usize);
+        if participants < MIN_PARTICIPANTS {
             return Err(
                 region.mismatch(KIND, format!("participants {participants} is not positive"))
             );
@@ -132,11 +141,11 @@ impl Barrier {
     }
 
     fn arrived_word(&self) -> &AtomicI32 {
-        self.region.atomic_i32(ARRIVED)
+        self.region.atomic_i32(ARRIVED as usize)
     }
 
     fn generation_word(&self) -> &AtomicI32 {
-        self.region.atomic_i32(GENERATION)
+        self.region.atomic_i32(GENERATION as usize)
     }
 
     /// Arrives and waits until all participants have arrived.
@@ -147,10 +156,46 @@ impl Barrier {
     /// As [`Barrier::wait`], giving up with [`crate::Error::Timeout`] after
     /// `timeout`. The arrival is not withdrawn: this handle stays counted in
     /// its generation and its next wait resumes waiting for that generation
-    /// (see the module docs). `wait_timeout(Duration::ZERO)` is the
-    /// non-blocking form: it arrives, and returns at once.
+    /// (see the module docs). [`Barrier::try_wait`] is the non-blocking
+    /// form.
     pub fn wait_timeout(&self, timeout: Duration) -> Result<BarrierWaitResult> {
         self.wait_until(&Deadline::after(timeout))
+    }
+
+    /// Arrives (or, if a wait on this handle left its arrival pending,
+    /// checks that generation again) without waiting: `Ok(Some(result))`
+    /// when the generation has completed (this arrival completed it, or the
+    /// others have all arrived since), `Ok(None)` when it has not. In that
+    /// case the arrival stays counted, as after a timed-out
+    /// [`Barrier::wait_timeout`], and the handle remembers it: call
+    /// `try_wait` again to poll, or `wait` to block, for the same generation
+    /// (a handle never arrives twice in one generation).
+    ///
+    /// ```
+    /// use zeroipc::{Barrier, Segment};
+    /// let name = format!("/zeroipc-doc-barrier-try-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let a = Barrier::create(&seg, "pair", 2)?;
+    /// let b = Barrier::open(&seg, "pair")?;
+    /// assert_eq!(a.try_wait()?, None); // arrived; the partner has not
+    /// assert_eq!((a.arrived(), a.pending_generation()), (1, Some(0)));
+    /// assert_eq!(a.try_wait()?, None); // polling does not arrive again
+    /// assert_eq!(a.arrived(), 1);
+    /// let last = b.try_wait()?.expect("b's arrival completes generation 0");
+    /// assert!(last.is_leader());
+    /// let first = a.try_wait()?.expect("generation 0 has completed");
+    /// assert_eq!((first.generation(), first.is_leader()), (0, false));
+    /// assert_eq!((a.generation(), a.arrived(), a.pending_generation()), (1, 0, None));
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn try_wait(&self) -> Result<Option<BarrierWaitResult>> {
+        // A zero deadline checks the generation once, never sleeps.
+        match self.wait_until(&Deadline::after(Duration::ZERO)) {
+            Ok(done) => Ok(Some(done)),
+            Err(crate::Error::Timeout { .. }) => Ok(None),
+            Err(other) => Err(other),
+        }
     }
 
     fn wait_until(&self, deadline: &Deadline) -> Result<BarrierWaitResult> {
@@ -176,7 +221,7 @@ impl Barrier {
                     // phase writes (they are ordered before their fetch_add,
                     // which our fetch_add read-from) to those who see it.
                     self.generation_word().fetch_add(1, Ordering::AcqRel);
-                    wait::wake_all(self.region.atomic_u32(GENERATION));
+                    wait::wake_all(self.region.atomic_u32(GENERATION as usize));
                     return Ok(BarrierWaitResult {
                         generation: g,
                         leader: true,
@@ -186,7 +231,7 @@ impl Barrier {
             }
         };
         let passed = wait::wait_until(
-            self.region.atomic_u32(GENERATION),
+            self.region.atomic_u32(GENERATION as usize),
             deadline.remaining(),
             || (self.generation_word().load(Ordering::Acquire) != g).then_some(()),
         );

@@ -1,9 +1,20 @@
-//! `Event`: an auto-reset or manual-reset event (FORMAT.md §3,
-//! REFERENCE-NOTES §11.4).
+//! `Event`: an auto-reset or manual-reset event.
 //!
-//! Entries, in creation order: `name` (12 bytes: signaled atomic u32 @0,
-//! mode u32 @4 = 0 AutoReset / 1 ManualReset, waiting atomic u32 @8), then
-//! `name_sem`, a [`Semaphore`] created with count 0 and max_count 0.
+//! The normative layout is docs/FORMAT.md §3.9; the offsets, mode numbers
+//! and the part suffix are [`zeroipc::format::event`](crate::format::event).
+//! Entries, in creation order: `name` (12 bytes: `signaled`, `mode` 0
+//! AutoReset / 1 ManualReset, `waiting`), then `name_sem`, a [`Semaphore`]
+//! created with count 0 and max_count 0.
+//!
+//! Forms (docs/ARCHITECTURE.md §Conventions):
+//!
+//! | plain | `try_` (never waits) | `_timeout` |
+//! |---|---|---|
+//! | [`Event::wait`] | [`Event::try_wait`]: `Ok(false)` not signaled, nothing changed | [`Event::wait_timeout`] |
+//! | [`Event::pulse`] (bounded by [`PULSE_WAIT`]) | [`Event::try_pulse`]: `Ok(false)` would have to wait, nothing changed | [`Event::pulse_timeout`] |
+//!
+//! [`Event::signal`] and [`Event::reset`] never wait; like every call of
+//! the kind they return a `Result`.
 //!
 //! Auto-reset, the semantics of a Win32 auto-reset event: each signal
 //! releases one blocked waiter; a signal that finds no blocked waiter
@@ -24,7 +35,7 @@
 //!   belongs to it (a `reset` right after a `signal` cannot undo the
 //!   release, nor can a newcomer take it).
 //!
-//! Fix of reference bug 34: the reference's permits pile up (N signals with
+//! Fix of docs/FORMAT.md §8.3 #34: the reference's permits pile up (N signals with
 //! nobody waiting release N later waits); ours coalesce. Until issue 12 our
 //! signal added a permit only when none was pending at all, which lost
 //! signals: two blocked waiters and two signals released one. `count` and
@@ -55,20 +66,19 @@
 //! taken by `try_wait` or `reset` nor reported by `is_signaled`, though a
 //! blocking wait takes it.
 
-use super::semaphore::{self, Semaphore};
-use super::{expect_size, timeout_as, Deadline};
+use super::semaphore::Semaphore;
+use super::{create_parts, expect_size, open_parts, timeout_as, Deadline};
 use crate::error::Result;
+use crate::format::event::{AUTO_RESET, MANUAL_RESET, MODE, SIGNALED, SIZE, WAITING};
+use crate::format::semaphore::UNBOUNDED;
+use crate::format::StructureKind;
 use crate::region::atomic::{AtomicU32, Ordering};
 use crate::region::Region;
-use crate::segment::{Part, Segment};
+use crate::segment::Segment;
 use crate::wait;
 use std::time::Duration;
 
-const KIND: &str = "event";
-const SIZE: u64 = 12;
-const SIGNALED: usize = 0;
-const MODE: usize = 4;
-const WAITING: usize = 8;
+const KIND: &str = StructureKind::Event.name();
 
 /// How long [`Event::pulse`] waits for the counted waiters to leave.
 pub const PULSE_WAIT: Duration = Duration::from_millis(100);
@@ -79,9 +89,9 @@ pub const PULSE_WAIT: Duration = Duration::from_millis(100);
 pub enum EventMode {
     /// Each signal releases one blocked waiter, or stays pending (at most
     /// one) for the next wait, which resets the event (0).
-    AutoReset = 0,
+    AutoReset = AUTO_RESET,
     /// A signal releases every waiter until `reset` (1).
-    ManualReset = 1,
+    ManualReset = MANUAL_RESET,
 }
 
 /// A process-shared event.
@@ -93,17 +103,17 @@ pub enum EventMode {
 /// let seg = Segment::create(&name, 1 << 16)?;
 /// let go = Event::create(&seg, "go", EventMode::ManualReset)?;
 /// assert!(go.wait_timeout(Duration::from_millis(5)).is_err());
-/// go.signal();
+/// go.signal()?;
 /// go.wait()?; // stays signaled until reset
 /// go.wait()?;
-/// go.reset();
-/// assert!(!go.try_wait());
+/// go.reset()?;
+/// assert!(!go.try_wait()?);
 ///
 /// let tick = Event::create(&seg, "tick", EventMode::AutoReset)?;
-/// tick.signal();
-/// tick.signal(); // nobody waits: coalesces into one pending signal
-/// assert!(tick.try_wait());
-/// assert!(!tick.try_wait());
+/// tick.signal()?;
+/// tick.signal()?; // nobody waits: coalesces into one pending signal
+/// assert!(tick.try_wait()?);
+/// assert!(!tick.try_wait()?);
 ///
 /// // Two blocked waiters, two signals: both are released.
 /// let waiters: Vec<_> = (0..2)
@@ -115,8 +125,8 @@ pub enum EventMode {
 /// while tick.semaphore().waiting() < 2 {
 ///     std::thread::sleep(Duration::from_millis(1));
 /// }
-/// tick.signal();
-/// tick.signal();
+/// tick.signal()?;
+/// tick.signal()?;
 /// for w in waiters {
 ///     w.join().unwrap()?;
 /// }
@@ -134,44 +144,40 @@ pub struct Event {
 impl Event {
     /// Creates the event `name` (and its semaphore `name_sem`), not signaled.
     pub fn create(seg: &Segment, name: &str, mode: EventMode) -> Result<Event> {
-        let parts = [
-            Part::new(name, SIZE),
-            Part::new(format!("{name}_sem"), semaphore::SIZE),
-        ];
-        let regions = seg.register_group(&parts, |r| {
-            r[0].write::<u32>(MODE, mode as u32);
-            Semaphore::init_region(&r[1], 0, 0);
+        let [state, sem] = create_parts(seg, name, StructureKind::Event, |r| {
+            r[0].write::<u32>(MODE as usize, mode as u32);
+            Semaphore::init_region(&r[1], 0, UNBOUNDED);
             Ok(())
         })?;
-        let [state, sem] = super::parts(regions);
         Self::from_regions(state, sem)
     }
 
     /// Opens the event `name`, checking both entries.
     pub fn open(seg: &Segment, name: &str) -> Result<Event> {
-        let state = seg.region(name)?;
-        let sem = seg.region(&format!("{name}_sem"))?;
+        let [state, sem] = open_parts(seg, name, StructureKind::Event)?;
         Self::from_regions(state, sem)
     }
 
     fn from_regions(state: Region, sem: Region) -> Result<Event> {
         expect_size(&state, KIND, SIZE as usize)?;
-        let mode = match state.read::<u32>(MODE) {
-            0 => EventMode::AutoReset,
-            1 => EventMode::ManualReset,
+        let mode = match state.read::<u32>(MODE as usize) {
+            AUTO_RESET => EventMode::AutoReset,
+            MANUAL_RESET => EventMode::ManualReset,
             m => {
                 return Err(state.mismatch(
                     KIND,
-                    format!("mode {m} is neither AutoReset 0 nor ManualReset 1"),
+                    format!(
+                        "mode {m} is neither AutoReset {AUTO_RESET} nor ManualReset {MANUAL_RESET}"
+                    ),
                 ))
             }
         };
         let sem = Semaphore::from_region(sem)?;
-        if sem.max_count() != 0 {
+        if sem.max_count() != UNBOUNDED {
             return Err(sem.region().mismatch(
                 KIND,
                 format!(
-                    "the event semaphore has max_count {}, expected 0",
+                    "the event semaphore has max_count {}, expected {UNBOUNDED}",
                     sem.max_count()
                 ),
             ));
@@ -184,11 +190,11 @@ impl Event {
     }
 
     fn signaled_word(&self) -> &AtomicU32 {
-        self.region.atomic_u32(SIGNALED)
+        self.region.atomic_u32(SIGNALED as usize)
     }
 
     fn waiting_word(&self) -> &AtomicU32 {
-        self.region.atomic_u32(WAITING)
+        self.region.atomic_u32(WAITING as usize)
     }
 
     /// The event's mode (read on open).
@@ -199,8 +205,9 @@ impl Event {
     /// Signals: auto-reset releases one blocked waiter, or, with none
     /// blocked, leaves one signal pending for the next wait (signals with
     /// nobody waiting coalesce into one); manual-reset releases every waiter
-    /// until [`Event::reset`].
-    pub fn signal(&self) {
+    /// until [`Event::reset`]. Never waits; no error is possible today (the
+    /// `Result` is the kind's convention).
+    pub fn signal(&self) -> Result<()> {
         // SeqCst: ordered before the `waiting` check, pairing with a
         // manual waiter's SeqCst `waiting += 1` then `signaled` load.
         self.signaled_word().store(1, Ordering::SeqCst);
@@ -215,12 +222,14 @@ impl Event {
                 }
             }
         }
+        Ok(())
     }
 
     /// Clears the signal (manual-reset; for auto-reset it also drops the
     /// pending signals, which the reference's reset does not, but never a
-    /// signal that already released a blocked waiter).
-    pub fn reset(&self) {
+    /// signal that already released a blocked waiter). Never waits; no
+    /// error is possible today (the `Result` is the kind's convention).
+    pub fn reset(&self) -> Result<()> {
         self.signaled_word().store(0, Ordering::SeqCst);
         if self.mode == EventMode::AutoReset {
             // Bounded by the count seen now: our own signals leave at most
@@ -231,6 +240,7 @@ impl Event {
                 }
             }
         }
+        Ok(())
     }
 
     /// Waits for the event.
@@ -245,9 +255,10 @@ impl Event {
 
     /// Consumes the pending signal (auto-reset; not one that already
     /// released a blocked waiter) or checks the signal (manual-reset)
-    /// without waiting; true if the event was signaled.
-    pub fn try_wait(&self) -> bool {
-        match self.mode {
+    /// without waiting: `Ok(true)` if the event was signaled, `Ok(false)`
+    /// if not (nothing changed).
+    pub fn try_wait(&self) -> Result<bool> {
+        Ok(match self.mode {
             EventMode::AutoReset => {
                 let got = self.sem.try_acquire_unclaimed();
                 if got {
@@ -256,7 +267,7 @@ impl Event {
                 got
             }
             EventMode::ManualReset => self.signaled_word().load(Ordering::SeqCst) != 0,
-        }
+        })
     }
 
     fn wait_until(&self, deadline: &Deadline) -> Result<()> {
@@ -310,6 +321,48 @@ impl Event {
         self.pulse_timeout(PULSE_WAIT)
     }
 
+    /// [`Event::pulse`] if that needs no waiting, else nothing: `Ok(true)`
+    /// when the pulse is done, `Ok(false)` when it would have had to wait
+    /// for counted waiters to leave (a manual-reset event with waiters), and
+    /// then nothing changed. An auto-reset pulse never waits, so it always
+    /// completes (it releases one blocked waiter not yet released, if any).
+    /// A manual-reset pulse completes at once only when no waiter is
+    /// counted; to release waiters without waiting for them, call
+    /// [`Event::signal`] now and [`Event::reset`] later.
+    ///
+    /// ```
+    /// use zeroipc::{Event, EventMode, Segment};
+    /// let name = format!("/zeroipc-doc-event-try-pulse-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let go = Event::create(&seg, "go", EventMode::ManualReset)?;
+    /// assert!(go.try_pulse()?); // nobody waits: done at once
+    /// assert!(!go.is_signaled());
+    /// let tick = Event::create(&seg, "tick", EventMode::AutoReset)?;
+    /// assert!(tick.try_pulse()?); // nobody blocked: nothing released, nothing pending
+    /// assert!(!tick.try_wait()?);
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn try_pulse(&self) -> Result<bool> {
+        match self.mode {
+            EventMode::AutoReset => self.pulse_timeout(Duration::ZERO).map(|()| true),
+            EventMode::ManualReset => {
+                // SeqCst: pairs with a waiter's SeqCst `waiting += 1` before
+                // its check of `signaled`. A waiter counted after this load
+                // arrived after the pulse and is not owed a release.
+                if self.waiting_word().load(Ordering::SeqCst) != 0 {
+                    return Ok(false);
+                }
+                // The pulse with no counted waiter to wait for: signal (a
+                // waiter arriving meanwhile may see it and pass, as during
+                // any pulse), then reset without waiting.
+                self.signal()?;
+                self.signaled_word().store(0, Ordering::SeqCst);
+                Ok(true)
+            }
+        }
+    }
+
     /// As [`Event::pulse`] with an explicit bound on the wait for waiters.
     pub fn pulse_timeout(&self, timeout: Duration) -> Result<()> {
         match self.mode {
@@ -324,7 +377,7 @@ impl Event {
             }
             EventMode::ManualReset => {
                 let deadline = Deadline::after(timeout);
-                self.signal();
+                self.signal()?;
                 let drained = wait::wait_until(self.waiting_word(), deadline.remaining(), || {
                     (self.waiting_word().load(Ordering::SeqCst) == 0).then_some(())
                 });

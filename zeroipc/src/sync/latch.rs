@@ -1,8 +1,25 @@
-//! `Latch`: a single-use countdown shared between processes (FORMAT.md §3,
-//! REFERENCE-NOTES §11.3).
+//! `Latch`: a single-use countdown shared between processes.
 //!
-//! Layout (16 bytes at `name`): count atomic i32 @0, initial i32 @4 (written
-//! at creation), 8 bytes of padding.
+//! The normative layout is docs/FORMAT.md §3.7; the offsets are
+//! [`zeroipc::format::latch`](crate::format::latch): one 16-byte entry
+//! `name` holding `count` and `initial` (written at creation).
+//!
+//! Forms (docs/ARCHITECTURE.md §Conventions):
+//!
+//! | plain | `try_` (never waits) | `_timeout` |
+//! |---|---|---|
+//! | [`Latch::wait`] | [`Latch::try_wait`]: `Ok(false)` while closed | [`Latch::wait_timeout`] |
+//! | [`Latch::arrive_and_wait`] | [`Latch::try_arrive_and_wait`] | [`Latch::arrive_and_wait_timeout`] |
+//!
+//! An arrival that has to give up is withdrawn, so a failed
+//! `try_arrive_and_wait` or a timed-out `arrive_and_wait_timeout` leaves
+//! the count as it was: `try_arrive_and_wait` arrives only when its arrival
+//! opens the latch (or it is open already); `arrive_and_wait_timeout`
+//! arrives, waits, and on timeout gives its count back with a CAS
+//! `c -> c + 1` that only succeeds while the latch is still closed
+//! (`0 < c < initial`), so no waiter can have been released by the arrival
+//! it undoes. To arrive once and then poll, use [`Latch::count_down`]
+//! followed by [`Latch::try_wait`]. [`Latch::count_down`] never waits.
 //!
 //! Protocol (as the C++ reference `latch.h`): `count_down(n)` (n > 0) is a
 //! CAS loop `c -> max(c - n, 0)` (saturating at 0); waiters wait until
@@ -13,18 +30,17 @@
 //! After a crash: a process that dies before counting down leaves the latch
 //! closed; `wait` blocks, `wait_timeout` returns [`crate::Error::Timeout`].
 
-use super::{bad_param, expect_size, Deadline};
+use super::{bad_param, create_parts, expect_size, open_parts, Deadline};
 use crate::error::Result;
+use crate::format::latch::{COUNT, INITIAL, SIZE};
+use crate::format::StructureKind;
 use crate::region::atomic::{AtomicI32, Ordering};
 use crate::region::Region;
 use crate::segment::Segment;
 use crate::wait;
 use std::time::Duration;
 
-const KIND: &str = "latch";
-const SIZE: u64 = 16;
-const COUNT: usize = 0;
-const INITIAL: usize = 4;
+const KIND: &str = StructureKind::Latch.name();
 
 /// A countdown latch: waiters are released once the count reaches zero.
 ///
@@ -34,7 +50,7 @@ const INITIAL: usize = 4;
 /// let seg = Segment::create(&name, 1 << 16)?;
 /// let ready = Latch::create(&seg, "ready", 2)?;
 /// ready.count_down(1)?;
-/// assert!(!ready.try_wait());
+/// assert!(!ready.try_wait()?);
 /// ready.count_down(1)?;
 /// ready.wait()?; // returns at once: the count is 0
 /// Segment::unlink(&name)?;
@@ -57,9 +73,12 @@ impl Latch {
                 format!("count {count} is negative"),
             ));
         }
-        let region = seg.register(name, SIZE, |r| {
-            r.atomic_i32(COUNT).store(count, Ordering::Relaxed);
-            r.write::<i32>(INITIAL, count);
+        // Plain stores into zeroed bytes: published by the table's release
+        // store of `entry_count`.
+        let [region] = create_parts(seg, name, StructureKind::Latch, |r| {
+            r[0].atomic_i32(COUNT as usize)
+                .store(count, Ordering::Relaxed);
+            r[0].write::<i32>(INITIAL as usize, count);
             Ok(())
         })?;
         Self::from_region(region)
@@ -67,12 +86,13 @@ impl Latch {
 
     /// Opens the latch `name`.
     pub fn open(seg: &Segment, name: &str) -> Result<Latch> {
-        Self::from_region(seg.region(name)?)
+        let [region] = open_parts(seg, name, StructureKind::Latch)?;
+        Self::from_region(region)
     }
 
     pub(crate) fn from_region(region: Region) -> Result<Latch> {
         expect_size(&region, KIND, SIZE as usize)?;
-        let initial = region.read::<i32>(INITIAL);
+        let initial = region.read::<i32>(INITIAL as usize);
         if initial < 0 {
             return Err(region.mismatch(KIND, format!("initial count {initial} is negative")));
         }
@@ -80,7 +100,7 @@ impl Latch {
     }
 
     fn count_word(&self) -> &AtomicI32 {
-        self.region.atomic_i32(COUNT)
+        self.region.atomic_i32(COUNT as usize)
     }
 
     /// Decrements the count by `n` (> 0), saturating at 0; wakes the
@@ -103,7 +123,7 @@ impl Latch {
             match count.compare_exchange_weak(c, next, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
                     if next == 0 {
-                        wait::wake_all(self.region.atomic_u32(COUNT));
+                        wait::wake_all(self.region.atomic_u32(COUNT as usize));
                     }
                     return Ok(());
                 }
@@ -118,6 +138,106 @@ impl Latch {
         self.wait()
     }
 
+    /// Counts down by one and waits for the latch to open, or gives up with
+    /// [`crate::Error::Timeout`] after `timeout`. On timeout the arrival is
+    /// withdrawn (the count goes back up by one while the latch is still
+    /// closed), so a timed-out call leaves the count as it was; if the latch
+    /// opened meanwhile, the call succeeds instead.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use zeroipc::{Error, Latch, Segment};
+    /// let name = format!("/zeroipc-doc-latch-aw-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let done = Latch::create(&seg, "done", 2)?;
+    /// let err = done.arrive_and_wait_timeout(Duration::from_millis(5)).unwrap_err();
+    /// assert!(matches!(err, Error::Timeout { .. }));
+    /// assert_eq!(done.count(), 2); // the arrival was withdrawn
+    /// done.count_down(1)?;
+    /// done.arrive_and_wait_timeout(Duration::from_millis(5))?; // the last arrival opens it
+    /// assert_eq!(done.count(), 0);
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn arrive_and_wait_timeout(&self, timeout: Duration) -> Result<()> {
+        let deadline = Deadline::after(timeout);
+        self.count_down(1)?;
+        match self.wait_until(&deadline) {
+            Err(timeout @ crate::Error::Timeout { .. }) => {
+                // Not withdrawn because the count reached 0: the latch
+                // opened after all, and our arrival counted.
+                if !self.withdraw_arrival() && self.count() <= 0 {
+                    return Ok(());
+                }
+                Err(timeout)
+            }
+            other => other,
+        }
+    }
+
+    /// Counts down by one only if that opens the latch, never waiting:
+    /// `Ok(true)` when the latch is open now (it was already, or this
+    /// arrival opened it), `Ok(false)` when it would have had to wait, and
+    /// then nothing changed (the count is as it was). Polling this never
+    /// arrives early, so a group whose members all poll it never opens: to
+    /// arrive once and then poll, use [`Latch::count_down`] and
+    /// [`Latch::try_wait`].
+    ///
+    /// ```
+    /// use zeroipc::{Latch, Segment};
+    /// let name = format!("/zeroipc-doc-latch-try-aw-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let done = Latch::create(&seg, "done", 2)?;
+    /// assert!(!done.try_arrive_and_wait()?); // would have to wait: nothing changed
+    /// assert_eq!(done.count(), 2);
+    /// done.count_down(1)?;
+    /// assert!(done.try_arrive_and_wait()?); // the last arrival: opens it
+    /// assert_eq!(done.count(), 0);
+    /// assert!(done.try_arrive_and_wait()?); // open: nothing to count
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn try_arrive_and_wait(&self) -> Result<bool> {
+        let count = self.count_word();
+        let mut c = count.load(Ordering::Acquire);
+        loop {
+            if c <= 0 {
+                // Open (Acquire: the count-downs that opened it are visible).
+                return Ok(true);
+            }
+            if c > 1 {
+                return Ok(false);
+            }
+            // c == 1: our arrival opens it. AcqRel as in `count_down`.
+            match count.compare_exchange_weak(c, 0, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    wait::wake_all(self.region.atomic_u32(COUNT as usize));
+                    return Ok(true);
+                }
+                Err(now) => c = now,
+            }
+        }
+    }
+
+    /// Gives back one count after a timed-out arrival, only while the latch
+    /// is still closed and below its initial count (`0 < c < initial`): at
+    /// 0 the latch has opened and waiters may have left, which cannot be
+    /// undone. True if the count was given back.
+    fn withdraw_arrival(&self) -> bool {
+        let count = self.count_word();
+        let mut c = count.load(Ordering::Acquire);
+        while c > 0 && c < self.initial {
+            // Relaxed would do for the count itself; AcqRel keeps every
+            // step on this word ordered alike (a withdrawal publishes
+            // nothing, it only undoes our own decrement).
+            match count.compare_exchange_weak(c, c + 1, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return true,
+                Err(now) => c = now,
+            }
+        }
+        false
+    }
+
     /// Waits until the count reaches 0.
     pub fn wait(&self) -> Result<()> {
         self.wait_until(&Deadline::forever())
@@ -129,15 +249,19 @@ impl Latch {
     }
 
     fn wait_until(&self, deadline: &Deadline) -> Result<()> {
-        wait::wait_until(self.region.atomic_u32(COUNT), deadline.remaining(), || {
-            (self.count_word().load(Ordering::Acquire) <= 0).then_some(())
-        })
+        wait::wait_until(
+            self.region.atomic_u32(COUNT as usize),
+            deadline.remaining(),
+            || (self.count_word().load(Ordering::Acquire) <= 0).then_some(()),
+        )
         .ok_or_else(|| deadline.timeout(&self.region, KIND))
     }
 
-    /// True if the latch is open (count 0) now.
-    pub fn try_wait(&self) -> bool {
-        self.count_word().load(Ordering::Acquire) <= 0
+    /// Whether the latch is open (count 0) now, never waiting: `Ok(true)`
+    /// open, `Ok(false)` still closed. No error is possible today; the
+    /// `Result` is the convention every form that can wait follows.
+    pub fn try_wait(&self) -> Result<bool> {
+        Ok(self.count_word().load(Ordering::Acquire) <= 0)
     }
 
     /// The current count (a snapshot).

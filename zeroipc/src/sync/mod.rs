@@ -1,40 +1,80 @@
-//! Synchronisation primitives shared between processes (FORMAT.md §3,
-//! REFERENCE-NOTES §11.3–11.7).
+//! Synchronisation primitives shared between processes.
 //!
-//! | type | entries (creation order) | bytes |
+//! The normative layouts are docs/FORMAT.md §3.4–§3.12 (entry sizes, open
+//! checks, the steps of every operation); the offsets, state numbers and
+//! part suffixes are `zeroipc::format::<kind>` ([`crate::format::semaphore`],
+//! [`crate::format::event`], ...), which is the only place the runtime
+//! takes them from. In short:
+//!
+//! | type | entries (creation order) | layout |
 //! |---|---|---|
-//! | [`Semaphore`] | `name` | count i32 @0, waiting i32 @4, max_count i32 @8 (0 = unbounded), pad; 16 |
-//! | [`Mutex`] | `name` | a Semaphore with count 1, max_count 1 (count 0 = locked); 16 |
-//! | [`Barrier`] | `name` | arrived i32 @0, generation i32 @4, participants i32 @8, pad; 16 |
-//! | [`Latch`] | `name` | count i32 @0, initial i32 @4, pad 8; 16 |
-//! | [`Once`] | `name` | state u32 @0: 0 pending, 1 running, 2 done; 4 |
-//! | [`Event`] | `name`, `name_sem` | signaled u32 @0, mode u32 @4 (0 auto, 1 manual), waiting u32 @8; 12, then a Semaphore(0, unbounded) |
-//! | [`RwLock`] | `name_state`, `name_rmtx`, `name_wmtx`, `name` | readers i32 @0, writer_active i32 @4; 8, two Mutexes, a 1-byte marker |
-//! | [`Monitor`] | `name_mtx`, `name_cond`, `name_count`, `name` | a Mutex, a Semaphore(0, unbounded), waiting count u32 (4 bytes), a 1-byte marker |
-//! | [`Signal<T>`](Signal) | `name_state`, `name_mtx`, `name` | version u64 @0, value T @8, size `align8(8 + s)`; a Mutex; a 1-byte marker |
+//! | [`Semaphore`] | `name` | [`crate::format::semaphore`], §3.4 |
+//! | [`Mutex`] | `name` | a Semaphore with count 1, max_count 1: [`crate::format::mutex`], §3.5 |
+//! | [`Barrier`] | `name` | [`crate::format::barrier`], §3.6 |
+//! | [`Latch`] | `name` | [`crate::format::latch`], §3.7 |
+//! | [`Once`] | `name` | [`crate::format::once`], §3.8 |
+//! | [`Event`] | `name`, `name_sem` | [`crate::format::event`], §3.9 |
+//! | [`RwLock`] | `name_state`, `name_rmtx`, `name_wmtx`, `name` | [`crate::format::rwlock`], §3.10 |
+//! | [`Monitor`] | `name_mtx`, `name_cond`, `name_count`, `name` | [`crate::format::monitor`], §3.11 |
+//! | [`Signal<T>`](Signal) | `name_state`, `name_mtx`, `name` | [`crate::format::signal`], §3.12 |
 //!
 //! The bytes and the protocols are the ZeroIPC C++ reference's, so a
 //! reference process can use the same primitive concurrently. Marker entries
 //! have size 1 and their byte is never read or written. Composite
-//! primitives are registered with [`Segment::register_group`](crate::Segment::register_group):
-//! every suffixed name (at most 31 bytes), the free table slots and the
-//! space are checked before anything is allocated, so a failed creation
-//! leaves no orphan entries (reference bug 8). Opening a composite finds
-//! every part and validates each one (entry sizes, a Mutex's max_count of 1,
-//! the condition semaphore's max_count of 0, ...).
+//! primitives are registered as one group (their parts come from
+//! [`StructureKind::parts`](crate::format::StructureKind::parts)): every
+//! suffixed name (at most 31 bytes), the free table slots and the space are
+//! checked before anything is allocated, so a failed creation leaves no
+//! orphan entries (docs/FORMAT.md §8.3 #8). Opening a composite finds every
+//! part and validates each one (entry sizes, a Mutex's max_count of 1, the
+//! condition semaphore's max_count of 0, ...).
+//!
+//! # Blocking, `try_` and `_timeout` forms
+//!
+//! Every call that can wait comes in three forms (docs/ARCHITECTURE.md
+//! §Conventions), and all three return a [`Result`](crate::Result):
+//!
+//! - the plain form waits as long as it takes;
+//! - the `try_` form never waits: `Ok(false)` / `Ok(None)` when it would
+//!   have had to wait, and then it changed nothing;
+//! - the `_timeout(Duration)` form gives up with [`crate::Error::Timeout`]
+//!   (naming the structure the caller opened, never one of its parts).
+//!
+//! | type | plain | `try_` | `_timeout` |
+//! |---|---|---|---|
+//! | [`Semaphore`] | `acquire` | `try_acquire` | `acquire_timeout` |
+//! | [`Mutex`] | `lock` | `try_lock` | `lock_timeout` |
+//! | [`Barrier`] | `wait` | `try_wait` | `wait_timeout` |
+//! | [`Latch`] | `wait`, `arrive_and_wait` | `try_wait`, `try_arrive_and_wait` | `wait_timeout`, `arrive_and_wait_timeout` |
+//! | [`Once`] | `call_once` | `try_call_once` | `call_once_timeout` |
+//! | [`Event`] | `wait`, `pulse` | `try_wait`, `try_pulse` | `wait_timeout`, `pulse_timeout` |
+//! | [`RwLock`] | `read`, `write` | `try_read`, `try_write` | `read_timeout`, `write_timeout` |
+//! | [`Monitor`] | `lock`, [`MonitorGuard::wait`] | `try_lock`, [`MonitorGuard::try_wait`] | `lock_timeout`, [`MonitorGuard::wait_timeout`] |
+//!
+//! Calls that never wait (`Semaphore::release`, `Mutex::force_unlock`,
+//! `Latch::count_down`, `Event::signal`, `Event::reset`,
+//! `Monitor::notify_one`/`notify_all`, whose hand-over wait is bounded by
+//! [`monitor::NOTIFY_HANDSHAKE`]) have one form and return a `Result` too.
 //!
 //! # Waiting
 //!
 //! Every blocking operation spins briefly, then sleeps in the kernel on a
 //! shared futex keyed by the 32-bit state word it waits on
-//! ([`crate::wait::wait_until`]). Our own releasers wake sleepers on that
-//! word; reference peers never wake anyone, so every sleep is bounded (2 ms)
-//! and the condition re-checked: a waiter never burns a core, and a change
-//! made by a reference peer is seen within that bound. Every blocking call
-//! has a `..._timeout(Duration)` variant that returns
-//! [`crate::Error::Timeout`] and a `try_...` variant that
-//! never blocks (Barrier excepted: see its docs). A [`Monitor`] wait may
-//! return spuriously (at the latest after 50 ms): re-check the predicate.
+//! ([`crate::wait::wait_until`], whose spinning is [`crate::wait::Backoff`]'s).
+//! Our own releasers wake sleepers on that word; reference peers never wake
+//! anyone, so every sleep is bounded (2 ms) and the condition re-checked: a
+//! waiter never burns a core, and a change made by a reference peer is seen
+//! within that bound (docs/FORMAT.md §6). A [`Monitor`] wait may return
+//! spuriously (at the latest after 50 ms): re-check the predicate.
+//!
+//! # Self-describing segments
+//!
+//! `create` records each structure's kind in the segment (when the segment
+//! keeps descriptions, see [`crate::SegmentOptions`]), and `open` refuses a
+//! structure recorded as another kind with [`crate::Error::WrongKind`]. That
+//! matters most for the 16-byte primitives, whose bytes alone cannot tell a
+//! Semaphore from a Barrier or a Latch. A segment without descriptions (made
+//! by a reference library) is opened on the bytes' checks alone.
 //!
 //! # After a crash
 //!
@@ -100,8 +140,9 @@ pub use semaphore::Semaphore;
 pub use signal::Signal;
 
 use crate::error::Error;
+use crate::format::{Parts, Shape, StructureKind};
 use crate::region::Region;
-use crate::segment::Segment;
+use crate::segment::{Part, Segment};
 
 /// The crate's deadline helper (defined with the waiting code).
 pub(crate) use crate::wait::Deadline;
@@ -144,6 +185,10 @@ pub(crate) fn expect_size(region: &Region, kind: &'static str, size: usize) -> c
     Ok(())
 }
 
+/// Size of a composite's marker entry (its byte is never touched); the
+/// catalogue's, re-exported for the structures that still name it here.
+pub(crate) use crate::format::MARKER_SIZE;
+
 /// Finds the 1-byte marker entry `name` of a composite and checks its size.
 pub(crate) fn open_marker(seg: &Segment, name: &str, kind: &'static str) -> crate::Result<Region> {
     let r = seg.region(name)?;
@@ -151,12 +196,89 @@ pub(crate) fn open_marker(seg: &Segment, name: &str, kind: &'static str) -> crat
     Ok(r)
 }
 
-/// Size of a composite's marker entry (its byte is never touched).
-pub(crate) const MARKER_SIZE: u64 = 1;
-
 /// The regions `register_group` returned, one per part, as an array.
 pub(crate) fn parts<const N: usize>(regions: Vec<Region>) -> [Region; N] {
     regions.try_into().unwrap_or_else(|v: Vec<Region>| {
         panic!("register_group returned {} regions for {N} parts", v.len())
     })
+}
+
+/// The table entries of the structure `name` of `kind`, in creation order,
+/// as the format catalogue lists them (names with their suffixes, sizes).
+fn catalogue_parts(seg: &Segment, name: &str, kind: StructureKind) -> crate::Result<Parts> {
+    kind.parts(&Shape::NONE)
+        .map_err(|e| bad_param(seg, name, kind.name(), e.to_string()))
+}
+
+/// Creates the structure `name` of `kind`: registers every part the
+/// catalogue lists for it as one group (all names, slots and space checked
+/// before anything is allocated), runs `init` on the zeroed regions, and
+/// returns them in creation order.
+pub(crate) fn create_parts<const N: usize>(
+    seg: &Segment,
+    name: &str,
+    kind: StructureKind,
+    init: impl FnOnce(&[Region]) -> crate::Result<()>,
+) -> crate::Result<[Region; N]> {
+    let list: Vec<Part> = catalogue_parts(seg, name, kind)?
+        .iter()
+        .map(|p| Part::new(p.entry_name(name), p.size))
+        .collect();
+    if list.len() != N {
+        return Err(bad_param(
+            seg,
+            name,
+            kind.name(),
+            format!(
+                "the catalogue lists {} parts, the runtime expects {N}",
+                list.len()
+            ),
+        ));
+    }
+    Ok(parts(seg.register_group(&list, init)?))
+}
+
+/// Opens the structure `name` of `kind`: finds every part the catalogue
+/// lists for it (the entry `name` itself first, so a missing structure is
+/// reported by its own name), checks a marker's size, and returns the
+/// regions in creation order. The other parts' sizes and headers are the
+/// caller's to validate.
+pub(crate) fn open_parts<const N: usize>(
+    seg: &Segment,
+    name: &str,
+    kind: StructureKind,
+) -> crate::Result<[Region; N]> {
+    let listed = catalogue_parts(seg, name, kind)?;
+    let mut found: Vec<Option<Region>> = vec![None; listed.len()];
+    // The part named `name` first, then the suffixed ones in order.
+    let order = listed
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.suffix.is_empty())
+        .chain(
+            listed
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| !p.suffix.is_empty()),
+        );
+    for (i, p) in order {
+        let region = seg.region(&p.entry_name(name))?;
+        if p.role == "marker" {
+            expect_size(&region, kind.name(), p.size as usize)?;
+        }
+        found[i] = Some(region);
+    }
+    let regions: Vec<Region> = found.into_iter().flatten().collect();
+    if regions.len() != N {
+        return Err(bad_param(
+            seg,
+            name,
+            kind.name(),
+            format!(
+                "the catalogue lists {} parts, the runtime expects {N}",
+                regions.len()
+            ),
+        ));
+    }
+    Ok(parts(regions))
 }

@@ -1,10 +1,22 @@
-//! `Monitor`: a mutex with a condition, across processes (FORMAT.md §3,
-//! REFERENCE-NOTES §11.6).
+//! `Monitor`: a mutex with a condition, across processes.
 //!
+//! The normative layout is docs/FORMAT.md §3.11; the offsets and part
+//! suffixes are [`zeroipc::format::monitor`](crate::format::monitor).
 //! Entries, in creation order: `name_mtx` (a [`Mutex`]), `name_cond` (a
 //! [`Semaphore`] with count 0 and max_count 0), `name_count` (4 bytes: the
 //! number of waiters, atomic u32), and `name`, a 1-byte marker never read or
 //! written.
+//!
+//! Forms (docs/ARCHITECTURE.md §Conventions):
+//!
+//! | plain | `try_` (never waits) | `_timeout` |
+//! |---|---|---|
+//! | [`Monitor::lock`] | [`Monitor::try_lock`]: `Ok(None)` held, nothing changed | [`Monitor::lock_timeout`] |
+//! | [`MonitorGuard::wait`] | [`MonitorGuard::try_wait`]: takes a notification only if one is pending, keeps the lock | [`MonitorGuard::wait_timeout`] |
+//!
+//! [`Monitor::notify_one`] and [`Monitor::notify_all`] do not wait for a
+//! condition (their hand-over wait is bounded by [`NOTIFY_HANDSHAKE`]) and
+//! return a `Result` like every call of the kind.
 //!
 //! Protocol seen by a reference peer (C++ `monitor.h`): wait = `count +=
 //! 1`; unlock the mutex; take a `cond` permit; lock the mutex; `count -= 1`.
@@ -18,7 +30,7 @@
 //! which then sleeps on (the classic flaw of semaphore-built condition
 //! variables, A. Birrell, "Implementing Condition Variables with
 //! Semaphores", 2003). The reference hides it behind piling-up stale permits
-//! (reference bug 35), which cause spurious wake-ups instead. The format has
+//! (docs/FORMAT.md §8.3 #35), which cause spurious wake-ups instead. The format has
 //! no ticket field, so ours fixes it with Birrell's handshake plus bounds,
 //! all on the same bytes:
 //!
@@ -53,16 +65,18 @@
 //! permit, which causes one spurious wake-up.
 
 use super::mutex::Mutex;
-use super::semaphore::{self, Semaphore};
-use super::{expect_size, open_marker, parts, timeout_as, Deadline, MARKER_SIZE};
+use super::semaphore::Semaphore;
+use super::{create_parts, expect_size, open_parts, timeout_as, Deadline};
 use crate::error::Result;
+use crate::format::monitor::{COUNT_SIZE, WAITERS};
+use crate::format::semaphore::UNBOUNDED;
+use crate::format::StructureKind;
 use crate::region::atomic::{AtomicU32, Ordering};
 use crate::region::Region;
-use crate::segment::{Part, Segment};
+use crate::segment::Segment;
 use std::time::Duration;
 
-const KIND: &str = "monitor";
-const COUNT_SIZE: u64 = 4;
+const KIND: &str = StructureKind::Monitor.name();
 
 /// Longest a notify waits for the waiters it woke to take their permits.
 pub const NOTIFY_HANDSHAKE: Duration = Duration::from_millis(10);
@@ -86,7 +100,7 @@ pub const WAIT_SLICE: Duration = Duration::from_millis(50);
 ///         let flag = Array::<u32>::open(&seg, "flag")?;
 ///         let _g = mon.lock()?;
 ///         flag.set(0, 1)?;
-///         mon.notify_all();
+///         mon.notify_all()?;
 ///         Ok(())
 ///     })
 /// };
@@ -120,39 +134,29 @@ impl Monitor {
     /// Creates `name_mtx`, `name_cond`, `name_count` and the marker `name`
     /// (all names checked before anything is allocated).
     pub fn create(seg: &Segment, name: &str) -> Result<Monitor> {
-        let group = [
-            Part::new(format!("{name}_mtx"), Mutex::size_for()),
-            Part::new(format!("{name}_cond"), semaphore::SIZE),
-            Part::new(format!("{name}_count"), COUNT_SIZE),
-            Part::new(name, MARKER_SIZE),
-        ];
-        let regions = seg.register_group(&group, |r| {
+        let [mtx, cond, count, _marker] = create_parts(seg, name, StructureKind::Monitor, |r| {
             Mutex::init_region(&r[0]);
-            Semaphore::init_region(&r[1], 0, 0);
+            Semaphore::init_region(&r[1], 0, UNBOUNDED);
             Ok(())
         })?;
-        let [mtx, cond, count, _marker] = parts(regions);
         Self::from_regions(name, mtx, cond, count)
     }
 
     /// Opens the monitor `name`: finds the marker and the three parts and
     /// validates each.
     pub fn open(seg: &Segment, name: &str) -> Result<Monitor> {
-        open_marker(seg, name, KIND)?;
-        let mtx = seg.region(&format!("{name}_mtx"))?;
-        let cond = seg.region(&format!("{name}_cond"))?;
-        let count = seg.region(&format!("{name}_count"))?;
+        let [mtx, cond, count, _marker] = open_parts(seg, name, StructureKind::Monitor)?;
         Self::from_regions(name, mtx, cond, count)
     }
 
     fn from_regions(name: &str, mtx: Region, cond: Region, count: Region) -> Result<Monitor> {
         let mtx = Mutex::from_region(mtx)?;
         let cond = Semaphore::from_region(cond)?;
-        if cond.max_count() != 0 {
+        if cond.max_count() != UNBOUNDED {
             return Err(cond.region().mismatch(
                 KIND,
                 format!(
-                    "the condition semaphore has max_count {}, expected 0",
+                    "the condition semaphore has max_count {}, expected {UNBOUNDED}",
                     cond.max_count()
                 ),
             ));
@@ -167,7 +171,7 @@ impl Monitor {
     }
 
     fn count_word(&self) -> &AtomicU32 {
-        self.count.atomic_u32(0)
+        self.count.atomic_u32(WAITERS as usize)
     }
 
     /// Locks the monitor, waiting as long as it takes.
@@ -190,35 +194,42 @@ impl Monitor {
             .map_err(|e| timeout_as(e, &self.name, KIND))
     }
 
-    /// Locks the monitor if it is free now.
-    pub fn try_lock(&self) -> Option<MonitorGuard<'_>> {
+    /// Locks the monitor if it is free now, never waiting:
+    /// `Ok(Some(guard))` took it, `Ok(None)` someone holds it (nothing
+    /// changed).
+    pub fn try_lock(&self) -> Result<Option<MonitorGuard<'_>>> {
         // `then`, not `then_some`: the guard's Drop unlocks, so it must be
         // built only when the lock was taken.
-        self.mtx
+        Ok(self
+            .mtx
             .try_lock_raw()
-            .then(|| MonitorGuard { monitor: self })
+            .then(|| MonitorGuard { monitor: self }))
     }
 
     /// Wakes one waiter, if any is owed a wake-up. Call it while holding
     /// the monitor, after changing the predicate; it may wait up to
-    /// [`NOTIFY_HANDSHAKE`] for the woken waiter to take its permit.
-    pub fn notify_one(&self) {
+    /// [`NOTIFY_HANDSHAKE`] for the woken waiter to take its permit (a
+    /// hand-over that runs out of time is not an error: see the module
+    /// docs). No error is possible today (the `Result` is the kind's
+    /// convention).
+    pub fn notify_one(&self) -> Result<()> {
         let owed = self.waiters_i32();
         if owed == 0 {
-            return;
+            return Ok(());
         }
         let before = self.cond.count();
         if self.cond.release_below(owed) {
             self.handshake(before.max(0));
         }
+        Ok(())
     }
 
     /// Wakes every waiter owed a wake-up (same conditions as
     /// [`Monitor::notify_one`]).
-    pub fn notify_all(&self) {
+    pub fn notify_all(&self) -> Result<()> {
         let owed = self.waiters_i32();
         if owed == 0 {
-            return;
+            return Ok(());
         }
         // Raised to exactly `owed`: the `owed` waiters each take one. (If
         // enough permits were pending already, nothing new was given and
@@ -226,6 +237,7 @@ impl Monitor {
         if self.cond.raise_to(owed) {
             self.handshake(0);
         }
+        Ok(())
     }
 
     /// Waits (bounded) until the condition permits are down to `left` or
@@ -269,6 +281,19 @@ impl Monitor {
         crate::wait::wake_all(self.count_word());
     }
 
+    /// Takes one condition permit that no counted waiter is owed; true if
+    /// one was taken. Called with the monitor held, so no waiter can
+    /// register meanwhile (registration happens under the lock).
+    fn take_pending_notification(&self) -> bool {
+        // The owed count first: while we hold the monitor it can only fall
+        // (waiters leaving), and a waiter takes its permit before it leaves,
+        // so reading it before the permits can only under-count the spare
+        // ones (we never take a permit a waiter is owed). SeqCst, as every
+        // access to these words.
+        let owed = self.waiters_i32();
+        self.cond.take_permit_above(owed)
+    }
+
     fn wait_until(&self, deadline: &Deadline) -> Result<()> {
         // Register before letting go of the mutex (SeqCst: a notifier that
         // takes the mutex after us reads the raised count).
@@ -297,6 +322,34 @@ impl<'a> MonitorGuard<'a> {
     /// NOT held any more (the guard is gone).
     pub fn wait_timeout(self, timeout: Duration) -> Result<MonitorGuard<'a>> {
         self.wait_deadline(&Deadline::after(timeout))
+    }
+
+    /// The wait that never waits: takes a notification only if one is
+    /// pending now, and never lets go of the monitor. `Ok(true)`: a pending
+    /// notification was consumed (as a wait that returned at once would
+    /// have), `Ok(false)`: none is pending, nothing changed. A notification
+    /// is pending when the condition semaphore holds more permits than
+    /// there are counted waiters owed one; our notifiers give permits only
+    /// to counted waiters, so one is pending only when nobody took it (a
+    /// waiter that gave up or died, or a reference notifier's spare permit).
+    ///
+    /// ```
+    /// use zeroipc::{Monitor, Segment};
+    /// let name = format!("/zeroipc-doc-monitor-try-wait-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let mon = Monitor::create(&seg, "mon")?;
+    /// let g = mon.lock()?;
+    /// assert!(!g.try_wait()?); // nothing pending: nothing changed, still held
+    /// assert!(mon.is_locked());
+    /// mon.condition().release()?; // a spare permit, as a reference notifier leaves one
+    /// assert!(g.try_wait()?); // consumed without letting go of the lock
+    /// assert_eq!(mon.condition().count(), 0);
+    /// drop(g);
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn try_wait(&self) -> Result<bool> {
+        Ok(self.monitor.take_pending_notification())
     }
 
     fn wait_deadline(self, deadline: &Deadline) -> Result<MonitorGuard<'a>> {

@@ -1,11 +1,20 @@
-//! `Mutex`: mutual exclusion between processes (FORMAT.md §3,
-//! REFERENCE-NOTES §11.3).
+//! `Mutex`: mutual exclusion between processes.
 //!
-//! A Mutex is a [`Semaphore`] with count 1 and max_count 1 at `name` (16
-//! bytes): count 1 = unlocked, 0 = locked. Lock = acquire a permit, unlock =
-//! release it, exactly as the C++ reference, so a reference process and
-//! ours exclude each other. Opening checks `max_count == 1` (as the Python
-//! reference does), so a plain semaphore is not taken for a mutex.
+//! The normative layout is docs/FORMAT.md §3.5; the numbers are
+//! [`zeroipc::format::mutex`](crate::format::mutex). A Mutex is a
+//! [`Semaphore`] with count 1 and max_count 1 at `name` (16 bytes): count
+//! [`UNLOCKED`](crate::format::mutex::UNLOCKED) 1 = unlocked,
+//! [`LOCKED`](crate::format::mutex::LOCKED) 0 = locked. Lock = acquire a
+//! permit, unlock = release it, exactly as the C++ reference, so a
+//! reference process and ours exclude each other. Opening checks
+//! `max_count == 1` (as the Python reference does), so a plain semaphore is
+//! not taken for a mutex.
+//!
+//! Forms (docs/ARCHITECTURE.md §Conventions): [`Mutex::lock`] blocks,
+//! [`Mutex::try_lock`] never waits (`Ok(None)`: held by someone, nothing
+//! changed), [`Mutex::lock_timeout`] gives up with
+//! [`crate::Error::Timeout`]. [`Mutex::force_unlock`] and
+//! [`MutexGuard::unlock`] never wait.
 //!
 //! The format has no owner field. A holder that dies (`kill -9`) leaves the
 //! mutex locked forever: [`Mutex::lock`] then blocks forever and
@@ -13,14 +22,16 @@
 //! that knows the holder is dead may call [`Mutex::force_unlock`]; the data
 //! the mutex guarded may be half-updated.
 
-use super::semaphore::{self, Semaphore};
-use super::Deadline;
+use super::semaphore::Semaphore;
+use super::{create_parts, open_parts, Deadline};
 use crate::error::Result;
+use crate::format::mutex::{LOCKED, MAX_COUNT_VALUE, UNLOCKED};
+use crate::format::StructureKind;
 use crate::region::Region;
 use crate::segment::Segment;
 use std::time::Duration;
 
-pub(crate) const KIND: &str = "mutex";
+pub(crate) const KIND: &str = StructureKind::Mutex.name();
 
 /// A process-shared mutex.
 ///
@@ -38,7 +49,7 @@ pub(crate) const KIND: &str = "mutex";
 /// {
 ///     let _g = m.lock()?; // released at the end of the scope
 ///     total.set(0, total.get(0)? + 1)?;
-///     assert!(other.try_lock().is_none()); // held, so try_lock fails...
+///     assert!(other.try_lock()?.is_none()); // held, so try_lock fails...
 ///     assert!(m.is_locked()); // ...and leaves the lock held
 /// }
 /// assert!(!m.is_locked());
@@ -46,7 +57,7 @@ pub(crate) const KIND: &str = "mutex";
 /// // An explicit unlock reports what dropping a guard cannot: a lock that
 /// // someone else released meanwhile.
 /// let g = m.lock()?;
-/// assert!(other.try_lock().is_none());
+/// assert!(other.try_lock()?.is_none());
 /// g.unlock()?; // exactly one unlock, and it succeeds
 /// assert!(!m.is_locked());
 /// assert!(m.force_unlock().is_err()); // a second unlock is refused
@@ -72,8 +83,8 @@ pub struct MutexGuard<'a> {
 impl Mutex {
     /// Creates an unlocked mutex.
     pub fn create(seg: &Segment, name: &str) -> Result<Mutex> {
-        let region = seg.register(name, semaphore::SIZE, |r| {
-            Self::init_region(r);
+        let [region] = create_parts(seg, name, StructureKind::Mutex, |r| {
+            Self::init_region(&r[0]);
             Ok(())
         })?;
         Self::from_region(region)
@@ -81,27 +92,23 @@ impl Mutex {
 
     /// Opens the mutex `name`, checking it is a Semaphore with max_count 1.
     pub fn open(seg: &Segment, name: &str) -> Result<Mutex> {
-        Self::from_region(seg.region(name)?)
-    }
-
-    /// Entry size.
-    pub(crate) fn size_for() -> u64 {
-        semaphore::SIZE
+        let [region] = open_parts(seg, name, StructureKind::Mutex)?;
+        Self::from_region(region)
     }
 
     /// Writes an unlocked mutex into zeroed bytes.
     pub(crate) fn init_region(region: &Region) {
-        Semaphore::init_region(region, 1, 1);
+        Semaphore::init_region(region, UNLOCKED, MAX_COUNT_VALUE);
     }
 
     /// Validates an entry as a mutex.
     pub(crate) fn from_region(region: Region) -> Result<Mutex> {
         let sem = Semaphore::from_region_kind(region, KIND)?;
-        if sem.max_count() != 1 {
+        if sem.max_count() != MAX_COUNT_VALUE {
             return Err(sem.region().mismatch(
                 KIND,
                 format!(
-                    "max_count is {}, a mutex has max_count 1 (is this a semaphore?)",
+                    "max_count is {}, a mutex has max_count {MAX_COUNT_VALUE} (is this a semaphore?)",
                     sem.max_count()
                 ),
             ));
@@ -121,16 +128,17 @@ impl Mutex {
         Ok(MutexGuard { mutex: self })
     }
 
-    /// Locks if the mutex is free now.
-    pub fn try_lock(&self) -> Option<MutexGuard<'_>> {
+    /// Locks if the mutex is free now, never waiting: `Ok(Some(guard))`
+    /// took it, `Ok(None)` someone holds it (nothing changed).
+    pub fn try_lock(&self) -> Result<Option<MutexGuard<'_>>> {
         // `then`, not `then_some`: the guard's Drop unlocks, so it must be
         // built only when the lock was taken (then_some evaluates eagerly).
-        self.try_lock_raw().then(|| MutexGuard { mutex: self })
+        Ok(self.try_lock_raw().then(|| MutexGuard { mutex: self }))
     }
 
     /// True while someone (any process) holds the mutex (a snapshot).
     pub fn is_locked(&self) -> bool {
-        self.sem.count() <= 0
+        self.sem.count() <= LOCKED
     }
 
     /// Unlocks a mutex whose holder is known to be gone (crash recovery).
@@ -152,7 +160,7 @@ impl Mutex {
     }
 
     pub(crate) fn try_lock_raw(&self) -> bool {
-        self.sem.try_acquire()
+        self.sem.take_permit()
     }
 
     /// Unlocks. Only an out-of-protocol double unlock (or a hostile peer

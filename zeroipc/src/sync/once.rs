@@ -1,8 +1,14 @@
-//! `Once`: run a closure exactly once across all processes (FORMAT.md §3,
-//! REFERENCE-NOTES §11.3).
+//! `Once`: run a closure exactly once across all processes.
 //!
-//! Layout (4 bytes at `name`): state atomic u32 @0 = 0 PENDING, 1 RUNNING,
-//! 2 DONE.
+//! The normative layout is docs/FORMAT.md §3.8; the offset and state
+//! numbers are [`zeroipc::format::once`](crate::format::once): one 4-byte
+//! entry `name`, the state word PENDING 0, RUNNING 1, DONE 2.
+//!
+//! Forms (docs/ARCHITECTURE.md §Conventions): [`Once::call_once`] waits for
+//! a run in progress elsewhere; [`Once::try_call_once`] never waits
+//! (`Ok(None)`: another process is running the closure, nothing changed);
+//! [`Once::call_once_timeout`] gives up waiting with
+//! [`crate::Error::Timeout`].
 //!
 //! Protocol (as the C++ reference `once.h`): fast path if DONE (acquire);
 //! otherwise CAS PENDING -> RUNNING (acq_rel); the winner runs the closure
@@ -23,20 +29,17 @@
 //! RUNNING for good: [`Once::call_once`] blocks forever and
 //! [`Once::call_once_timeout`] returns [`crate::Error::Timeout`].
 
-use super::{expect_size, Deadline};
+use super::{create_parts, expect_size, open_parts, Deadline};
 use crate::error::Result;
+use crate::format::once::{DONE, PENDING, RUNNING, SIZE, STATE};
+use crate::format::StructureKind;
 use crate::region::atomic::{AtomicU32, Ordering};
 use crate::region::Region;
 use crate::segment::Segment;
 use crate::wait;
 use std::time::Duration;
 
-const KIND: &str = "once";
-const SIZE: u64 = 4;
-const STATE: usize = 0;
-const PENDING: u32 = 0;
-const RUNNING: u32 = 1;
-const DONE: u32 = 2;
+const KIND: &str = StructureKind::Once.name();
 
 /// The state of a [`Once`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,13 +87,15 @@ impl Drop for ResetOnUnwind<'_> {
 impl Once {
     /// Creates a Once in the PENDING state.
     pub fn create(seg: &Segment, name: &str) -> Result<Once> {
-        let region = seg.register(name, SIZE, |_| Ok(()))?;
+        // Zeroed bytes are PENDING: nothing to write.
+        let [region] = create_parts(seg, name, StructureKind::Once, |_| Ok(()))?;
         Self::from_region(region)
     }
 
     /// Opens the Once `name`.
     pub fn open(seg: &Segment, name: &str) -> Result<Once> {
-        Self::from_region(seg.region(name)?)
+        let [region] = open_parts(seg, name, StructureKind::Once)?;
+        Self::from_region(region)
     }
 
     pub(crate) fn from_region(region: Region) -> Result<Once> {
@@ -101,7 +106,7 @@ impl Once {
     }
 
     fn word(&self) -> &AtomicU32 {
-        self.region.atomic_u32(STATE)
+        self.region.atomic_u32(STATE as usize)
     }
 
     fn decode(&self, s: u32) -> Result<OnceState> {
@@ -111,7 +116,7 @@ impl Once {
             DONE => Ok(OnceState::Done),
             other => Err(self.region.mismatch(
                 KIND,
-                format!("state {other} is not PENDING 0, RUNNING 1 or DONE 2"),
+                format!("state {other} is not PENDING {PENDING}, RUNNING {RUNNING} or DONE {DONE}"),
             )),
         }
     }

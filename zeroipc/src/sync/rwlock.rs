@@ -1,11 +1,18 @@
-//! `RwLock`: many readers or one writer, across processes (FORMAT.md §3,
-//! REFERENCE-NOTES §11.5).
+//! `RwLock`: many readers or one writer, across processes.
 //!
-//! Entries, in creation order: `name_state` (8 bytes: readers atomic i32
-//! @0, writer_active atomic i32 @4), `name_rmtx` and `name_wmtx` (two
-//! [`Mutex`]es), and `name`, a 1-byte marker that is never read or written.
-//! (The spec text puts the state at `name`; every implementation uses
-//! `name_state` plus the marker, and so do we.)
+//! The normative layout is docs/FORMAT.md §3.10; the offsets and part
+//! suffixes are [`zeroipc::format::rwlock`](crate::format::rwlock).
+//! Entries, in creation order: `name_state` (8 bytes: `readers`,
+//! `writer_active`), `name_rmtx` and `name_wmtx` (two [`Mutex`]es), and
+//! `name`, a 1-byte marker that is never read or written. (The spec text
+//! puts the state at `name`; every implementation uses `name_state` plus
+//! the marker, and so do we.)
+//!
+//! Forms (docs/ARCHITECTURE.md §Conventions): [`RwLock::read`] /
+//! [`RwLock::write`] block, [`RwLock::try_read`] / [`RwLock::try_write`]
+//! never wait (`Ok(None)`: it would have had to wait, nothing changed),
+//! [`RwLock::read_timeout`] / [`RwLock::write_timeout`] give up with
+//! [`crate::Error::Timeout`] naming the lock.
 //!
 //! Protocol (as the C++ reference `rwlock.h`, writer-preferring):
 //!
@@ -13,7 +20,7 @@
 //!   lock `rmtx` again; `readers += 1`; unlock `rmtx`.
 //! - read unlock: atomic `readers -= 1` without the mutex (the C++ way; the
 //!   Python reference's non-atomic decrement under `rmtx` can lose a
-//!   concurrent atomic decrement, reference bug 33, so we never do that).
+//!   concurrent atomic decrement, docs/FORMAT.md §8.3 #33, so we never do that).
 //! - write lock: lock `wmtx` (one writer at a time); lock `rmtx`;
 //!   `writer_active = 1`; unlock `rmtx`; wait until `readers == 0`. A reader
 //!   that saw `writer_active == 0` under `rmtx` incremented `readers` before
@@ -33,18 +40,17 @@
 //! dies inside the short `rmtx` critical section leaves `rmtx` locked.
 
 use super::mutex::Mutex;
-use super::{expect_size, open_marker, parts, timeout_as, Deadline, MARKER_SIZE};
+use super::{create_parts, expect_size, open_parts, timeout_as, Deadline};
 use crate::error::Result;
+use crate::format::rwlock::{READERS, STATE_SIZE, WRITER_ACTIVE};
+use crate::format::StructureKind;
 use crate::region::atomic::{AtomicI32, Ordering};
 use crate::region::Region;
-use crate::segment::{Part, Segment};
+use crate::segment::Segment;
 use crate::wait;
 use std::time::Duration;
 
-const KIND: &str = "rwlock";
-const STATE_SIZE: u64 = 8;
-const READERS: usize = 0;
-const WRITER_ACTIVE: usize = 4;
+const KIND: &str = StructureKind::RwLock.name();
 
 /// A process-shared reader/writer lock.
 ///
@@ -57,10 +63,10 @@ const WRITER_ACTIVE: usize = 4;
 ///     let _r1 = lock.read()?;
 ///     let _r2 = lock.read()?; // readers share
 ///     assert_eq!(lock.readers(), 2);
-///     assert!(lock.try_write().is_none());
+///     assert!(lock.try_write()?.is_none());
 /// }
 /// let _w = lock.write()?;
-/// assert!(lock.try_read().is_none());
+/// assert!(lock.try_read()?.is_none());
 /// assert_eq!((lock.readers(), lock.is_write_locked()), (0, true)); // the failed try took nothing
 /// # drop(_w);
 /// Segment::unlink(&name)?;
@@ -98,28 +104,18 @@ impl RwLock {
     /// Creates `name_state`, `name_rmtx`, `name_wmtx` and the marker `name`
     /// (all names checked before anything is allocated).
     pub fn create(seg: &Segment, name: &str) -> Result<RwLock> {
-        let group = [
-            Part::new(format!("{name}_state"), STATE_SIZE),
-            Part::new(format!("{name}_rmtx"), Mutex::size_for()),
-            Part::new(format!("{name}_wmtx"), Mutex::size_for()),
-            Part::new(name, MARKER_SIZE),
-        ];
-        let regions = seg.register_group(&group, |r| {
+        let [state, rmtx, wmtx, _marker] = create_parts(seg, name, StructureKind::RwLock, |r| {
             Mutex::init_region(&r[1]);
             Mutex::init_region(&r[2]);
             Ok(())
         })?;
-        let [state, rmtx, wmtx, _marker] = parts(regions);
         Self::from_regions(name, state, rmtx, wmtx)
     }
 
     /// Opens the lock `name`: finds the marker and the three parts and
     /// validates each.
     pub fn open(seg: &Segment, name: &str) -> Result<RwLock> {
-        open_marker(seg, name, KIND)?;
-        let state = seg.region(&format!("{name}_state"))?;
-        let rmtx = seg.region(&format!("{name}_rmtx"))?;
-        let wmtx = seg.region(&format!("{name}_wmtx"))?;
+        let [state, rmtx, wmtx, _marker] = open_parts(seg, name, StructureKind::RwLock)?;
         Self::from_regions(name, state, rmtx, wmtx)
     }
 
@@ -134,11 +130,11 @@ impl RwLock {
     }
 
     fn readers_word(&self) -> &AtomicI32 {
-        self.state.atomic_i32(READERS)
+        self.state.atomic_i32(READERS as usize)
     }
 
     fn writer_word(&self) -> &AtomicI32 {
-        self.state.atomic_i32(WRITER_ACTIVE)
+        self.state.atomic_i32(WRITER_ACTIVE as usize)
     }
 
     /// Takes a shared lock, waiting as long as it takes.
@@ -153,10 +149,12 @@ impl RwLock {
         Ok(RwLockReadGuard { lock: self })
     }
 
-    /// Takes a shared lock if that needs no waiting.
-    pub fn try_read(&self) -> Option<RwLockReadGuard<'_>> {
+    /// Takes a shared lock if that needs no waiting: `Ok(Some(guard))`
+    /// took it, `Ok(None)` a writer holds or is acquiring it, or the
+    /// internal reader mutex is busy this instant (nothing changed).
+    pub fn try_read(&self) -> Result<Option<RwLockReadGuard<'_>>> {
         if !self.rmtx.try_lock_raw() {
-            return None;
+            return Ok(None);
         }
         let ok = self.writer_word().load(Ordering::SeqCst) == 0;
         if ok {
@@ -165,7 +163,7 @@ impl RwLock {
         self.rmtx.unlock_raw();
         // `then`, not `then_some`: the guard's Drop releases a read lock,
         // so it must be built only when one was taken.
-        ok.then(|| RwLockReadGuard { lock: self })
+        Ok(ok.then(|| RwLockReadGuard { lock: self }))
     }
 
     /// Takes `part` (one of the internal mutexes) within `deadline`; a
@@ -189,7 +187,7 @@ impl RwLock {
             self.rmtx.unlock_raw();
             // A writer holds or is acquiring: sleep until it clears the flag.
             wait::wait_until(
-                self.state.atomic_u32(WRITER_ACTIVE),
+                self.state.atomic_u32(WRITER_ACTIVE as usize),
                 deadline.remaining(),
                 || (self.writer_word().load(Ordering::SeqCst) == 0).then_some(()),
             )
@@ -202,7 +200,7 @@ impl RwLock {
         // writer that sees readers == 0. Atomic, without rmtx (C++ way).
         let prev = self.readers_word().fetch_sub(1, Ordering::SeqCst);
         if prev == 1 && self.writer_word().load(Ordering::SeqCst) != 0 {
-            wait::wake_all(self.state.atomic_u32(READERS));
+            wait::wake_all(self.state.atomic_u32(READERS as usize));
         }
     }
 
@@ -218,23 +216,25 @@ impl RwLock {
         Ok(RwLockWriteGuard { lock: self })
     }
 
-    /// Takes the exclusive lock if that needs no waiting.
-    pub fn try_write(&self) -> Option<RwLockWriteGuard<'_>> {
+    /// Takes the exclusive lock if that needs no waiting: `Ok(Some(guard))`
+    /// took it, `Ok(None)` a reader or writer holds it (or an internal
+    /// mutex is busy this instant), and nothing changed.
+    pub fn try_write(&self) -> Result<Option<RwLockWriteGuard<'_>>> {
         if !self.wmtx.try_lock_raw() {
-            return None;
+            return Ok(None);
         }
         if !self.rmtx.try_lock_raw() {
             self.wmtx.unlock_raw();
-            return None;
+            return Ok(None);
         }
         if self.readers_word().load(Ordering::SeqCst) > 0 {
             self.rmtx.unlock_raw();
             self.wmtx.unlock_raw();
-            return None;
+            return Ok(None);
         }
         self.writer_word().store(1, Ordering::SeqCst);
         self.rmtx.unlock_raw();
-        Some(RwLockWriteGuard { lock: self })
+        Ok(Some(RwLockWriteGuard { lock: self }))
     }
 
     fn write_until(&self, deadline: &Deadline) -> Result<()> {
@@ -248,10 +248,11 @@ impl RwLock {
         self.rmtx.unlock_raw();
         // Acquire (SeqCst) on readers == 0: the last reader's reads happen
         // before our writes.
-        let drained =
-            wait::wait_until(self.state.atomic_u32(READERS), deadline.remaining(), || {
-                (self.readers_word().load(Ordering::SeqCst) <= 0).then_some(())
-            });
+        let drained = wait::wait_until(
+            self.state.atomic_u32(READERS as usize),
+            deadline.remaining(),
+            || (self.readers_word().load(Ordering::SeqCst) <= 0).then_some(()),
+        );
         if drained.is_none() {
             self.write_unlock();
             return Err(deadline.timeout_named(&self.name, KIND));
@@ -262,7 +263,7 @@ impl RwLock {
     fn write_unlock(&self) {
         // Release: our writes happen-before a reader that sees the flag clear.
         self.writer_word().store(0, Ordering::SeqCst);
-        wait::wake_all(self.state.atomic_u32(WRITER_ACTIVE));
+        wait::wake_all(self.state.atomic_u32(WRITER_ACTIVE as usize));
         self.wmtx.unlock_raw();
     }
 

@@ -1,14 +1,14 @@
-//! `Semaphore`: a counting semaphore shared between processes (FORMAT.md §3,
-//! REFERENCE-NOTES §11.3).
+//! `Semaphore`: a counting semaphore shared between processes.
 //!
-//! Layout (16 bytes at `name`):
+//! The normative layout is docs/FORMAT.md §3.4; the offsets are
+//! [`zeroipc::format::semaphore`](crate::format::semaphore): one 16-byte
+//! entry `name` holding `count` (permits available), `waiting` (blocked
+//! acquirers) and `max_count` (0 = unbounded, written once at creation).
 //!
-//! | off | field | |
-//! |---|---|---|
-//! | 0 | count | atomic i32, permits available |
-//! | 4 | waiting | atomic i32, processes blocked in `acquire` |
-//! | 8 | max_count | i32, written once at creation; 0 = unbounded |
-//! | 12 | pad | 0 |
+//! Forms (docs/ARCHITECTURE.md §Conventions): [`Semaphore::acquire`]
+//! blocks, [`Semaphore::try_acquire`] never waits (`Ok(false)`: no permit
+//! now, nothing changed), [`Semaphore::acquire_timeout`] gives up with
+//! [`crate::Error::Timeout`]. [`Semaphore::release`] never waits.
 //!
 //! Protocol (as the C++ reference `semaphore.h`, which is what a reference
 //! peer does on the same bytes): acquire takes a permit by CAS
@@ -24,20 +24,17 @@
 //! After a crash: a permit held by a dead process is lost; a dead waiter
 //! leaves `waiting` one too high, which only costs an unneeded wake call.
 
-use super::{bad_param, expect_size, Deadline};
+use super::{bad_param, create_parts, expect_size, open_parts, Deadline};
 use crate::error::Result;
+use crate::format::semaphore::{COUNT, MAX_COUNT, SIZE, UNBOUNDED, WAITING};
+use crate::format::StructureKind;
 use crate::region::atomic::{AtomicI32, AtomicU32, Ordering};
 use crate::region::Region;
 use crate::segment::Segment;
 use crate::wait;
 use std::time::Duration;
 
-pub(crate) const KIND: &str = "semaphore";
-/// Entry size of a Semaphore (and of a Mutex).
-pub(crate) const SIZE: u64 = 16;
-const COUNT: usize = 0;
-const WAITING: usize = 4;
-const MAX_COUNT: usize = 8;
+pub(crate) const KIND: &str = StructureKind::Semaphore.name();
 
 /// A counting semaphore in a segment.
 ///
@@ -48,8 +45,9 @@ const MAX_COUNT: usize = 8;
 /// let seg = Segment::create(&name, 1 << 16)?;
 /// let sem = Semaphore::create(&seg, "slots", 2, 2)?; // 2 permits, at most 2
 /// sem.acquire()?;
-/// assert!(sem.try_acquire());
-/// assert!(!sem.try_acquire());
+/// assert!(sem.try_acquire()?);
+/// assert!(!sem.try_acquire()?); // none left: nothing taken
+/// assert_eq!(sem.count(), 0);
 /// let err = sem.acquire_timeout(Duration::from_millis(10)).unwrap_err();
 /// assert!(matches!(err, Error::Timeout { .. }));
 /// sem.release()?;
@@ -73,8 +71,8 @@ impl Semaphore {
     /// (0 = unbounded).
     pub fn create(seg: &Segment, name: &str, initial: i32, max_count: i32) -> Result<Semaphore> {
         check_params(seg, name, KIND, initial, max_count)?;
-        let region = seg.register(name, SIZE, |r| {
-            Self::init_region(r, initial, max_count);
+        let [region] = create_parts(seg, name, StructureKind::Semaphore, |r| {
+            Self::init_region(&r[0], initial, max_count);
             Ok(())
         })?;
         Self::from_region(region)
@@ -82,14 +80,17 @@ impl Semaphore {
 
     /// Opens the semaphore `name`, validating its entry size and header.
     pub fn open(seg: &Segment, name: &str) -> Result<Semaphore> {
-        Self::from_region(seg.region(name)?)
+        let [region] = open_parts(seg, name, StructureKind::Semaphore)?;
+        Self::from_region(region)
     }
 
     /// Writes a fresh header into zeroed bytes (published by the table's
     /// release store of `entry_count`, so plain stores suffice).
     pub(crate) fn init_region(region: &Region, initial: i32, max_count: i32) {
-        region.atomic_i32(COUNT).store(initial, Ordering::Relaxed);
-        region.write::<i32>(MAX_COUNT, max_count);
+        region
+            .atomic_i32(COUNT as usize)
+            .store(initial, Ordering::Relaxed);
+        region.write::<i32>(MAX_COUNT as usize, max_count);
     }
 
     /// Validates an entry as a semaphore.
@@ -100,12 +101,12 @@ impl Semaphore {
     /// As [`Semaphore::from_region`], naming the structure `kind` in errors.
     pub(crate) fn from_region_kind(region: Region, kind: &'static str) -> Result<Semaphore> {
         expect_size(&region, kind, SIZE as usize)?;
-        let max_count = region.read::<i32>(MAX_COUNT);
+        let max_count = region.read::<i32>(MAX_COUNT as usize);
         if max_count < 0 {
             return Err(region.mismatch(kind, format!("max_count {max_count} is negative")));
         }
-        let count = region.atomic_i32(COUNT).load(Ordering::Acquire);
-        if count < 0 || (max_count > 0 && count > max_count) {
+        let count = region.atomic_i32(COUNT as usize).load(Ordering::Acquire);
+        if count < 0 || (max_count > UNBOUNDED && count > max_count) {
             return Err(region.mismatch(
                 kind,
                 format!("count {count} outside [0, max_count {max_count}]"),
@@ -119,17 +120,17 @@ impl Semaphore {
     }
 
     fn count_word(&self) -> &AtomicI32 {
-        self.region.atomic_i32(COUNT)
+        self.region.atomic_i32(COUNT as usize)
     }
 
     /// The same word as `count_word`, as the futex key (same size and
     /// address; the futex compares raw bits).
     fn futex_word(&self) -> &AtomicU32 {
-        self.region.atomic_u32(COUNT)
+        self.region.atomic_u32(COUNT as usize)
     }
 
     fn waiting_word(&self) -> &AtomicI32 {
-        self.region.atomic_i32(WAITING)
+        self.region.atomic_i32(WAITING as usize)
     }
 
     /// Takes a permit, waiting as long as it takes.
@@ -143,7 +144,7 @@ impl Semaphore {
     }
 
     pub(crate) fn acquire_until(&self, deadline: &Deadline) -> Result<()> {
-        if self.try_acquire() {
+        if self.take_permit() {
             return Ok(());
         }
         self.acquire_announced_until(deadline)
@@ -157,15 +158,35 @@ impl Semaphore {
         // releaser sees us and wakes, or our next check sees its permit.
         self.waiting_word().fetch_add(1, Ordering::SeqCst);
         let got = wait::wait_until(self.futex_word(), deadline.remaining(), || {
-            self.try_acquire().then_some(())
+            self.take_permit().then_some(())
         });
         // Withdraw whether or not we got a permit (the reference's `waiting -= 1`).
         self.waiting_word().fetch_sub(1, Ordering::SeqCst);
         got.ok_or_else(|| deadline.timeout(&self.region, self.kind))
     }
 
-    /// Takes a permit if one is available now.
-    pub fn try_acquire(&self) -> bool {
+    /// Takes a permit if one is available now, never waiting: `Ok(true)`
+    /// took one, `Ok(false)` none was available (nothing changed). No error
+    /// is possible today; the `Result` is the convention every form that
+    /// can wait follows.
+    ///
+    /// ```
+    /// use zeroipc::{Segment, Semaphore};
+    /// let name = format!("/zeroipc-doc-sem-try-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let sem = Semaphore::create(&seg, "one", 1, 0)?;
+    /// assert!(sem.try_acquire()?);
+    /// assert!(!sem.try_acquire()?);
+    /// assert_eq!((sem.count(), sem.waiting()), (0, 0)); // the failed try left no trace
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn try_acquire(&self) -> Result<bool> {
+        Ok(self.take_permit())
+    }
+
+    /// The non-blocking permit CAS behind every acquire: true if one was taken.
+    pub(crate) fn take_permit(&self) -> bool {
         let count = self.count_word();
         let mut c = count.load(Ordering::SeqCst);
         while c > 0 {
@@ -185,7 +206,7 @@ impl Semaphore {
         let count = self.count_word();
         let mut c = count.load(Ordering::SeqCst);
         loop {
-            if self.max_count > 0 && c >= self.max_count {
+            if self.max_count > UNBOUNDED && c >= self.max_count {
                 return Err(self.region.invalid_argument(
                     self.kind,
                     format!(
@@ -215,7 +236,7 @@ impl Semaphore {
     /// permits from piling up without changing the stored max_count.)
     pub(crate) fn release_below(&self, limit: i32) -> bool {
         let count = self.count_word();
-        let limit = if self.max_count > 0 {
+        let limit = if self.max_count > UNBOUNDED {
             limit.min(self.max_count)
         } else {
             limit
@@ -256,7 +277,7 @@ impl Semaphore {
             // (Dekker): either we count it, or its next check sees our
             // permit.
             let mut limit = self.waiting_nonneg().saturating_add(extra);
-            if self.max_count > 0 {
+            if self.max_count > UNBOUNDED {
                 limit = limit.min(self.max_count);
             }
             if c >= limit {
@@ -295,6 +316,22 @@ impl Semaphore {
         }
     }
 
+    /// Takes a permit only while more than `floor` are available (the
+    /// first `floor` are owed to someone else: a monitor's counted
+    /// waiters). True if one was taken.
+    pub(crate) fn take_permit_above(&self, floor: i32) -> bool {
+        let count = self.count_word();
+        let mut c = count.load(Ordering::SeqCst);
+        while c > floor.max(0) {
+            // SeqCst: the acquire side of the hand-over, as `take_permit`.
+            match count.compare_exchange_weak(c, c - 1, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => return true,
+                Err(now) => c = now,
+            }
+        }
+        false
+    }
+
     /// Permits pending beyond the announced waiters (0 if none).
     pub(crate) fn unclaimed(&self) -> i32 {
         self.count().saturating_sub(self.waiting_nonneg()).max(0)
@@ -303,7 +340,7 @@ impl Semaphore {
     /// Raises the count to `target` if it is lower; true if it changed.
     pub(crate) fn raise_to(&self, target: i32) -> bool {
         let count = self.count_word();
-        let target = if self.max_count > 0 {
+        let target = if self.max_count > UNBOUNDED {
             target.min(self.max_count)
         } else {
             target
@@ -342,7 +379,7 @@ impl Semaphore {
         self.waiting_word().load(Ordering::Acquire)
     }
 
-    /// The maximum count (0 = unbounded), as read on open.
+    /// The maximum count (0 = unbounded, [`crate::format::semaphore::UNBOUNDED`]), as read on open.
     pub fn max_count(&self) -> i32 {
         self.max_count
     }
@@ -361,7 +398,7 @@ pub(crate) fn check_params(
     initial: i32,
     max_count: i32,
 ) -> Result<()> {
-    if initial < 0 || max_count < 0 || (max_count > 0 && initial > max_count) {
+    if initial < 0 || max_count < 0 || (max_count > UNBOUNDED && initial > max_count) {
         return Err(bad_param(
             seg,
             name,
