@@ -13,8 +13,8 @@
 use zeroipc::format::{ElemLayout, ElementUse, Shape, StructureKind as K};
 use zeroipc::layout::TypeLayout;
 use zeroipc::ShmElement;
-use zeroipc_gen::inspect::decode::{self, Ctx, Kind as IKind, Types};
-use zeroipc_gen::inspect::source::View;
+use zeroipc_cli::inspect::decode::{self, Ctx, Kind as IKind, Types};
+use zeroipc_cli::inspect::source::View;
 use zeroipc_gen::schema::kinds::{self, ElemUse, Params, StructKind};
 
 /// Element layouts the comparisons run over.

@@ -6,10 +6,14 @@
 //! - [`schema`]: the TOML schema language of `docs/SCHEMA.md`, compiled to
 //!   the same layouts plus typed segment descriptions.
 //! - [`schema_entry`]: the `__schema` table entry a generated segment carries.
+//!
+//! The `zeroipc-gen` command line is behind the default feature `cli`; a
+//! library user that only emits code depends on
+//! `zeroipc-gen = { version = "0.1", default-features = false }` and does
+//! not build clap. The `zeroipc` inspector is the `zeroipc-cli` crate.
 
 #![warn(missing_docs)]
 
 pub mod emit;
-pub mod inspect;
 pub mod schema;
 pub mod schema_entry;

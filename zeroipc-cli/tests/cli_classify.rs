@@ -437,7 +437,7 @@ fn sync(c: &mut Cases) {
         let n = c.next("event", format!("Event {mode:?} signaled {signaled}"));
         let e = Event::create(c.seg, &n, mode).unwrap();
         if signaled {
-            e.signal();
+            e.signal().unwrap();
         }
     }
     let n = c.next("rwlock", "RwLock free".into());

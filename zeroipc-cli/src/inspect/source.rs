@@ -14,7 +14,7 @@
 //! wait on for long, or trusts a value read from it: every read is bounds
 //! checked against the entry (or the file) and fails with a message.
 
-use super::{CliError, Problem};
+use crate::{CliError, Problem};
 use std::fs::{File, Metadata, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -542,7 +542,7 @@ impl Image {
         // Only the checks the runtime makes on open refuse the segment.
         if let Some(p) = problems
             .iter()
-            .find(|p| !super::EXTRA_TABLE_CHECKS.contains(&p.check))
+            .find(|p| !EXTRA_TABLE_CHECKS.contains(&p.check))
         {
             return Err(CliError::problem(format!(
                 "segment {name} is not a valid ZeroIPC v2 segment: {} failed ({})\n(run `zeroipc check {name}` to list every problem)",
@@ -616,3 +616,23 @@ impl Image {
 
 /// Re-exported for the entry name length rule.
 pub const MAX_NAME: usize = NAME_FIELD - 1;
+
+/// Table checks the runtime does not make when opening (reported by
+/// `check`, but they do not make `list` call a segment invalid).
+pub const EXTRA_TABLE_CHECKS: [&str; 4] = [
+    "entry names unique",
+    "entries disjoint",
+    "entry below next_offset",
+    "entry name",
+];
+
+/// The short `invalid:` text for a failed table check.
+pub fn invalid_reason(p: &Problem) -> String {
+    match p.check {
+        "header fits" if p.detail.starts_with("empty") => "empty file".to_owned(),
+        "header fits" => format!("too small for a header ({})", p.detail),
+        "magic" => format!("bad magic ({})", p.detail),
+        "version" => format!("unsupported version ({})", p.detail),
+        c => format!("{c} failed ({})", p.detail),
+    }
+}

@@ -418,7 +418,8 @@ impl Rng {
 
 #[test]
 fn damaged_images_never_panic() {
-    use zeroipc_gen::inspect::{self, GetOptions, Global};
+    use zeroipc_cli::commands::{self as inspect, GetOptions};
+    use zeroipc_cli::Global;
     let m = manifest();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let seg = Shm::named("fuzz");

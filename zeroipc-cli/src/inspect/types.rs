@@ -23,7 +23,7 @@ use zeroipc::layout::{Field, Kind, Prim, TypeLayout};
 /// Parses a type expression (see the module docs).
 ///
 /// ```
-/// use zeroipc_gen::inspect::types::parse_type;
+/// use zeroipc_cli::inspect::types::parse_type;
 /// let rec = parse_type("{id: i32, x: f32, y: f64}").unwrap();
 /// assert_eq!((rec.size, rec.align), (16, 8));
 /// assert_eq!(parse_type("char[3]").unwrap().size, 3);

@@ -1,13 +1,15 @@
 //! `zeroipc`: inspect and operate ZeroIPC shared-memory segments.
 //!
 //! Argument parsing and dispatch only; the work is in
-//! `zeroipc_gen::inspect`. See `docs/CLI.md` for every command, the JSON
+//! `zeroipc_cli::commands`. See `docs/CLI.md` for every command, the JSON
 //! shapes and the exit codes.
 
 use clap::{Parser, Subcommand};
 use std::io::Write;
 use std::time::Duration;
-use zeroipc_gen::inspect::{self, render, CliError, GetOptions, Global, EXIT_OK, EXIT_USAGE};
+use zeroipc_cli::commands::{self, GetOptions};
+use zeroipc_cli::output as render;
+use zeroipc_cli::{CliError, Global, EXIT_OK, EXIT_USAGE};
 
 /// Inspect and operate ZeroIPC shared-memory segments (/dev/shm).
 ///
@@ -153,8 +155,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
         schema: cli.schema,
     };
     match cli.cmd {
-        Cmd::List { dir } => inspect::list(dir.as_deref(), &g, out),
-        Cmd::Show { seg } => inspect::show(&seg, &g, out),
+        Cmd::List { dir } => commands::list(dir.as_deref(), &g, out),
+        Cmd::Show { seg } => commands::show(&seg, &g, out),
         Cmd::Get {
             seg,
             name,
@@ -180,21 +182,21 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
                 kind,
                 record,
             };
-            inspect::get(&seg, &o, &g, out)
+            commands::get(&seg, &o, &g, out)
         }
         Cmd::Dump {
             seg,
             name,
             bytes,
             offset,
-        } => inspect::dump(&seg, name.as_deref(), bytes, offset, &g, out),
-        Cmd::Check { seg } => inspect::check(&seg, &g, out),
+        } => commands::dump(&seg, name.as_deref(), bytes, offset, &g, out),
+        Cmd::Check { seg } => commands::check(&seg, &g, out),
         Cmd::Watch {
             seg,
             name,
             count,
             interval,
-        } => inspect::watch(&seg, &name, count, Duration::from_millis(interval), &g, out),
+        } => commands::watch(&seg, &name, count, Duration::from_millis(interval), &g, out),
         Cmd::Create {
             seg,
             size,
@@ -206,9 +208,9 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<i32, CliError> {
                 .ok()
                 .filter(|m| *m <= 0o7777)
                 .ok_or_else(|| CliError::usage(format!("bad mode {mode:?} (octal, e.g. 600)")))?;
-            inspect::create(&seg, size, entries, mode, &g, out)
+            commands::create(&seg, size, entries, mode, &g, out)
         }
-        Cmd::Rm { seg, force } => inspect::rm(&seg, force, &g, out),
+        Cmd::Rm { seg, force } => commands::rm(&seg, force, &g, out),
     }
 }
 

@@ -55,7 +55,7 @@ fn telemetry_segment_kinds_and_types_come_from_the_schema() {
     let seg = Shm::named("telemetry");
     let t = telemetry::Telemetry::create(&seg.name).unwrap();
     t.counters.set(3, 77).unwrap();
-    t.ready.signal();
+    t.ready.signal().unwrap();
 
     let s = structures(&seg, &[]);
     let kinds: Vec<(String, String, bool, String)> = s

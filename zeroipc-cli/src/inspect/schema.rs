@@ -1,5 +1,5 @@
 //! The `__schema` entry of segments created from a zeroipc-gen schema
-//! ([`crate::schema_entry`]: magic `ZIPCSCHM`, u64 fingerprint, u64 text
+//! ([`zeroipc_gen::schema_entry`]: magic `ZIPCSCHM`, u64 fingerprint, u64 text
 //! length, the canonical schema text). The inspector reads the structures'
 //! kinds and element types from the canonical text, so such segments need
 //! no guessing. Record and enum types appear in that text by name, size,
@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use zeroipc::layout::{Kind as LKind, Prim, TypeLayout};
 
 /// Name of the schema entry.
-pub const ENTRY: &str = crate::schema_entry::ENTRY_NAME;
+pub const ENTRY: &str = zeroipc_gen::schema_entry::ENTRY_NAME;
 
 /// The entry's header and text.
 #[derive(Debug, Clone)]
@@ -31,7 +31,7 @@ pub struct SchemaHeader {
 /// Reads and checks the entry (magic, length within the entry, UTF-8).
 pub fn read_header(v: &View) -> Result<SchemaHeader, String> {
     let bytes = v.bytes(0, v.size)?;
-    let e = crate::schema_entry::decode(&bytes).map_err(|e| e.to_string())?;
+    let e = zeroipc_gen::schema_entry::decode(&bytes).map_err(|e| e.to_string())?;
     Ok(SchemaHeader {
         fingerprint: e.fingerprint,
         text_len: e.text.len() as u64,
@@ -57,7 +57,8 @@ pub type Named = HashMap<String, &'static TypeLayout>;
 /// Compiles the schema file or folder at `path` and returns its named
 /// types, or the rendered diagnostics.
 pub fn compile_named(path: &std::path::Path) -> Result<Named, String> {
-    let c = crate::schema::compile_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let c =
+        zeroipc_gen::schema::compile_path(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if c.has_errors() {
         return Err(format!(
             "schema {} has errors:\n{}",

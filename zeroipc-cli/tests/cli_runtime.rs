@@ -75,7 +75,8 @@ fn every_runtime_structure_is_recognised_and_decoded() {
         .unwrap();
     Event::create(&seg, "ready", EventMode::ManualReset)
         .unwrap()
-        .signal();
+        .signal()
+        .unwrap();
     let rw = RwLock::create(&seg, "rw").unwrap();
     Signal::create(&seg, "level", 1.0f32)
         .unwrap()

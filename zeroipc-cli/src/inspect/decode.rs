@@ -449,7 +449,7 @@ fn array(ctx: &Ctx) -> R<Decoded> {
 /// checks that `Queue::open` refuses it, so the two cannot drift apart.
 ///
 /// ```
-/// use zeroipc_gen::inspect::decode::MIN_QUEUE_CAPACITY;
+/// use zeroipc_cli::inspect::decode::MIN_QUEUE_CAPACITY;
 /// let name = format!("/zeroipc-doc-mincap-{}", std::process::id());
 /// let seg = zeroipc::Segment::create(&name, 1 << 16)?;
 /// // Asked for one slot, the runtime stores the smallest capacity it opens.

@@ -2,6 +2,132 @@
 //! no colour and no terminal state, so nothing leaks from one command's
 //! formatting into the next (the reference CLI's iostream bug).
 
+use crate::error::CliError;
+use crate::inspect::classify::Structure;
+use crate::inspect::decode;
+use serde::Serialize;
+use std::io::Write;
+
+/// The error for a failed write to the output.
+pub fn out_err(e: std::io::Error) -> CliError {
+    CliError::io(format!("writing output: {e}"))
+}
+
+/// Writes `v` as pretty JSON and a newline (every `--json` output).
+pub fn emit_json<T: Serialize>(out: &mut dyn Write, v: &T) -> Result<(), CliError> {
+    serde_json::to_writer_pretty(&mut *out, v).map_err(|e| CliError::io(e.to_string()))?;
+    writeln!(out).map_err(out_err)
+}
+
+/// A structure as `show` and `get` report it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StructureReport {
+    /// Base name.
+    pub name: String,
+    /// Kind (without `?`).
+    pub kind: &'static str,
+    /// False when the kind is a guess.
+    pub certain: bool,
+    /// Other kinds the bytes fit, when guessed.
+    pub alternatives: Vec<&'static str>,
+    /// Where the kind comes from: `schema`, `names`, `header`, `option`.
+    pub basis: &'static str,
+    /// Offset of its first entry.
+    pub offset: u64,
+    /// Total bytes of its entries.
+    pub size: u64,
+    /// Its entries.
+    pub parts: Vec<PartReport>,
+    /// Element size in bytes (map: slot stride).
+    pub elem_size: Option<u64>,
+    /// Element capacity.
+    pub capacity: Option<u64>,
+    /// Items in use.
+    pub fill: Option<u64>,
+    /// Value type used (`i32`, `i32 -> f64` for maps).
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+    /// True when the value type was guessed from a size.
+    pub type_guessed: bool,
+    /// One-line state.
+    pub summary: String,
+    /// Decoding error (the structure does not fit its kind).
+    pub error: Option<String>,
+}
+
+/// One table entry of a structure.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartReport {
+    /// Role in the structure (`main`, `header`, `buffer`, `sem`, ...).
+    pub role: &'static str,
+    /// Entry name.
+    pub name: String,
+    /// Offset in the segment.
+    pub offset: u64,
+    /// Entry size.
+    pub size: u64,
+}
+
+/// The report of structure `s`, decoded as `d` (or the decoding error).
+pub fn structure_report(s: &Structure, d: Result<&decode::Decoded, &String>) -> StructureReport {
+    let (elem_size, capacity, fill, type_, type_guessed, summary, error) = match d {
+        Ok(d) => (
+            d.elem_size,
+            d.capacity,
+            d.fill,
+            d.type_desc.clone(),
+            d.type_guessed,
+            d.summary.clone(),
+            None,
+        ),
+        Err(e) => (
+            None,
+            None,
+            None,
+            None,
+            false,
+            String::new(),
+            Some(e.clone()),
+        ),
+    };
+    StructureReport {
+        name: s.name.clone(),
+        kind: s.kind.name(),
+        certain: s.certain,
+        alternatives: if s.certain {
+            Vec::new()
+        } else {
+            s.alternatives.iter().map(|k| k.name()).collect()
+        },
+        basis: s.basis,
+        offset: s.offset(),
+        size: s.size(),
+        parts: s
+            .parts
+            .iter()
+            .zip(&s.entries)
+            .map(|((role, _), e)| PartReport {
+                role,
+                name: e.name.clone(),
+                offset: e.offset,
+                size: e.size,
+            })
+            .collect(),
+        elem_size,
+        capacity,
+        fill,
+        type_,
+        type_guessed,
+        summary,
+        error,
+    }
+}
+
+/// An offset as `show` and `dump` print it: `0xc20`.
+pub fn hex_off(o: u64) -> String {
+    format!("{o:#x}")
+}
+
 /// `512 B`, `8.0 KiB`, `1.5 MiB`, `2.0 GiB`.
 pub fn size(n: u64) -> String {
     const K: f64 = 1024.0;
@@ -56,7 +182,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 /// `show` and `dump` print offsets); `_` may separate digits.
 ///
 /// ```
-/// use zeroipc_gen::inspect::render::parse_number;
+/// use zeroipc_cli::output::parse_number;
 /// assert_eq!(parse_number("0xc20"), Ok(3104));
 /// assert_eq!(parse_number("3104"), Ok(3104));
 /// assert!(parse_number("-1").unwrap_err().contains("hex like 0xc20"));

@@ -1,0 +1,152 @@
+//! `zeroipc check`.
+
+use crate::inspect::classify::{self, classify};
+use crate::inspect::decode::Kind;
+use crate::inspect::schema;
+use crate::inspect::source::{
+    self, display_name, open_readonly, path_of, read_raw_table, table_problems,
+};
+use crate::output::{emit_json, out_err};
+use crate::{CliError, Global, Problem, EXIT_OK, EXIT_PROBLEM};
+use serde::Serialize;
+use std::io::Write;
+
+/// Every problem of a segment: table checks (FORMAT.md §2 and
+/// consistency) and per-structure header and state checks, plus notes
+/// (not problems) about what could not be checked.
+pub fn check_problems(
+    seg: &str,
+    named: Option<schema::Named>,
+) -> Result<(String, usize, Vec<Problem>, Vec<String>), CliError> {
+    let name = display_name(seg)?;
+    let path = path_of(seg)?;
+    let (f, m) = open_readonly(&path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            CliError::io(format!("segment {name} does not exist"))
+        } else {
+            CliError::io(format!("{}: {e}", path.display()))
+        }
+    })?;
+    let raw = read_raw_table(&f, m.len())
+        .map_err(|e| CliError::io(format!("{}: {e}", path.display())))?;
+    let (mut problems, good) = table_problems(&raw);
+    let mut notes = Vec::new();
+    let img = FileViews(std::sync::Arc::new(f));
+    let c = classify(&good, &img, named.as_ref());
+    for (s, p) in &c.problems {
+        problems.push(Problem {
+            structure: Some(s.clone()),
+            check: "schema",
+            detail: p.clone(),
+        });
+    }
+    if let Some(n) = &c.schema_note {
+        notes.push(format!("schema present but not used: {n}"));
+    }
+    for s in &c.structures {
+        let kind = s.kind.name();
+        match s.kind {
+            Kind::Unknown => {
+                notes.push(format!(
+                    "{}: {} bytes match no structure kind; not checked",
+                    s.name,
+                    s.size()
+                ));
+                continue;
+            }
+            Kind::Marker => {
+                notes.push(format!("{}: a 1-byte marker outside any composite", s.name));
+                continue;
+            }
+            _ => {}
+        }
+        if !s.certain {
+            notes.push(format!(
+                "{}: kind guessed as {kind}; checked as one",
+                s.name
+            ));
+        }
+        match s.decode(None, true) {
+            Ok(d) => {
+                for p in d.problems {
+                    problems.push(Problem {
+                        structure: Some(s.name.clone()),
+                        check: kind,
+                        detail: p,
+                    });
+                }
+            }
+            Err(e) => problems.push(Problem {
+                structure: Some(s.name.clone()),
+                check: kind,
+                detail: format!("header does not fit: {e}"),
+            }),
+        }
+    }
+    Ok((name, c.structures.len(), problems, notes))
+}
+
+struct FileViews(std::sync::Arc<std::fs::File>);
+
+impl classify::Views for FileViews {
+    fn view(&self, e: &source::EntryInfo) -> Result<source::View, String> {
+        Ok(source::View::from_file(
+            &e.name,
+            self.0.clone(),
+            e.offset,
+            e.size,
+        ))
+    }
+}
+
+/// `zeroipc check SEG`: exit 0 when sound, 1 with one line per problem.
+pub fn check(seg: &str, g: &Global, out: &mut dyn Write) -> Result<i32, CliError> {
+    let (name, n, problems, notes) = check_problems(seg, g.named()?)?;
+    let code = if problems.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_PROBLEM
+    };
+    if g.json {
+        #[derive(Serialize)]
+        struct C<'a> {
+            segment: String,
+            sound: bool,
+            structures: usize,
+            problems: &'a [Problem],
+            notes: &'a [String],
+        }
+        emit_json(
+            out,
+            &C {
+                segment: name,
+                sound: problems.is_empty(),
+                structures: n,
+                problems: &problems,
+                notes: &notes,
+            },
+        )?;
+        return Ok(code);
+    }
+    let mut s = String::new();
+    for p in &problems {
+        s.push_str(&format!("{p}\n"));
+    }
+    for n in &notes {
+        s.push_str(&format!("note: {n}\n"));
+    }
+    if problems.is_empty() {
+        s.push_str(&format!(
+            "{name}: sound ({n} structure{} checked)\n",
+            if n == 1 { "" } else { "s" }
+        ));
+    } else {
+        s.push_str(&format!(
+            "{name}: {} problem{}\n",
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" }
+        ));
+    }
+    out.write_all(s.as_bytes()).map_err(out_err)?;
+    Ok(code)
+}
