@@ -134,7 +134,7 @@ pub fn ops_queue<T: ShmElement + Debug>(q: &Queue<T>, cx: &mut Ctx) {
     for _ in 0..cx.reps {
         cx.op(q.pop());
     }
-    cx.op(q.pop_timeout(cx.wait));
+    let _ = cx.op(q.pop_timeout(cx.wait));
     if cx.write {
         for i in 0..cx.reps {
             let _ = cx.op(q.push(value(i as u8)));
@@ -190,7 +190,7 @@ pub fn ops_stack<T: ShmElement + Debug>(s: &Stack<T>, cx: &mut Ctx) {
         }
     }
     if stack_pop_quick(s, cx) {
-        cx.op(s.pop_timeout(cx.wait));
+        let _ = cx.op(s.pop_timeout(cx.wait));
     }
     if cx.write {
         for i in 0..cx.reps {

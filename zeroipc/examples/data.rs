@@ -119,7 +119,7 @@ fn child(name: &str) -> Res {
     let log = Ring::<u32>::open(&seg, "log")?;
 
     let mut done = 0;
-    while let Some(n) = jobs.pop_timeout(Duration::from_millis(100)) {
+    while let Ok(n) = jobs.pop_timeout(Duration::from_millis(100)) {
         if !squares.insert(n, u64::from(n) * u64::from(n)).is_stored() {
             return Err(format!("squares map full at {n}").into());
         }

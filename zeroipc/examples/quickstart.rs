@@ -45,7 +45,7 @@ fn parent() -> zeroipc::Result<()> {
         .expect("spawn the child process");
 
     let mut squares = Vec::new();
-    while let Some(v) = replies.pop_timeout(Duration::from_secs(5)) {
+    while let Ok(v) = replies.pop_timeout(Duration::from_secs(5)) {
         if v == DONE {
             break;
         }
@@ -90,7 +90,7 @@ fn child(name: &str) -> zeroipc::Result<()> {
 
     let requests = Queue::<u64>::open(&seg, "requests")?;
     let replies = Queue::<u64>::open(&seg, "replies")?;
-    while let Some(n) = requests.pop_timeout(Duration::from_secs(5)) {
+    while let Ok(n) = requests.pop_timeout(Duration::from_secs(5)) {
         let answer = if n == DONE { DONE } else { n * n };
         replies.push(answer).map_err(|_| full("replies"))?;
         if n == DONE {

@@ -33,6 +33,15 @@ use std::sync::atomic::{fence, AtomicU64, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 use zeroipc::{Array, Channel, Map, Mutex, Pool, PoolHandle, Queue, Segment, Stack};
 
+/// A timed pop's value, `None` on its timeout; any other error is a bug.
+fn value_or_timeout(r: zeroipc::Result<u64>) -> Option<u64> {
+    match r {
+        Ok(v) => Some(v),
+        Err(zeroipc::Error::Timeout { .. }) => None,
+        Err(e) => panic!("timed pop failed: {e}"),
+    }
+}
+
 /// Kills per structure in the short mode.
 const SHORT_KILLS: usize = 30;
 /// Longest a survivor's single operation may take before it counts as a
@@ -182,8 +191,8 @@ impl Fifo {
     }
     fn pop(&self, t: Duration) -> Option<u64> {
         match self {
-            Fifo::Queue(q) => q.pop_timeout(t),
-            Fifo::Stack(s) => s.pop_timeout(t),
+            Fifo::Queue(q) => value_or_timeout(q.pop_timeout(t)),
+            Fifo::Stack(s) => value_or_timeout(s.pop_timeout(t)),
             Fifo::Channel(c) => c.recv_timeout(t).ok(),
         }
     }

@@ -184,7 +184,7 @@ fn derived_types_round_trip_between_processes() {
     for n in 0..QUEUED {
         let j = queue
             .pop_timeout(TIMEOUT)
-            .unwrap_or_else(|| panic!("queue item {n} never arrived"));
+            .unwrap_or_else(|e| panic!("queue item {n} never arrived: {e}"));
         assert_eq!(j, job(n as usize % JOBS, 2 + n), "queue item {n}");
     }
     let results = worker_results(child);

@@ -37,17 +37,23 @@ impl Target {
         }
     }
 
-    fn push_timeout(&self, v: u64, d: Duration) -> Result<(), u64> {
+    fn push_timeout(&self, v: u64, d: Duration) -> Result<(), zeroipc::SendError<u64>> {
         match self {
             Target::Queue(q) => q.push_timeout(v, d),
             Target::Stack(s) => s.push_timeout(v, d),
         }
     }
 
+    /// The popped value; `None` on a timeout (any other error is a bug).
     fn pop_timeout(&self, d: Duration) -> Option<u64> {
-        match self {
+        let r = match self {
             Target::Queue(q) => q.pop_timeout(d),
             Target::Stack(s) => s.pop_timeout(d),
+        };
+        match r {
+            Ok(v) => Some(v),
+            Err(zeroipc::Error::Timeout { .. }) => None,
+            Err(e) => panic!("pop_timeout failed: {e}"),
         }
     }
 

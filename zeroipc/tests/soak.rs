@@ -24,6 +24,15 @@ use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 use zeroipc::{Array, Channel, Queue, Segment, Stack};
 
+/// A timed pop's value, `None` on its timeout; any other error is a bug.
+fn value_or_timeout(r: zeroipc::Result<u64>) -> Option<u64> {
+    match r {
+        Ok(v) => Some(v),
+        Err(zeroipc::Error::Timeout { .. }) => None,
+        Err(e) => panic!("timed pop failed: {e}"),
+    }
+}
+
 fn env_num(key: &str, default: u64) -> u64 {
     std::env::var(key)
         .ok()
@@ -71,8 +80,8 @@ impl S {
     fn pop(&self) -> Option<u64> {
         let t = Duration::from_millis(10);
         match self {
-            S::Queue(q) => q.pop_timeout(t),
-            S::Stack(s) => s.pop_timeout(t),
+            S::Queue(q) => value_or_timeout(q.pop_timeout(t)),
+            S::Stack(s) => value_or_timeout(s.pop_timeout(t)),
             S::Channel(c) => c.recv_timeout(t).ok(),
         }
     }

@@ -1,77 +1,43 @@
-//! `Ring<T>`: a single-producer single-consumer byte ring of `T` elements
-//! (FORMAT.md §4, REFERENCE-NOTES §6), byte- and protocol-compatible with
-//! both the ZeroIPC C++ `ring.h` and the Python `Ring`.
+//! `Ring<T>`: a single-producer single-consumer ring of `T` elements,
+//! byte- and protocol-compatible with both the ZeroIPC C++ `ring.h` and the
+//! Python `Ring`.
 //!
-//! # Layout
+//! The normative layout is docs/FORMAT.md §4.4; the offsets are
+//! [`crate::format::ring`]. The protocol (Lamport's SPSC ring with
+//! monotonic byte positions), its capacity units (elements here, bytes in
+//! the header) and its defences against hostile positions live once in
+//! [`RawRing`]; `Ring<T>` is a typed veneer over it that only copies `T` in
+//! and out.
 //!
-//! | off | field | notes |
-//! |---|---|---|
-//! | 0 | write_pos: atomic u64 | bytes ever written (monotonic) |
-//! | 8 | read_pos: atomic u64 | bytes ever read (monotonic) |
-//! | 16 | capacity: u32 | buffer size in **bytes**, a nonzero multiple of `elem_size` |
-//! | 20 | elem_size: u32 | `size_of::<T>()` |
-//! | 24 | data | `capacity` bytes; position `p` lives at `p % capacity` |
+//! # Forms (docs/ARCHITECTURE.md, Conventions)
 //!
-//! Entry size `24 + capacity`. Capacity units differ by API
-//! (REFERENCE-NOTES §14 item 19): the C++ constructor takes **bytes**
-//! (rounded down to a multiple of `s`), the Python one **elements**; our
-//! [`Ring::create`] takes elements, like Python, and stores
-//! `capacity_elems * s` bytes, so the same request gives the same bytes as
-//! Python and as C++ given `capacity_elems * s`.
-//!
-//! # Protocol
-//!
-//! Lamport's single-producer single-consumer ring (L. Lamport, "Specifying
-//! Concurrent Program Modules", TOPLAS 1983) with monotonic positions, as
-//! the reference: the producer copies the element at `write_pos % capacity`
-//! and then publishes `write_pos + s` with a release store; the consumer
-//! acquires `write_pos`, copies from `read_pos % capacity` and releases
-//! `read_pos + s`, which hands the bytes back to the producer. Exactly one
-//! producer and one consumer (in any processes) may use a ring at a time;
-//! the positions are plain stores, so a second producer or consumer garbles
-//! elements (never memory safety: every copy is bounds-checked).
-//!
-//! Positions come from shared memory and are never trusted for addressing:
-//! every offset is reduced modulo the capacity cached at open, a copy that
-//! would run past the end is split, and the fill level `write_pos -
-//! read_pos` is clamped to the capacity, so a hostile or corrupt header can
-//! yield wrong elements but no out-of-bounds access.
+//! - [`Ring::write`] / [`Ring::read`] and the bulk forms never block:
+//!   `Err(v)` gives the value back when full, `None` / 0 means empty.
+//! - [`Ring::write_timeout`] waits up to a timeout for room and gives the
+//!   value back in a [`SendError`] with [`Error::Timeout`];
+//!   [`Ring::read_timeout`] returns [`Error::Timeout`] when nothing came.
 
-use crate::element::{bytes_of, ShmElement};
-use crate::error::{Error, Result};
-use crate::region::atomic::{AtomicU64, Ordering};
+use crate::element::{bytes_of, bytes_of_mut, ShmElement};
+use crate::error::{Error, Result, SendError};
+use crate::format::ElemLayout;
+use crate::raw::{slice_bytes, slice_bytes_mut, RawRing};
 use crate::region::Region;
 use crate::segment::Segment;
 use std::marker::PhantomData;
-
-const KIND: &str = "ring";
-const HEADER: usize = 24;
-
-/// The bytes of a slice of elements.
-fn slice_bytes<T: ShmElement>(v: &[T]) -> &[u8] {
-    // SAFETY: `ShmElement` types have no padding, so every byte of the slice
-    // is initialised; the byte slice borrows `v` for its lifetime.
-    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
-}
-
-/// The bytes of a mutable slice of elements.
-fn slice_bytes_mut<T: ShmElement>(v: &mut [T]) -> &mut [u8] {
-    // SAFETY: as `slice_bytes`; in addition every byte pattern is a valid
-    // `T` (`ShmElement`), so any bytes written through the view leave valid
-    // elements behind.
-    unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
-}
+use std::time::Duration;
 
 /// A single-producer single-consumer ring of `T` in shared memory.
 ///
 /// ```
 /// use zeroipc::{Ring, Segment};
+/// use std::time::Duration;
 /// let name = format!("/zeroipc-doc-ring-{}", std::process::id());
 /// let seg = Segment::create(&name, 1 << 16)?;
 /// let ring = Ring::<u32>::create(&seg, "samples", 4)?; // 4 elements = 16 bytes
 /// assert_eq!(ring.capacity_bytes(), 16);
 /// assert_eq!(ring.write_bulk(&[1, 2, 3, 4, 5]), 4); // room for 4
 /// assert_eq!(ring.write(6), Err(6)); // full
+/// assert_eq!(ring.write_timeout(6, Duration::from_millis(1)).unwrap_err().into_inner(), 6);
 ///
 /// let reader = Ring::<u32>::open(&Segment::open(&name)?, "samples")?;
 /// assert_eq!(reader.read(), Some(1));
@@ -79,282 +45,193 @@ fn slice_bytes_mut<T: ShmElement>(v: &mut [T]) -> &mut [u8] {
 /// assert_eq!(reader.read_bulk(&mut out), 3);
 /// assert_eq!(&out[..3], &[2, 3, 4]);
 /// assert!(reader.is_empty());
+/// assert!(reader.read_timeout(Duration::from_millis(1)).unwrap_err().to_string().contains("timed out"));
 /// Segment::unlink(&name)?;
 /// # Ok::<(), zeroipc::Error>(())
 /// ```
 pub struct Ring<T: ShmElement> {
-    region: Region,
-    /// Buffer bytes (cached at open; a nonzero multiple of `size_of::<T>()`).
-    cap: u64,
+    raw: RawRing,
     _t: PhantomData<T>,
 }
 
 impl<T: ShmElement> std::fmt::Debug for Ring<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ring")
-            .field("region", &self.region)
-            .field("capacity_bytes", &self.cap)
+            .field("region", self.raw.region())
+            .field("capacity_bytes", &self.raw.capacity_bytes())
             .finish()
     }
 }
 
 impl<T: ShmElement> Ring<T> {
-    const ELEM: u64 = {
+    const ELEM: ElemLayout = {
         assert!(size_of::<T>() > 0, "Ring elements must not be zero-sized");
-        size_of::<T>() as u64
+        ElemLayout::of::<T>()
     };
-
-    /// Buffer bytes for `capacity_elems` elements, if nonzero and within
-    /// the u32 capacity field.
-    fn bytes_for(capacity_elems: usize) -> Option<u64> {
-        let b = (capacity_elems as u64).checked_mul(Self::ELEM)?;
-        (b > 0 && b <= u32::MAX as u64).then_some(b)
-    }
 
     /// Entry size of a ring of `capacity_elems` elements (`None` if zero or
     /// too large).
     pub(crate) fn size_for(capacity_elems: usize) -> Option<u64> {
-        Self::bytes_for(capacity_elems)?.checked_add(HEADER as u64)
+        RawRing::size_for(Self::ELEM, capacity_elems)
     }
 
     /// Writes a fresh header for `capacity_elems` elements into the zeroed
     /// `region` (which must be `size_for(capacity_elems)` bytes).
     pub(crate) fn init_region(region: &Region, capacity_elems: usize) {
-        let bytes = Self::bytes_for(capacity_elems).expect("size_for succeeded");
-        region.atomic_u64(0).store(0, Ordering::Relaxed);
-        region.atomic_u64(8).store(0, Ordering::Relaxed);
-        region.write::<u32>(16, bytes as u32);
-        region.write::<u32>(20, Self::ELEM as u32);
+        RawRing::init_region(region, Self::ELEM, capacity_elems)
     }
 
     /// Validates `region` as a `Ring<T>` and caches its capacity.
     pub(crate) fn from_region(region: Region) -> Result<Self> {
-        if region.len() < HEADER {
-            return Err(region.mismatch(
-                KIND,
-                format!(
-                    "entry size {} is smaller than the 24-byte header",
-                    region.len()
-                ),
-            ));
-        }
-        let cap = region.read_u32(16) as u64;
-        let elem_size = region.read_u32(20) as u64;
-        if elem_size != Self::ELEM {
-            return Err(region.mismatch(
-                KIND,
-                format!(
-                    "elem_size is {elem_size}, expected {} (wrong element type?)",
-                    Self::ELEM
-                ),
-            ));
-        }
-        if cap == 0 || cap % Self::ELEM != 0 {
-            return Err(region.mismatch(
-                KIND,
-                format!(
-                    "capacity {cap} bytes is not a nonzero multiple of elem_size {}",
-                    Self::ELEM
-                ),
-            ));
-        }
-        if HEADER as u64 + cap != region.len() as u64 {
-            return Err(region.mismatch(
-                KIND,
-                format!(
-                    "24 + capacity {cap} bytes does not equal the entry size {}",
-                    region.len()
-                ),
-            ));
-        }
-        Ok(Ring {
-            region,
-            cap,
+        RawRing::from_region_as(region, Some(Self::ELEM), Some(std::any::type_name::<T>()))
+            .map(Self::from_raw)
+    }
+
+    fn from_raw(raw: RawRing) -> Self {
+        Ring {
+            raw,
             _t: PhantomData,
-        })
+        }
     }
 
     /// Creates a ring holding `capacity_elems` elements (stored as
     /// `capacity_elems * size_of::<T>()` bytes, which must fit a u32).
     pub fn create(seg: &Segment, name: &str, capacity_elems: usize) -> Result<Self> {
-        let size = Self::size_for(capacity_elems).ok_or_else(|| Error::InvalidParameter {
-            segment: seg.name().to_owned(),
-            what: format!(
-                "{KIND} {name:?}: capacity {capacity_elems} elements x {} bytes must be 1 ..= {} bytes",
-                Self::ELEM,
-                u32::MAX
-            ),
-        })?;
-        let region = seg.register(name, size, |r| {
-            Self::init_region(r, capacity_elems);
-            Ok(())
-        })?;
-        Self::from_region(region)
+        RawRing::create(seg, name, Self::ELEM, capacity_elems).map(Self::from_raw)
     }
 
     /// Opens the ring named `name`, checking element size, capacity and
     /// entry size.
     pub fn open(seg: &Segment, name: &str) -> Result<Self> {
-        Self::from_region(seg.region(name)?)
+        RawRing::open_as(seg, name, Some(Self::ELEM), Some(std::any::type_name::<T>()))
+            .map(Self::from_raw)
     }
 
-    fn wp(&self) -> &AtomicU64 {
-        self.region.atomic_u64(0)
-    }
-
-    fn rp(&self) -> &AtomicU64 {
-        self.region.atomic_u64(8)
-    }
-
-    /// Copies `src` (at most `cap` bytes) to ring position `pos`, wrapping.
-    fn copy_in(&self, pos: u64, src: &[u8]) {
-        debug_assert!(src.len() as u64 <= self.cap);
-        let off = (pos % self.cap) as usize;
-        let first = src.len().min(self.cap as usize - off);
-        self.region.write_bytes(HEADER + off, &src[..first]);
-        self.region.write_bytes(HEADER, &src[first..]);
-    }
-
-    /// Copies `out.len()` (at most `cap`) bytes from ring position `pos`.
-    fn copy_out(&self, pos: u64, out: &mut [u8]) {
-        debug_assert!(out.len() as u64 <= self.cap);
-        let off = (pos % self.cap) as usize;
-        let first = out.len().min(self.cap as usize - off);
-        let (a, b) = out.split_at_mut(first);
-        self.region.read_bytes(HEADER + off, a);
-        self.region.read_bytes(HEADER, b);
-    }
-
-    /// Producer's view: `(write_pos, bytes free)`.
-    fn producer_state(&self) -> (u64, u64) {
-        // Relaxed: only the (single) producer stores write_pos.
-        let wp = self.wp().load(Ordering::Relaxed);
-        // Acquire: the consumer finished copying out everything before rp.
-        let rp = self.rp().load(Ordering::Acquire);
-        (wp, self.cap.saturating_sub(wp.wrapping_sub(rp)))
-    }
-
-    /// Consumer's view: `(read_pos, bytes available)`, clamped to capacity.
-    fn consumer_state(&self) -> (u64, u64) {
-        // Relaxed: only the (single) consumer stores read_pos.
-        let rp = self.rp().load(Ordering::Relaxed);
-        // Acquire: the producer's element bytes before wp are visible.
-        let wp = self.wp().load(Ordering::Acquire);
-        (rp, wp.wrapping_sub(rp).min(self.cap))
+    /// The protocol core under this ring (for tools: byte-level access,
+    /// [`RawRing::items`]).
+    #[inline]
+    pub fn raw(&self) -> &RawRing {
+        &self.raw
     }
 
     /// Appends `value`; gives it back if the ring is full (no overwrite).
+    #[inline]
     pub fn write(&self, value: T) -> std::result::Result<(), T> {
-        let (wp, free) = self.producer_state();
-        if free < Self::ELEM {
-            return Err(value);
+        if self.raw.write_elems(bytes_of(&value)) == 1 {
+            Ok(())
+        } else {
+            Err(value)
         }
-        self.copy_in(wp, bytes_of(&value));
-        // Release: publishes the element bytes to the consumer.
-        self.wp()
-            .store(wp.wrapping_add(Self::ELEM), Ordering::Release);
-        Ok(())
     }
 
     /// Takes the oldest element.
+    #[inline]
     pub fn read(&self) -> Option<T> {
-        let (rp, avail) = self.consumer_state();
-        if avail < Self::ELEM {
-            return None;
-        }
-        let v = self.read_at(rp);
-        // Release: our copy is done before the producer may overwrite.
-        self.rp()
-            .store(rp.wrapping_add(Self::ELEM), Ordering::Release);
-        Some(v)
+        let mut v = zeroed::<T>();
+        (self.raw.read_elems(bytes_of_mut(&mut v)) == 1).then_some(v)
+    }
+
+    /// Like [`Ring::write`], but waits up to `timeout` for room; on timeout
+    /// the value comes back in the [`SendError`] (with [`Error::Timeout`]).
+    #[inline]
+    pub fn write_timeout(&self, value: T, timeout: Duration) -> Result<(), SendError<T>> {
+        self.raw
+            .write_timeout_elem(bytes_of(&value), timeout)
+            .map_err(|error| SendError { value, error })
+    }
+
+    /// Like [`Ring::read`], but waits up to `timeout` for an element;
+    /// [`Error::Timeout`] when none came.
+    #[inline]
+    pub fn read_timeout(&self, timeout: Duration) -> Result<T, Error> {
+        let mut v = zeroed::<T>();
+        self.raw
+            .read_timeout_elem(bytes_of_mut(&mut v), timeout)
+            .map(|()| v)
     }
 
     /// Appends as many leading elements of `src` as fit; returns how many.
+    #[inline]
     pub fn write_bulk(&self, src: &[T]) -> usize {
-        let (wp, free) = self.producer_state();
-        let k = src.len().min((free / Self::ELEM) as usize);
-        if k == 0 {
-            return 0;
-        }
-        self.copy_in(wp, slice_bytes(&src[..k]));
-        let n = k as u64 * Self::ELEM;
-        self.wp().store(wp.wrapping_add(n), Ordering::Release);
-        k
+        self.raw.write_elems(slice_bytes(src))
     }
 
     /// Takes up to `out.len()` elements into `out`; returns how many.
+    #[inline]
     pub fn read_bulk(&self, out: &mut [T]) -> usize {
-        let (rp, avail) = self.consumer_state();
-        let k = out.len().min((avail / Self::ELEM) as usize);
-        if k == 0 {
-            return 0;
-        }
-        self.copy_out(rp, slice_bytes_mut(&mut out[..k]));
-        let n = k as u64 * Self::ELEM;
-        self.rp().store(rp.wrapping_add(n), Ordering::Release);
-        k
+        self.raw.read_elems(slice_bytes_mut(out))
     }
 
     /// Elements ready to read (snapshot).
+    #[inline]
     pub fn len(&self) -> usize {
-        // read_pos first: write_pos only grows, so the later load of it is
-        // at least the read_pos we saw (for well-behaved peers).
-        let rp = self.rp().load(Ordering::Acquire);
-        let wp = self.wp().load(Ordering::Acquire);
-        (wp.wrapping_sub(rp).min(self.cap) / Self::ELEM) as usize
+        self.raw.len()
     }
 
     /// True when nothing is ready to read.
+    #[inline]
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.raw.is_empty()
     }
 
     /// True when no element fits.
+    #[inline]
     pub fn is_full(&self) -> bool {
-        self.len() == self.capacity()
+        self.raw.is_full()
     }
 
     /// Elements that fit before the ring is full.
+    #[inline]
     pub fn free_space(&self) -> usize {
-        self.capacity() - self.len()
+        self.raw.free_space()
     }
 
     /// Capacity in elements.
+    #[inline]
     pub fn capacity(&self) -> usize {
-        (self.cap / Self::ELEM) as usize
+        self.raw.capacity()
     }
 
     /// Capacity in bytes (the stored header field).
+    #[inline]
     pub fn capacity_bytes(&self) -> usize {
-        self.cap as usize
+        self.raw.capacity_bytes()
     }
 
     /// The underlying region.
+    #[inline]
     pub fn region(&self) -> &Region {
-        &self.region
+        self.raw.region()
     }
 
     /// Current `write_pos` (acquire), for composites such as Stream.
-    #[allow(dead_code)]
+    #[inline]
     pub(crate) fn write_pos(&self) -> u64 {
-        self.wp().load(Ordering::Acquire)
+        self.raw.write_pos()
     }
 
     /// Current `read_pos` (acquire), for composites such as Stream.
-    #[allow(dead_code)]
+    #[inline]
     pub(crate) fn read_pos(&self) -> u64 {
-        self.rp().load(Ordering::Acquire)
+        self.raw.read_pos()
     }
 
     /// The element at byte position `pos` (reduced modulo the capacity; a
     /// copy that would run past the end wraps). Does not move `read_pos`.
+    #[inline]
     pub(crate) fn read_at(&self, pos: u64) -> T {
-        // SAFETY: every bit pattern is a valid `T` (`ShmElement`), so the
-        // all-zero value is one; it is overwritten right below.
-        let mut v: T = unsafe { std::mem::zeroed() };
-        self.copy_out(pos, slice_bytes_mut(std::slice::from_mut(&mut v)));
+        let mut v = zeroed::<T>();
+        self.raw.read_at_unchecked(pos, bytes_of_mut(&mut v));
         v
     }
+}
+
+/// An all-zero `T`, to be overwritten by a copy out of the ring.
+#[inline]
+fn zeroed<T: ShmElement>() -> T {
+    // SAFETY: every bit pattern is a valid `T` (`ShmElement`), so the
+    // all-zero value is one.
+    unsafe { std::mem::zeroed() }
 }
 
 #[cfg(test)]

@@ -14,3 +14,129 @@
 //! A byte slice of the wrong length is refused with
 //! [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming the
 //! expected and the given sizes, never a panic.
+//!
+//! Each type offers the kind's operations in three shapes: the plain
+//! byte-slice form (`push(&[u8])`), which checks the slice length, never
+//! blocks and never panics; the `_timeout` form, which retries until a
+//! deadline and then returns [`Error::Timeout`](crate::Error::Timeout);
+//! and `items()`-style snapshots for tools, which copy what the structure
+//! holds without changing a byte.
+//!
+//! ```
+//! use zeroipc::format::ElemLayout;
+//! use zeroipc::raw::RawQueue;
+//! use zeroipc::{Queue, Segment};
+//! let name = format!("/zeroipc-doc-raw-{}", std::process::id());
+//! let seg = Segment::create(&name, 1 << 16)?;
+//! // A tool that knows only "3-byte elements" and a typed user share one queue.
+//! let raw = RawQueue::create(&seg, "q", ElemLayout::new(3, 1).unwrap(), 4)?;
+//! assert!(raw.push(&[1, 2, 3])?);
+//! let typed = Queue::<[u8; 3]>::open(&seg, "q")?;
+//! assert_eq!(typed.pop(), Some([1, 2, 3]));
+//! assert!(raw.push(&[1, 2]).is_err()); // wrong length: refused, nothing written
+//! assert!(typed.is_empty());
+//! Segment::unlink(&name)?;
+//! # Ok::<(), zeroipc::Error>(())
+//! ```
+
+pub mod queue;
+pub mod ring;
+pub mod stack;
+
+pub use queue::RawQueue;
+pub use ring::RawRing;
+pub use stack::RawStack;
+
+use crate::error::{Error, Result};
+use crate::format::ElemLayout;
+use crate::region::Region;
+
+/// The element layout a header's stored element size implies when the
+/// caller gives none: that size, aligned to the largest power of two that
+/// divides it, at most 8 (the largest alignment a [`crate::ShmElement`] may
+/// have). Only the layouts that depend on alignment (a pool's node stride)
+/// can tell more; the format stores no alignment.
+pub(crate) fn elem_from_size(size: u64) -> ElemLayout {
+    let align = if size == 0 {
+        1
+    } else {
+        (1u64 << size.trailing_zeros()).min(8)
+    };
+    ElemLayout::new(size, align).expect("a power of two that divides the size")
+}
+
+/// `Ok` when a caller's byte slice has the element size; otherwise the
+/// [`Error::InvalidArgument`] naming the operation and both sizes.
+#[inline]
+pub(crate) fn check_len(
+    region: &Region,
+    kind: &'static str,
+    op: &str,
+    expected: usize,
+    given: usize,
+) -> Result<()> {
+    if expected == given {
+        Ok(())
+    } else {
+        Err(wrong_len(region, kind, op, expected, given))
+    }
+}
+
+/// Kept out of line so the length check on every byte-slice call stays small.
+#[cold]
+#[inline(never)]
+fn wrong_len(
+    region: &Region,
+    kind: &'static str,
+    op: &str,
+    expected: usize,
+    given: usize,
+) -> Error {
+    region.invalid_argument(
+        kind,
+        format!("{op}: a slice of {given} bytes given, the element size is {expected} bytes"),
+    )
+}
+
+/// The stored element size versus the caller's layout, as a
+/// [`Error::StructureMismatch`] when they differ; `type_name` (a typed
+/// veneer's `T`) names the type in the message.
+pub(crate) fn check_elem_size(
+    region: &Region,
+    kind: &'static str,
+    stored: u64,
+    given: Option<ElemLayout>,
+    type_name: Option<&str>,
+) -> Result<ElemLayout> {
+    match given {
+        None => Ok(elem_from_size(stored)),
+        Some(e) if e.size() == stored => Ok(e),
+        Some(e) => {
+            let what = match type_name {
+                Some(t) => format!("size_of::<{t}>() is {}", e.size()),
+                None => format!("the element layout given is {} bytes", e.size()),
+            };
+            Err(region.mismatch(
+                kind,
+                format!("stored elem_size is {stored} bytes but {what} (wrong element type?)"),
+            ))
+        }
+    }
+}
+
+/// The bytes of a slice of elements.
+#[inline]
+pub(crate) fn slice_bytes<T: crate::ShmElement>(v: &[T]) -> &[u8] {
+    // SAFETY: `ShmElement` types have no padding, so every byte of the slice
+    // is initialised; the byte slice borrows `v` for its lifetime.
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
+}
+
+/// The bytes of a mutable slice of elements.
+#[inline]
+pub(crate) fn slice_bytes_mut<T: crate::ShmElement>(v: &mut [T]) -> &mut [u8] {
+    // SAFETY: as `slice_bytes`; in addition every byte pattern is a valid
+    // `T` (`ShmElement`), so any bytes written through the view leave valid
+    // elements behind.
+    unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
+}

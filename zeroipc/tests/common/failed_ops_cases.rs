@@ -237,6 +237,19 @@ fn given_back<T: std::fmt::Debug + PartialEq>(r: Result<(), T>, v: T) -> R<Strin
     }
 }
 
+/// A timed-out send that handed its value back (`SendError` with `Error::Timeout`).
+fn timed_out_given_back<T: std::fmt::Debug + PartialEq>(
+    r: Result<(), zeroipc::SendError<T>>,
+    v: T,
+) -> R<String> {
+    match r {
+        Err(e) if e.is_timeout() && e.value == v => {
+            Ok(format!("Err({}) ({:?} given back)", e.error, e.value))
+        }
+        other => Err(format!("expected Err(Timeout) giving back {v:?}, got {other:?}").into()),
+    }
+}
+
 /// Polls `cond` for up to [`LONG`].
 fn eventually(what: &str, mut cond: impl FnMut() -> bool) -> R<()> {
     let start = Instant::now();
@@ -497,23 +510,23 @@ fn queue_stack_rows() -> Vec<Case> {
         case!("Queue", "push on full", queue_full, queue_full_intact;
             q: Queue::<u64> => given_back(q.push(99), 99)),
         case!("Queue", "push_timeout on full", queue_full, queue_full_intact;
-            q: Queue::<u64> => given_back(q.push_timeout(99, SHORT), 99)),
+            q: Queue::<u64> => timed_out_given_back(q.push_timeout(99, SHORT), 99)),
         case!("Queue", "pop on empty", queue_empty, queue_empty_intact;
             q: Queue::<u64> => none(q.pop())),
         case!("Queue", "pop_timeout on empty", queue_empty, queue_empty_intact;
-            q: Queue::<u64> => none(q.pop_timeout(SHORT))),
+            q: Queue::<u64> => timed_out(q.pop_timeout(SHORT))),
         case!("Stack", "push on full", stack_full, stack_full_intact;
             st: Stack::<u64> => given_back(st.push(99), 99)),
         case!("Stack", "push_timeout on full", stack_full, stack_full_intact;
-            st: Stack::<u64> => given_back(st.push_timeout(99, SHORT), 99)),
+            st: Stack::<u64> => timed_out_given_back(st.push_timeout(99, SHORT), 99)),
         case!("Stack", "pop on empty", stack_empty, stack_empty_intact;
             st: Stack::<u64> => none(st.pop())),
         case!("Stack", "pop_timeout on empty", stack_empty, stack_empty_intact;
-            st: Stack::<u64> => none(st.pop_timeout(SHORT))),
+            st: Stack::<u64> => timed_out(st.pop_timeout(SHORT))),
         case!("Queue", "pop while a producer is inside push", queue_mid_push, queue_mid_push_intact;
             q: Queue::<u64> => none(q.pop())),
         case!("Queue", "pop_timeout while a producer is inside push", queue_mid_push, queue_mid_push_intact;
-            q: Queue::<u64> => none(q.pop_timeout(SHORT))),
+            q: Queue::<u64> => timed_out(q.pop_timeout(SHORT))),
         case!("Stack", "pop while a pusher is inside push (claim gives up, rolls back)", stack_mid_push, stack_mid_push_intact;
             st: Stack::<u64> => none(st.pop())),
         case!("Stack", "peek while a pusher is inside push", stack_mid_push, stack_mid_push_intact;
