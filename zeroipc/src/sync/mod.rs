@@ -139,6 +139,7 @@ pub use rwlock::{RWLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use semaphore::Semaphore;
 pub use signal::Signal;
 
+use crate::describe::{check_description, Description};
 use crate::error::Error;
 use crate::format::{Parts, Shape, StructureKind};
 use crate::region::Region;
@@ -212,8 +213,9 @@ fn catalogue_parts(seg: &Segment, name: &str, kind: StructureKind) -> crate::Res
 
 /// Creates the structure `name` of `kind`: registers every part the
 /// catalogue lists for it as one group (all names, slots and space checked
-/// before anything is allocated), runs `init` on the zeroed regions, and
-/// returns them in creation order.
+/// before anything is allocated), recording the kind in the segment's
+/// self-description when it keeps one, runs `init` on the zeroed regions,
+/// and returns them in creation order.
 pub(crate) fn create_parts<const N: usize>(
     seg: &Segment,
     name: &str,
@@ -235,10 +237,13 @@ pub(crate) fn create_parts<const N: usize>(
             ),
         ));
     }
-    Ok(parts(seg.register_group(&list, init)?))
+    let desc = Description::new(kind);
+    Ok(parts(seg.register_described(&list, &desc, init)?))
 }
 
-/// Opens the structure `name` of `kind`: finds every part the catalogue
+/// Opens the structure `name` of `kind`: refuses a structure the segment
+/// records as another kind ([`Error::WrongKind`]; the 16-byte primitives
+/// cannot be told apart by their bytes), finds every part the catalogue
 /// lists for it (the entry `name` itself first, so a missing structure is
 /// reported by its own name), checks a marker's size, and returns the
 /// regions in creation order. The other parts' sizes and headers are the
@@ -248,6 +253,7 @@ pub(crate) fn open_parts<const N: usize>(
     name: &str,
     kind: StructureKind,
 ) -> crate::Result<[Region; N]> {
+    check_description(seg, name, &Description::new(kind))?;
     let listed = catalogue_parts(seg, name, kind)?;
     let mut found: Vec<Option<Region>> = vec![None; listed.len()];
     // The part named `name` first, then the suffixed ones in order.
