@@ -39,12 +39,16 @@
 //! # Ok::<(), zeroipc::Error>(())
 //! ```
 
+pub mod map;
 pub mod queue;
 pub mod ring;
+pub mod set;
 pub mod stack;
 
+pub use map::RawMap;
 pub use queue::RawQueue;
 pub use ring::RawRing;
+pub use set::RawSet;
 pub use stack::RawStack;
 
 use crate::error::{Error, Result};
