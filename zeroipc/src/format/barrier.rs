@@ -1,4 +1,4 @@
-//! `Barrier` (FORMAT.md §3): one entry `name` of [`SIZE`] bytes.
+//! `Barrier` (docs/FORMAT.md §3.6): one entry `name` of [`SIZE`] bytes.
 //!
 //! | off | field |
 //! |---|---|

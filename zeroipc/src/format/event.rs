@@ -1,4 +1,4 @@
-//! `Event` (FORMAT.md §3): entries `name` ([`SIZE`] bytes) then
+//! `Event` (docs/FORMAT.md §3.9): entries `name` ([`SIZE`] bytes) then
 //! `name`[`SEM_SUFFIX`] (a [`super::semaphore`] created with count 0 and
 //! max_count 0).
 //!

@@ -1,4 +1,4 @@
-//! `Latch` (FORMAT.md §3): one entry `name` of [`SIZE`] bytes.
+//! `Latch` (docs/FORMAT.md §3.7): one entry `name` of [`SIZE`] bytes.
 //!
 //! | off | field |
 //! |---|---|

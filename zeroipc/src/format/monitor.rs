@@ -1,4 +1,4 @@
-//! `Monitor` (FORMAT.md §3): entries, in creation order,
+//! `Monitor` (docs/FORMAT.md §3.11): entries, in creation order,
 //! `name`[`MTX_SUFFIX`] (a [`super::mutex`]), `name`[`COND_SUFFIX`] (a
 //! [`super::semaphore`] created with count 0 and max_count 0),
 //! `name`[`COUNT_SUFFIX`] ([`COUNT_SIZE`] bytes: the waiter count, atomic

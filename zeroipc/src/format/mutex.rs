@@ -1,4 +1,4 @@
-//! `Mutex` (FORMAT.md §3): one entry `name`, a [`super::semaphore`] whose
+//! `Mutex` (docs/FORMAT.md §3.5): one entry `name`, a [`super::semaphore`] whose
 //! `max_count` is [`MAX_COUNT_VALUE`] (1); count [`UNLOCKED`] 1 = free,
 //! [`LOCKED`] 0 = held. Also the `_rmtx`/`_wmtx` of an [`super::rwlock`],
 //! the `_mtx` of a [`super::monitor`] and of a [`super::signal`].

@@ -1,4 +1,4 @@
-//! `Once` (FORMAT.md §3): one entry `name` of [`SIZE`] bytes, the state word
+//! `Once` (docs/FORMAT.md §3.8): one entry `name` of [`SIZE`] bytes, the state word
 //! at [`STATE`]: [`PENDING`] 0, [`RUNNING`] 1, [`DONE`] 2.
 //!
 //! ```

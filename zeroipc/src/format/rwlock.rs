@@ -1,4 +1,4 @@
-//! `RwLock` (FORMAT.md §3): entries, in creation order,
+//! `RwLock` (docs/FORMAT.md §3.10): entries, in creation order,
 //! `name`[`STATE_SUFFIX`] ([`STATE_SIZE`] bytes), `name`[`RMTX_SUFFIX`] and
 //! `name`[`WMTX_SUFFIX`] (two [`super::mutex`]es), then `name`, a
 //! [`super::MARKER_SIZE`]-byte marker never read or written.

@@ -1,4 +1,4 @@
-//! `Semaphore` (FORMAT.md §3): one entry `name` of [`SIZE`] bytes. Also the
+//! `Semaphore` (docs/FORMAT.md §3.4): one entry `name` of [`SIZE`] bytes. Also the
 //! word of a [`super::mutex`], the `_sem` of an [`super::event`] and the
 //! `_cond` of a [`super::monitor`].
 //!
