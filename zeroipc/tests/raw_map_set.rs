@@ -343,3 +343,69 @@ fn raw_set_with_a_run_time_element_interoperates_with_the_typed_set() {
     assert_eq!(raw.insert(&b([99, 99, 99])).unwrap(), SetInsert::Full);
     assert_eq!(raw.len(), 5);
 }
+
+/// A self-describing segment: opens with no layouts take the recorded ones
+/// (a primitive key keeps its integer hash), and a structure recorded as
+/// another kind is refused (a Stack no longer opens as a Set of its size).
+#[test]
+fn self_described_maps_and_sets_open_without_layouts_and_refuse_other_kinds() {
+    use zeroipc::format::StructureKind;
+    use zeroipc::{SegmentOptions, Stack};
+    let name = format!("/zeroipc-raw-mapset-described-{}", std::process::id());
+    let _ = Segment::unlink(&name);
+    let seg = SegmentOptions::new()
+        .size(1 << 18)
+        .self_describing(true)
+        .create(&name)
+        .unwrap();
+    let shm = Shm { name, seg };
+
+    let typed = Map::<u32, u16>::create(&shm.seg, "m", 6).unwrap();
+    assert_eq!(typed.insert(77, 7), MapInsert::Inserted);
+    let raw = RawMap::open(&shm.seg, "m", None, None).unwrap();
+    assert_eq!(
+        (raw.key(), raw.value()),
+        (KeyLayout::of::<u32>(), ElemLayout::of::<u16>())
+    );
+    let mut out = [0u8; 2];
+    assert!(raw.get(&77u32.to_le_bytes(), &mut out).unwrap());
+    assert_eq!(u16::from_le_bytes(out), 7);
+
+    let bytes_set = RawSet::create(&shm.seg, "s", KeyLayout::bytes(layout(4, 4)), 4).unwrap();
+    assert_eq!(bytes_set.insert(b"wxyz").unwrap(), SetInsert::Inserted);
+    let reopened = RawSet::open(&shm.seg, "s", None).unwrap();
+    assert_eq!(reopened.elem(), KeyLayout::bytes(layout(4, 4)));
+    assert!(reopened.contains(b"wxyz").unwrap());
+
+    // A Stack<u32> of 4 has a Set<u32> of 4's entry size and header words.
+    let stack = Stack::<u32>::create(&shm.seg, "st", 4).unwrap();
+    assert!(stack.push(1).is_ok());
+    for e in [
+        Set::<u32>::open(&shm.seg, "st").unwrap_err(),
+        RawSet::open(&shm.seg, "st", None).unwrap_err(),
+        RawMap::open(&shm.seg, "s", None, None).unwrap_err(),
+    ] {
+        assert!(matches!(e, Error::WrongKind { .. }), "{e}");
+    }
+    let e = RawSet::open(&shm.seg, "m", Some(KeyLayout::of::<u32>())).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::WrongKind {
+                recorded: StructureKind::Map,
+                expected: StructureKind::Set,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // A layout the record contradicts: refused naming both.
+    let e = RawMap::open(
+        &shm.seg,
+        "m",
+        Some(KeyLayout::of::<u32>()),
+        Some(layout(2, 1)),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("size 2 align 1"), "{e}");
+}

@@ -83,14 +83,24 @@ impl<K: ShmElement, V: ShmElement> Map<K, V> {
     };
 
     /// Creates a map with exactly `capacity` slots (no rounding; 0 and
-    /// values above `u32::MAX` are refused).
+    /// values above `u32::MAX` are refused). A self-describing segment
+    /// records it as a Map of `K` and `V`.
     pub fn create(seg: &Segment, name: &str, capacity: usize) -> Result<Self> {
-        let raw = RawMap::create(seg, name, KeyLayout::of::<K>(), Self::VALUE, capacity)?;
+        let fingerprints = [Some(K::LAYOUT.fingerprint()), Some(V::LAYOUT.fingerprint())];
+        let raw = RawMap::create_with(
+            seg,
+            name,
+            KeyLayout::of::<K>(),
+            Self::VALUE,
+            fingerprints,
+            capacity,
+        )?;
         Ok(Self::wrap(raw))
     }
 
     /// Opens the map named `name`, checking key and value sizes, capacity and
-    /// entry size.
+    /// entry size; a structure a self-describing segment records as another
+    /// kind is refused ([`crate::Error::WrongKind`]).
     pub fn open(seg: &Segment, name: &str) -> Result<Self> {
         let raw = RawMap::open(seg, name, Some(KeyLayout::of::<K>()), Some(Self::VALUE))?;
         Ok(Self::wrap(raw))

@@ -58,14 +58,18 @@ impl<T: ShmElement> std::fmt::Debug for Set<T> {
 
 impl<T: ShmElement> Set<T> {
     /// Creates a set with exactly `capacity` slots (0 and values above
-    /// `u32::MAX` are refused).
+    /// `u32::MAX` are refused). A self-describing segment records it as a
+    /// Set of `T`.
     pub fn create(seg: &Segment, name: &str, capacity: usize) -> Result<Self> {
-        let raw = RawSet::create(seg, name, KeyLayout::of::<T>(), capacity)?;
+        let fingerprint = Some(T::LAYOUT.fingerprint());
+        let raw = RawSet::create_with(seg, name, KeyLayout::of::<T>(), fingerprint, capacity)?;
         Ok(Self::wrap(raw))
     }
 
     /// Opens the set named `name`, checking element size, the reserved word,
-    /// capacity and entry size.
+    /// capacity and entry size; a structure a self-describing segment
+    /// records as another kind (a Stack of the same size) is refused
+    /// ([`crate::Error::WrongKind`]).
     pub fn open(seg: &Segment, name: &str) -> Result<Self> {
         let raw = RawSet::open(seg, name, Some(KeyLayout::of::<T>()))?;
         Ok(Self::wrap(raw))

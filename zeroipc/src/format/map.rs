@@ -196,6 +196,44 @@ impl KeyLayout {
         }
     }
 
+    /// The key layout a segment's self-description records: `elem` with
+    /// the `TypeLayout` fingerprint of the key type when its creator knew
+    /// one. A primitive's fingerprint (of the right size) means that
+    /// primitive; any other fingerprint, or none, means a byte key (a
+    /// run-time creator records the fingerprint of a primitive key, see
+    /// [`KeyLayout::fingerprint`]).
+    ///
+    /// ```
+    /// use zeroipc::format::map::KeyLayout;
+    /// use zeroipc::format::ElemLayout;
+    /// use zeroipc::ShmElement;
+    /// let k = KeyLayout::recorded(ElemLayout::of::<i32>(), Some(i32::LAYOUT.fingerprint()));
+    /// assert_eq!(k, KeyLayout::of::<i32>());
+    /// assert_eq!(KeyLayout::recorded(ElemLayout::of::<i32>(), None), KeyLayout::bytes(ElemLayout::of::<i32>()));
+    /// ```
+    pub fn recorded(elem: ElemLayout, fingerprint: Option<u64>) -> KeyLayout {
+        let prim = Prim::ALL
+            .into_iter()
+            .find(|p| Some(p.layout().fingerprint()) == fingerprint);
+        KeyLayout::new(elem, prim).unwrap_or(KeyLayout::bytes(elem))
+    }
+
+    /// The fingerprint a primitive key records in a self-description (a
+    /// byte key's type is not known from its layout: `None`).
+    ///
+    /// ```
+    /// use zeroipc::format::map::KeyLayout;
+    /// use zeroipc::ShmElement;
+    /// assert_eq!(KeyLayout::of::<u16>().fingerprint(), Some(u16::LAYOUT.fingerprint()));
+    /// assert_eq!(KeyLayout::of::<[u8; 2]>().fingerprint(), None);
+    /// ```
+    pub const fn fingerprint(self) -> Option<u64> {
+        match self.prim {
+            Some(p) => Some(p.layout().fingerprint()),
+            None => None,
+        }
+    }
+
     /// Size and alignment.
     #[inline]
     pub const fn elem(self) -> ElemLayout {

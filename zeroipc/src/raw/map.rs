@@ -154,21 +154,20 @@
 //! # Ok::<(), zeroipc::Error>(())
 //! ```
 
+use crate::describe::{check_description, Description};
 use crate::element::{key_eq, ShmElement};
 use crate::error::{Error, Result};
 use crate::format::map::{self as fmt, KeyLayout};
-use crate::format::ElemLayout;
+use crate::format::{ElemLayout, StructureKind};
 use crate::hash::{key_hash, probe_slot};
 use crate::raw::{check_len, elem_from_size};
 use crate::region::atomic::{fence, AtomicU32};
 use crate::region::Region;
-use crate::segment::Segment;
+use crate::segment::{Part, Segment};
 use crate::wait::{wait_until, Backoff};
 // Process-local counters and the u16 value word stay std atomics.
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::time::Duration;
-
-const KIND: &str = "map";
 
 /// How long an operation waits for a slot to leave INSERTING before it
 /// presumes the claimer dead and skips the slot (the reference gives up after
@@ -350,16 +349,39 @@ impl ProbeKey for ByteKey<'_> {
     }
 }
 
-/// Which header words a table of this kind stores at +8 and +12, for
-/// creation and for the open checks' messages.
+/// What distinguishes a Map table from a Set table: the kind, the header
+/// words at +8 and +12 (for creation and the open checks' messages), and
+/// whether the self-description records a value layout.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Header {
-    /// Kind name in errors ("map", "set").
-    pub kind: &'static str,
+    /// The kind (its name appears in errors).
+    pub kind: StructureKind,
     /// Name of the word at +8 (the key or element size).
     pub word8: &'static str,
     /// Name of the word at +12 and the value it must hold.
     pub word12: (&'static str, u32),
+}
+
+impl Header {
+    /// What a self-description records for a table of these layouts
+    /// (fingerprints: the key's and the value's types, when known).
+    fn description(
+        &self,
+        key: KeyLayout,
+        value: ElemLayout,
+        fingerprints: [Option<u64>; 2],
+        capacity: u64,
+    ) -> Description {
+        let is_map = self.kind == StructureKind::Map;
+        Description {
+            elem: Some(key.elem()),
+            elem_fingerprint: fingerprints[0],
+            value: is_map.then_some(value),
+            value_fingerprint: fingerprints[1].filter(|_| is_map),
+            capacity,
+            ..Description::new(self.kind)
+        }
+    }
 }
 
 /// A Map (or, with a zero-sized value, a Set) in a segment, with its key
@@ -458,7 +480,9 @@ fn layout_problem(key: KeyLayout, value: ElemLayout) -> Option<String> {
 impl RawMap {
     /// Creates a map of exactly `capacity` slots (no rounding; 0 and values
     /// above `u32::MAX` are refused, as are a value above 8 bytes and
-    /// alignments above 8, which the format cannot hold).
+    /// alignments above 8, which the format cannot hold). A self-describing
+    /// segment records the kind, both layouts and, for a primitive key, its
+    /// type.
     pub fn create(
         seg: &Segment,
         name: &str,
@@ -466,58 +490,68 @@ impl RawMap {
         value: ElemLayout,
         capacity: usize,
     ) -> Result<RawMap> {
-        Self::create_table(seg, name, Self::map_header(value), key, value, capacity)
+        Self::create_with(seg, name, key, value, [key.fingerprint(), None], capacity)
+    }
+
+    /// [`RawMap::create`] recording the key and value types' fingerprints
+    /// (the typed veneer knows them).
+    #[inline]
+    pub(crate) fn create_with(
+        seg: &Segment,
+        name: &str,
+        key: KeyLayout,
+        value: ElemLayout,
+        fingerprints: [Option<u64>; 2],
+        capacity: usize,
+    ) -> Result<RawMap> {
+        let header = Self::map_header(value);
+        Self::create_table(seg, name, header, key, value, fingerprints, capacity)
     }
 
     /// Opens the map `name`. With `key`/`value` given, the stored sizes must
-    /// match them; with `None`, the layouts recorded in the segment's
-    /// self-description are used. A key's layout cannot be told from the
-    /// header (its hash depends on whether it is an integer, a float or
-    /// bytes), so a key of a segment that records none must be given; a
-    /// value's is taken as its stored size with the largest alignment that
-    /// divides it (at most 8), checked against the entry size.
+    /// match them (and a self-describing segment's record too); with
+    /// `None`, the layouts the segment's self-description records are used.
+    /// A key's layout cannot be told from the header (its hash depends on
+    /// whether it is an integer, a float or bytes), so a key of a segment
+    /// that records none must be given; a value's is then taken as its
+    /// stored size with the largest alignment that divides it (at most 8),
+    /// checked against the entry size.
     pub fn open(
         seg: &Segment,
         name: &str,
         key: Option<KeyLayout>,
         value: Option<ElemLayout>,
     ) -> Result<RawMap> {
-        let region = seg.region(name)?;
-        // TODO(i14 §4): take `key`/`value` from the self-description when None.
-        let Some(key) = key else {
-            return Err(region.invalid_argument(
-                KIND,
-                "the key layout is not recorded in the segment: give it (integer, float and \
-                 byte keys hash differently, which the header cannot tell)",
-            ));
-        };
-        let value = value.unwrap_or_else(|| {
-            elem_from_size(u64::from(region.read_u32(fmt::VALUE_SIZE as usize)))
-        });
-        Self::from_region(region, Self::map_header(value), key, value)
+        // `open_table` sets the expected word at +12 once the value layout
+        // is known (given, recorded or inferred).
+        let header = Self::map_header(value.unwrap_or(ElemLayout::of::<u8>()));
+        Self::open_table(seg, name, header, key, value)
     }
 
     fn map_header(value: ElemLayout) -> Header {
         Header {
-            kind: KIND,
+            kind: StructureKind::Map,
             word8: "key_size",
             word12: ("value_size", value.size() as u32),
         }
     }
 
-    /// Checks a creation request, registers the entry, writes its header and
-    /// validates it (Map and Set).
+    /// Checks a creation request, registers the entry (recording it in a
+    /// self-describing segment), writes its header and validates it (Map
+    /// and Set).
     pub(crate) fn create_table(
         seg: &Segment,
         name: &str,
         header: Header,
         key: KeyLayout,
         value: ElemLayout,
+        fingerprints: [Option<u64>; 2],
         capacity: usize,
     ) -> Result<RawMap> {
-        let size = creation_size(seg, header.kind, name, key, value, capacity)?;
-        // TODO(i14 §4): register_described once the self-description lands.
-        let region = seg.register(name, size, |r| {
+        let size = creation_size(seg, header.kind.name(), name, key, value, capacity)?;
+        let desc = header.description(key, value, fingerprints, capacity as u64);
+        let mut regions = seg.register_described(&[Part::new(name, size)], &desc, |r| {
+            let r = &r[0];
             // Zeroed bytes: every slot state is already EMPTY, `size` 0.
             r.atomic_u32(fmt::SIZE as usize).store(0, Ordering::Relaxed);
             r.write::<u32>(fmt::CAPACITY as usize, capacity as u32);
@@ -525,6 +559,45 @@ impl RawMap {
             r.write::<u32>(fmt::VALUE_SIZE as usize, header.word12.1);
             Ok(())
         })?;
+        let region = regions.pop().expect("one part registered, one region");
+        Self::from_region(region, header, key, value)
+    }
+
+    /// Opens a Map or Set table: the layouts given or recorded, the
+    /// self-description's kind and layouts checked, then the header.
+    pub(crate) fn open_table(
+        seg: &Segment,
+        name: &str,
+        mut header: Header,
+        key: Option<KeyLayout>,
+        value: Option<ElemLayout>,
+    ) -> Result<RawMap> {
+        let is_map = header.kind == StructureKind::Map;
+        let recorded = seg.description(name)?.filter(|d| d.kind == header.kind);
+        let key = key.or_else(|| {
+            let d = recorded?;
+            Some(KeyLayout::recorded(d.elem?, d.elem_fingerprint))
+        });
+        let Some(key) = key else {
+            // A record of another kind is the better error.
+            check_description(seg, name, &Description::new(header.kind))?;
+            return Err(seg.region(name)?.invalid_argument(
+                header.kind.name(),
+                "the key layout is not recorded in the segment: give it (integer, float and \
+                 byte keys hash differently, which the header cannot tell)",
+            ));
+        };
+        let region = seg.region(name)?;
+        let value = match (is_map, value.or(recorded.and_then(|d| d.value))) {
+            (false, _) => crate::format::set::NO_VALUE,
+            (true, Some(v)) => v,
+            (true, None) => elem_from_size(u64::from(region.read_u32(fmt::VALUE_SIZE as usize))),
+        };
+        if is_map {
+            header.word12.1 = value.size() as u32;
+        }
+        let expected = header.description(key, value, [None, None], 0);
+        check_description(seg, name, &expected)?;
         Self::from_region(region, header, key, value)
     }
 
@@ -536,7 +609,7 @@ impl RawMap {
         key: KeyLayout,
         value: ElemLayout,
     ) -> Result<RawMap> {
-        let kind = header.kind;
+        let kind = header.kind.name();
         if let Some(why) = layout_problem(key, value) {
             return Err(region.invalid_argument(kind, why));
         }

@@ -46,12 +46,13 @@
 use crate::error::Result;
 use crate::format::map::KeyLayout;
 use crate::format::set as fmt;
+use crate::format::StructureKind;
 use crate::raw::map::{Header, RawMap, SlotInsert};
 use crate::region::Region;
 use crate::segment::Segment;
 
 const HEADER: Header = Header {
-    kind: "set",
+    kind: StructureKind::Set,
     word8: "elem_size",
     word12: (
         "reserved word (a Python-created Set stores 1 and is not C++-compatible)",
@@ -93,7 +94,9 @@ impl SetInsert {
 }
 
 /// A Set in a segment with its element layout known at run time (the
-/// element is the table's key; the value is zero-sized).
+/// element is the table's key; the value is zero-sized). A self-describing
+/// segment records the kind, the element layout and, for a primitive
+/// element, its type.
 #[derive(Debug)]
 pub struct RawSet {
     table: RawMap,
@@ -103,26 +106,40 @@ impl RawSet {
     /// Creates a set of exactly `capacity` slots (0 and values above
     /// `u32::MAX` are refused, as are alignments above 8).
     pub fn create(seg: &Segment, name: &str, elem: KeyLayout, capacity: usize) -> Result<RawSet> {
-        let table = RawMap::create_table(seg, name, HEADER, elem, fmt::NO_VALUE, capacity)?;
+        Self::create_with(seg, name, elem, elem.fingerprint(), capacity)
+    }
+
+    /// [`RawSet::create`] recording the element type's fingerprint (the
+    /// typed veneer knows it).
+    #[inline]
+    pub(crate) fn create_with(
+        seg: &Segment,
+        name: &str,
+        elem: KeyLayout,
+        fingerprint: Option<u64>,
+        capacity: usize,
+    ) -> Result<RawSet> {
+        let fingerprints = [fingerprint, None];
+        let table = RawMap::create_table(
+            seg,
+            name,
+            HEADER,
+            elem,
+            fmt::NO_VALUE,
+            fingerprints,
+            capacity,
+        )?;
         Ok(RawSet { table })
     }
 
     /// Opens the set `name`, checking the element size, the reserved word,
-    /// capacity and entry size. With `elem` `None`, the layout recorded in
-    /// the segment's self-description is used; an element of a segment
-    /// that records none must be given (integers, floats and bytes hash
-    /// differently, which the header cannot tell).
+    /// capacity and entry size (and a self-describing segment's record).
+    /// With `elem` `None`, the layout recorded in the segment's
+    /// self-description is used; an element of a segment that records none
+    /// must be given (integers, floats and bytes hash differently, which
+    /// the header cannot tell).
     pub fn open(seg: &Segment, name: &str, elem: Option<KeyLayout>) -> Result<RawSet> {
-        let region = seg.region(name)?;
-        // TODO(i14 §4): take `elem` from the self-description when None.
-        let Some(elem) = elem else {
-            return Err(region.invalid_argument(
-                HEADER.kind,
-                "the element layout is not recorded in the segment: give it (integer, float \
-                 and byte elements hash differently, which the header cannot tell)",
-            ));
-        };
-        let table = RawMap::from_region(region, HEADER, elem, fmt::NO_VALUE)?;
+        let table = RawMap::open_table(seg, name, HEADER, elem, None)?;
         Ok(RawSet { table })
     }
 
