@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::*;
 use zeroipc::{FixedStr, OpenEnum, Segment, ShmElement};
-use zeroipc_gen::schema::kinds::StructKind;
+use zeroipc_gen::schema::kinds::StructureKind as StructKind;
 use zeroipc_gen::schema::output::{generate, Lang};
 use zeroipc_gen::schema::{compile_path, Compiled, SegmentDef};
 

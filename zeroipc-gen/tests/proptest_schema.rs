@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::sync::OnceLock;
 use std::time::Duration;
-use zeroipc_gen::schema::kinds::{ElemUse, StructKind};
+use zeroipc_gen::schema::kinds::{ElementUse, StructureKind};
 use zeroipc_gen::schema::output::{generate, Lang};
 use zeroipc_gen::schema::{compile, Source};
 
@@ -360,7 +360,7 @@ fn number() -> impl Strategy<Value = String> {
 }
 
 fn structure() -> impl Strategy<Value = String> {
-    let kinds: Vec<&'static str> = StructKind::ALL.iter().map(|k| k.name()).collect();
+    let kinds: Vec<&'static str> = StructureKind::ALL.iter().map(|k| k.name()).collect();
     (
         0..kinds.len() + 1,
         0usize..40,
@@ -478,7 +478,7 @@ fn clean() -> impl Strategy<Value = String> {
         "common.Stamp",
     ];
     let record = proptest::collection::vec(0..FIELD.len() + 2, 1..5);
-    let kinds: Vec<StructKind> = StructKind::ALL.to_vec();
+    let kinds: Vec<StructureKind> = StructureKind::ALL.to_vec();
     let structure = (
         0..kinds.len(),
         0..ELEM.len() + 2,
@@ -539,17 +539,17 @@ fn clean() -> impl Strategy<Value = String> {
                     format!("name = \"s{i}\""),
                     format!("kind = \"{}\"", kind.name()),
                 ];
-                match kind.elem_use() {
-                    ElemUse::Required => {
-                        let t = if kind == StructKind::Lazy {
+                match kind.element_use() {
+                    ElementUse::Required => {
+                        let t = if kind == StructureKind::Lazy {
                             "i32".to_owned()
                         } else {
                             elem(e)
                         };
                         parts.push(format!("type = \"{t}\""));
                     }
-                    ElemUse::Optional if opt => parts.push(format!("type = \"{}\"", elem(e))),
-                    ElemUse::KeyValue => {
+                    ElementUse::Optional if opt => parts.push(format!("type = \"{}\"", elem(e))),
+                    ElementUse::KeyValue => {
                         parts.push(format!("key = \"{}\"", elem(e)));
                         parts.push(format!(
                             "value = \"{}\"",
@@ -558,7 +558,12 @@ fn clean() -> impl Strategy<Value = String> {
                     }
                     _ => {}
                 }
-                for &(param, required) in kind.params() {
+                for &zeroipc::format::Param {
+                    name: param,
+                    required,
+                    ..
+                } in kind.params()
+                {
                     if !required && !opt {
                         continue;
                     }

@@ -18,11 +18,12 @@ pub mod node;
 pub mod output;
 
 use diag::{Diagnostic, Severity};
-use kinds::{ElemUse, Params, StructKind};
+use kinds::{ElementUse, Params, StructureKind};
 use node::{Node, Sp};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::path::Path;
+use zeroipc::format::{ElemLayout, Shape, ShapeError};
 use zeroipc::layout::{Field, Kind, Prim, TypeLayout, Variant};
 
 /// One schema file: a display name and its text.
@@ -74,7 +75,7 @@ pub struct Structure {
     /// Doc comment.
     pub doc: String,
     /// Kind.
-    pub kind: StructKind,
+    pub kind: StructureKind,
     /// Element type (the key type for a map).
     pub elem: Option<&'static TypeLayout>,
     /// Map value type.
@@ -192,14 +193,15 @@ impl Compiled {
     }
 }
 
-/// FNV-1a 64 of `bytes` (the hash of the layout fingerprint).
-pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut h = zeroipc::layout::FNV1A_OFFSET_BASIS;
-    for &b in bytes {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+/// FNV-1a 64 (the hash of the layout fingerprint and of the schema text):
+/// the format catalogue's.
+pub use zeroipc::format::fnv1a64;
+
+/// `n` rounded up to a multiple of `a` (a power of two) with the format's
+/// `align_up`, saturating where it would overflow (the caller then reports
+/// a size too large for the format).
+fn align_to(n: u64, a: u64) -> u64 {
+    zeroipc::format::align_up(n, a).unwrap_or(u64::MAX)
 }
 
 /// Reads every `*.toml` of a folder (sorted by name), or one file.
@@ -392,7 +394,7 @@ impl Ctx<'_> {
 }
 
 /// "a queue", "an event", "an array".
-fn a(kind: StructKind) -> String {
+fn a(kind: StructureKind) -> String {
     let n = kind.name();
     if n.starts_with(['a', 'e', 'i', 'o', 'u']) {
         format!("an {n}")
@@ -854,7 +856,7 @@ fn extract_segment(ctx: &mut Ctx, name: &Sp<String>, body: &Sp<Node>) -> Option<
                         }
                         (Some(n), None) => {
                             let kinds: Vec<&str> =
-                                StructKind::ALL.iter().map(|k| k.name()).collect();
+                                StructureKind::ALL.iter().map(|k| k.name()).collect();
                             let d = Diagnostic::error(
                                 ctx.file,
                                 n.span.clone(),
@@ -1328,7 +1330,7 @@ impl Resolver<'_> {
                 ok = false;
                 continue;
             };
-            let offset = kinds::align_up(cursor as u64, t.align as u64) as usize;
+            let offset = align_to(cursor as u64, t.align as u64) as usize;
             if offset > cursor {
                 let gap = offset - cursor;
                 let after = if fi == 0 {
@@ -1390,7 +1392,7 @@ impl Resolver<'_> {
             );
             return None;
         }
-        let size = kinds::align_up(cursor as u64, align as u64) as usize;
+        let size = align_to(cursor as u64, align as u64) as usize;
         if size > cursor && ok {
             let gap = size - cursor;
             let last = &raw.fields[raw.fields.len() - 1].name.v;
@@ -1866,22 +1868,40 @@ fn build_enum(
 }
 
 /// Longest table-entry name suffix a kind adds.
-fn longest_suffix(kind: StructKind, elem: Option<&TypeLayout>, cap: u64) -> &'static str {
-    match kind {
-        StructKind::Event => "_sem",
-        StructKind::RwLock => "_state",
-        StructKind::Monitor => "_count",
-        StructKind::Signal => "_state",
-        StructKind::Stream if elem.is_some() => "_header",
-        StructKind::Channel => {
-            if cap == 0 {
-                "_header"
-            } else {
-                "_buffer"
-            }
-        }
-        _ => "",
-    }
+fn longest_suffix(kind: StructureKind, elem: Option<&TypeLayout>, cap: u64) -> &'static str {
+    // The catalogue's parts for a stand-in shape of the same form (byte
+    // elements, the smallest capacity of the same kind: buffered or not);
+    // only the suffixes matter here, not the sizes.
+    let byte = ElemLayout::of::<u8>();
+    let (elem, value) = match kind.element_use() {
+        ElementUse::None => (None, None),
+        ElementUse::Optional => (elem.map(|_| byte), None),
+        ElementUse::Required => (Some(byte), None),
+        ElementUse::KeyValue => (Some(byte), Some(byte)),
+    };
+    let capacity = if cap == 0 && kind == StructureKind::Channel {
+        0
+    } else {
+        kind.stored_capacity(1).unwrap_or(0)
+    };
+    let shape = Shape {
+        elem,
+        value,
+        capacity,
+    };
+    kind.parts(&shape).map_or("", |parts| {
+        // The first of the longest (a stream's `_header` before `_buffer`).
+        parts.iter().map(|p| p.suffix).fold(
+            "",
+            |longest, s| {
+                if s.len() > longest.len() {
+                    s
+                } else {
+                    longest
+                }
+            },
+        )
+    })
 }
 
 /// The Rust-style spelling of a type for canonical text and messages.
@@ -1904,8 +1924,8 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
     let mut structures = Vec::new();
     let mut entry_owner: HashMap<String, (String, Range<usize>)> = HashMap::new();
     for st in &s.structures {
-        let Some(kind) = StructKind::from_name(&st.kind.v) else {
-            let kinds: Vec<&str> = StructKind::ALL.iter().map(|k| k.name()).collect();
+        let Some(kind) = StructureKind::from_name(&st.kind.v) else {
+            let kinds: Vec<&str> = StructureKind::ALL.iter().map(|k| k.name()).collect();
             res.diags.push(
                 Diagnostic::error(
                     file,
@@ -1923,12 +1943,12 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
         let mut params_ok = true;
         let mut seen_keys: Vec<&str> = Vec::new();
         let mut allowed: Vec<&str> = vec!["name", "kind", "doc"];
-        match kind.elem_use() {
-            ElemUse::Required | ElemUse::Optional => allowed.push("type"),
-            ElemUse::KeyValue => allowed.extend(["key", "value"]),
-            ElemUse::None => {}
+        match kind.element_use() {
+            ElementUse::Required | ElementUse::Optional => allowed.push("type"),
+            ElementUse::KeyValue => allowed.extend(["key", "value"]),
+            ElementUse::None => {}
         }
-        allowed.extend(kind.params().iter().map(|(k, _)| *k));
+        allowed.extend(kind.params().iter().map(|p| p.name));
         let mut cap_span = st.name.span.clone();
         let mut lazy_span = st.name.span.clone();
         for (k, v) in &st.keys {
@@ -1966,7 +1986,7 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
                         params_ok = false;
                     }
                 }
-                ("value", StructKind::Map) => {
+                ("value", StructureKind::Map) => {
                     if let Some(ts) = ctx.string(v, "`value`") {
                         match res.resolve(file, &ts) {
                             Some(t) => value = Some((t, ts.span.clone())),
@@ -1976,7 +1996,7 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
                         params_ok = false;
                     }
                 }
-                ("value", StructKind::Lazy) => match &v.v {
+                ("value", StructureKind::Lazy) => match &v.v {
                     Node::Int(i) => {
                         p.value = i.to_string();
                         lazy_span = v.span.clone();
@@ -2093,13 +2113,13 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
         }
         // Required keys.
         let mut required: Vec<&str> = Vec::new();
-        match kind.elem_use() {
-            ElemUse::Required => required.push("type"),
-            ElemUse::KeyValue => required.extend(["key", "value"]),
+        match kind.element_use() {
+            ElementUse::Required => required.push("type"),
+            ElementUse::KeyValue => required.extend(["key", "value"]),
             _ => {}
         }
-        required.extend(kind.params().iter().filter(|(_, r)| *r).map(|(k, _)| *k));
-        if kind == StructKind::Stream
+        required.extend(kind.params().iter().filter(|p| p.required).map(|p| p.name));
+        if kind == StructureKind::Stream
             && seen_keys.contains(&"type")
             && !seen_keys.contains(&"capacity")
         {
@@ -2126,14 +2146,14 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
         // Kind-specific checks.
         let cap_kinds = matches!(
             kind,
-            StructKind::Array
-                | StructKind::Queue
-                | StructKind::Stack
-                | StructKind::Map
-                | StructKind::Set
-                | StructKind::Pool
-                | StructKind::Ring
-        ) || (kind == StructKind::Stream && elem.is_some());
+            StructureKind::Array
+                | StructureKind::Queue
+                | StructureKind::Stack
+                | StructureKind::Map
+                | StructureKind::Set
+                | StructureKind::Pool
+                | StructureKind::Ring
+        ) || (kind == StructureKind::Stream && elem.is_some());
         if cap_kinds && p.capacity == 0 {
             res.diags.push(
                 Diagnostic::error(
@@ -2146,7 +2166,7 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
             ok = false;
             continue;
         }
-        if p.capacity > u32::MAX as u64 && kind != StructKind::Array {
+        if p.capacity > u32::MAX as u64 && kind != StructureKind::Array {
             res.diags.push(Diagnostic::error(
                 file,
                 cap_span.clone(),
@@ -2159,14 +2179,13 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
             ok = false;
             continue;
         }
-        if matches!(kind, StructKind::Queue | StructKind::Channel)
+        if matches!(kind, StructureKind::Queue | StructureKind::Channel)
             && p.capacity > 0
             && (!p.capacity.is_power_of_two() || p.capacity == 1)
         {
             // The runtime stores at least 2 slots (a one-slot Vyukov queue
             // loses values), so 1 is rounded like any other odd capacity.
-            let Some(r) = kinds::next_pow2(p.capacity.max(2)).filter(|r| *r <= u32::MAX as u64)
-            else {
+            let Some(r) = kind.stored_capacity(p.capacity) else {
                 res.diags.push(Diagnostic::error(
                     file,
                     cap_span.clone(),
@@ -2201,7 +2220,7 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
             );
             p.capacity = r;
         }
-        if kind == StructKind::Map {
+        if kind == StructureKind::Map {
             if let Some((v, span)) = &value {
                 if v.size > 8 {
                     res.diags.push(
@@ -2213,7 +2232,7 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
                 }
             }
         }
-        if kind == StructKind::Lazy {
+        if kind == StructureKind::Lazy {
             if let Some((t, span)) = &elem {
                 let Some(prim) = t.prim() else {
                     res.diags.push(
@@ -2342,24 +2361,28 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
             ok = false;
             continue;
         }
-        let Some(entries) = kinds::entries(
+        let entries = match kinds::entries(
             kind,
             &st.name.v,
             elem.as_ref().map(|e| e.0),
             value.as_ref().map(|v| v.0),
             &p,
-        ) else {
-            res.diags.push(Diagnostic::error(
-                file,
-                cap_span.clone(),
-                format!(
-                    "{} `{}` is too large: its size overflows 64 bits",
-                    kind.name(),
-                    st.name.v
-                ),
-            ));
-            ok = false;
-            continue;
+        ) {
+            Ok(entries) => entries,
+            Err(e) => {
+                let msg = match e {
+                    ShapeError::Overflow { .. } => format!(
+                        "{} `{}` is too large: its size overflows 64 bits",
+                        kind.name(),
+                        st.name.v
+                    ),
+                    e => format!("{} `{}`: {e}", kind.name(), st.name.v),
+                };
+                res.diags
+                    .push(Diagnostic::error(file, cap_span.clone(), msg));
+                ok = false;
+                continue;
+            }
         };
         let mut clash = false;
         for (en, _) in &entries {
@@ -2460,13 +2483,13 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
             schema_entry_size(&canonical),
         )));
     for (name, size) in all_entries {
-        let start = kinds::align_up(cursor, 8);
+        let start = align_to(cursor, 8);
         cursor = start.saturating_add(size);
         breakdown.push(format!("{name} {size}"));
     }
     let needed = cursor;
     let size = match &s.size {
-        None => kinds::align_up(needed, 4096),
+        None => align_to(needed, 4096),
         Some(v) => match &v.v {
             Node::Int(n) if *n > 0 => {
                 let n = *n as u64;
@@ -2478,7 +2501,7 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
                             .help(if partial {
                                 "fix the other errors of this segment first (its structures with errors are not counted)".to_owned()
                             } else {
-                                format!("use `size = {}` (or leave `size` out to have it computed)", kinds::align_up(needed, 4096))
+                                format!("use `size = {}` (or leave `size` out to have it computed)", align_to(needed, 4096))
                             }),
                     );
                     return None;
@@ -2541,28 +2564,28 @@ pub fn canonical_text(segment: &str, structures: &[Structure]) -> String {
         }
         let p = &s.params;
         match s.kind {
-            StructKind::Array
-            | StructKind::Queue
-            | StructKind::Stack
-            | StructKind::Map
-            | StructKind::Set
-            | StructKind::Pool
-            | StructKind::Ring
-            | StructKind::Channel => line.push_str(&format!(" capacity={}", p.capacity)),
-            StructKind::Stream if s.elem.is_some() => {
+            StructureKind::Array
+            | StructureKind::Queue
+            | StructureKind::Stack
+            | StructureKind::Map
+            | StructureKind::Set
+            | StructureKind::Pool
+            | StructureKind::Ring
+            | StructureKind::Channel => line.push_str(&format!(" capacity={}", p.capacity)),
+            StructureKind::Stream if s.elem.is_some() => {
                 line.push_str(&format!(" capacity={}", p.capacity))
             }
-            StructKind::Semaphore => {
+            StructureKind::Semaphore => {
                 line.push_str(&format!(" initial={} max={}", p.initial, p.max))
             }
-            StructKind::Barrier => line.push_str(&format!(" participants={}", p.participants)),
-            StructKind::Latch => line.push_str(&format!(" count={}", p.count)),
-            StructKind::Event => line.push_str(if p.manual {
+            StructureKind::Barrier => line.push_str(&format!(" participants={}", p.participants)),
+            StructureKind::Latch => line.push_str(&format!(" count={}", p.count)),
+            StructureKind::Event => line.push_str(if p.manual {
                 " mode=manual"
             } else {
                 " mode=auto"
             }),
-            StructKind::Lazy => line.push_str(&format!(" value={}", p.value)),
+            StructureKind::Lazy => line.push_str(&format!(" value={}", p.value)),
             _ => {}
         }
         out.push_str(&line);

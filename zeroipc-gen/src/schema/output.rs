@@ -3,7 +3,7 @@
 //! [`crate::emit`], unchanged), plus `zeroipc_schema.py` /
 //! `zeroipc_schema.hpp` support files when some segment exists.
 
-use super::kinds::StructKind;
+use super::kinds::StructureKind;
 use super::{Compiled, ConstValue, FileDef, SegmentDef, Structure};
 use crate::emit::{self, cpp, python, rust, EmitError, Options, Resolver};
 use std::collections::BTreeSet;
@@ -173,27 +173,27 @@ fn rust_kind(st: &Structure, r: &dyn Resolver) -> String {
     let t = |l: Option<&'static TypeLayout>| l.map(|l| rust::type_name(l, r)).unwrap_or_default();
     let e = t(st.elem);
     match st.kind {
-        StructKind::Array => format!("::zeroipc::Array<{e}>"),
-        StructKind::Queue => format!("::zeroipc::Queue<{e}>"),
-        StructKind::Stack => format!("::zeroipc::Stack<{e}>"),
-        StructKind::Map => format!("::zeroipc::Map<{e}, {}>", t(st.value)),
-        StructKind::Set => format!("::zeroipc::Set<{e}>"),
-        StructKind::Pool => format!("::zeroipc::Pool<{e}>"),
-        StructKind::Ring => format!("::zeroipc::Ring<{e}>"),
-        StructKind::Semaphore => "::zeroipc::Semaphore".to_owned(),
-        StructKind::Mutex => "::zeroipc::Mutex".to_owned(),
-        StructKind::Barrier => "::zeroipc::Barrier".to_owned(),
-        StructKind::Latch => "::zeroipc::Latch".to_owned(),
-        StructKind::Once => "::zeroipc::Once".to_owned(),
-        StructKind::Event => "::zeroipc::Event".to_owned(),
-        StructKind::RwLock => "::zeroipc::RwLock".to_owned(),
-        StructKind::Monitor => "::zeroipc::Monitor".to_owned(),
-        StructKind::Signal => format!("::zeroipc::Signal<{e}>"),
-        StructKind::Future => format!("::zeroipc::Future<{e}>"),
-        StructKind::Lazy => format!("::zeroipc::Lazy<{e}>"),
-        StructKind::Stream if st.elem.is_none() => "::zeroipc::StreamVoid".to_owned(),
-        StructKind::Stream => format!("::zeroipc::Stream<{e}>"),
-        StructKind::Channel => format!("::zeroipc::Channel<{e}>"),
+        StructureKind::Array => format!("::zeroipc::Array<{e}>"),
+        StructureKind::Queue => format!("::zeroipc::Queue<{e}>"),
+        StructureKind::Stack => format!("::zeroipc::Stack<{e}>"),
+        StructureKind::Map => format!("::zeroipc::Map<{e}, {}>", t(st.value)),
+        StructureKind::Set => format!("::zeroipc::Set<{e}>"),
+        StructureKind::Pool => format!("::zeroipc::Pool<{e}>"),
+        StructureKind::Ring => format!("::zeroipc::Ring<{e}>"),
+        StructureKind::Semaphore => "::zeroipc::Semaphore".to_owned(),
+        StructureKind::Mutex => "::zeroipc::Mutex".to_owned(),
+        StructureKind::Barrier => "::zeroipc::Barrier".to_owned(),
+        StructureKind::Latch => "::zeroipc::Latch".to_owned(),
+        StructureKind::Once => "::zeroipc::Once".to_owned(),
+        StructureKind::Event => "::zeroipc::Event".to_owned(),
+        StructureKind::RwLock => "::zeroipc::RwLock".to_owned(),
+        StructureKind::Monitor => "::zeroipc::Monitor".to_owned(),
+        StructureKind::Signal => format!("::zeroipc::Signal<{e}>"),
+        StructureKind::Future => format!("::zeroipc::Future<{e}>"),
+        StructureKind::Lazy => format!("::zeroipc::Lazy<{e}>"),
+        StructureKind::Stream if st.elem.is_none() => "::zeroipc::StreamVoid".to_owned(),
+        StructureKind::Stream => format!("::zeroipc::Stream<{e}>"),
+        StructureKind::Channel => format!("::zeroipc::Channel<{e}>"),
     }
 }
 
@@ -202,34 +202,36 @@ fn rust_create(st: &Structure, r: &dyn Resolver) -> String {
     let n = super::super::emit::rust::rust_str(&st.name);
     let p = &st.params;
     match st.kind {
-        StructKind::Array
-        | StructKind::Queue
-        | StructKind::Stack
-        | StructKind::Map
-        | StructKind::Set
-        | StructKind::Pool
-        | StructKind::Ring
-        | StructKind::Channel => {
+        StructureKind::Array
+        | StructureKind::Queue
+        | StructureKind::Stack
+        | StructureKind::Map
+        | StructureKind::Set
+        | StructureKind::Pool
+        | StructureKind::Ring
+        | StructureKind::Channel => {
             format!("{}::create(&segment, {n}, {})?", turbofish(&ty), p.capacity)
         }
-        StructKind::Stream if st.elem.is_some() => {
+        StructureKind::Stream if st.elem.is_some() => {
             format!("{}::create(&segment, {n}, {})?", turbofish(&ty), p.capacity)
         }
-        StructKind::Semaphore => format!("{ty}::create(&segment, {n}, {}, {})?", p.initial, p.max),
-        StructKind::Barrier => format!("{ty}::create(&segment, {n}, {})?", p.participants),
-        StructKind::Latch => format!("{ty}::create(&segment, {n}, {})?", p.count),
-        StructKind::Event => format!(
+        StructureKind::Semaphore => {
+            format!("{ty}::create(&segment, {n}, {}, {})?", p.initial, p.max)
+        }
+        StructureKind::Barrier => format!("{ty}::create(&segment, {n}, {})?", p.participants),
+        StructureKind::Latch => format!("{ty}::create(&segment, {n}, {})?", p.count),
+        StructureKind::Event => format!(
             "{ty}::create(&segment, {n}, ::zeroipc::EventMode::{})?",
             if p.manual { "ManualReset" } else { "AutoReset" }
         ),
-        StructKind::Signal => {
+        StructureKind::Signal => {
             let e = rust::type_name(st.elem.expect("signal has a type"), r);
             format!(
                 "{}::create(&segment, {n}, zeroipc_zeroed::<{e}>())?",
                 turbofish(&ty)
             )
         }
-        StructKind::Lazy => {
+        StructureKind::Lazy => {
             let prim = st.elem.and_then(|e| e.prim()).unwrap_or(Prim::I64);
             let mut v = p.value.clone();
             if !prim.is_integer() && !v.contains(['.', 'e', 'E']) {
@@ -573,9 +575,9 @@ fn py_float(v: f64) -> String {
 
 fn py_view_type(st: &Structure) -> &'static str {
     match st.kind {
-        StructKind::Array => "np.ndarray",
-        StructKind::Signal => "_zs.SignalView",
-        StructKind::Future => "_zs.FutureView",
+        StructureKind::Array => "np.ndarray",
+        StructureKind::Signal => "_zs.SignalView",
+        StructureKind::Future => "_zs.FutureView",
         _ => "_zs.HeaderView",
     }
 }
@@ -694,14 +696,14 @@ fn python_segment(s: &SegmentDef, r: &dyn Resolver) -> String {
 fn py_params(st: &Structure) -> String {
     let p = &st.params;
     match st.kind {
-        StructKind::Semaphore => format!("\"initial\": {}, \"max\": {}", p.initial, p.max),
-        StructKind::Barrier => format!("\"participants\": {}", p.participants),
-        StructKind::Latch => format!("\"count\": {}", p.count),
-        StructKind::Event => format!(
+        StructureKind::Semaphore => format!("\"initial\": {}, \"max\": {}", p.initial, p.max),
+        StructureKind::Barrier => format!("\"participants\": {}", p.participants),
+        StructureKind::Latch => format!("\"count\": {}", p.count),
+        StructureKind::Event => format!(
             "\"mode\": {}",
             if p.manual { "\"manual\"" } else { "\"auto\"" }
         ),
-        StructKind::Lazy => format!("\"value\": {}", p.value),
+        StructureKind::Lazy => format!("\"value\": {}", p.value),
         _ => String::new(),
     }
 }
@@ -742,32 +744,32 @@ fn cpp_reference_class(
     let t = |l: Option<&'static TypeLayout>| l.map(|l| cpp_type(l, r)).unwrap_or_default();
     let e = t(st.elem);
     Some(match st.kind {
-        StructKind::Array => (format!("zeroipc::Array<{e}>"), String::new(), &["array.h"]),
-        StructKind::Queue => (format!("zeroipc::Queue<{e}>"), String::new(), &["queue.h"]),
-        StructKind::Stack => (format!("zeroipc::Stack<{e}>"), String::new(), &["stack.h"]),
-        StructKind::Map => (
+        StructureKind::Array => (format!("zeroipc::Array<{e}>"), String::new(), &["array.h"]),
+        StructureKind::Queue => (format!("zeroipc::Queue<{e}>"), String::new(), &["queue.h"]),
+        StructureKind::Stack => (format!("zeroipc::Stack<{e}>"), String::new(), &["stack.h"]),
+        StructureKind::Map => (
             format!("zeroipc::Map<{e}, {}>", t(st.value)),
             String::new(),
             &["map.h"],
         ),
-        StructKind::Set => (format!("zeroipc::Set<{e}>"), String::new(), &["set.h"]),
-        StructKind::Pool => (format!("zeroipc::Pool<{e}>"), String::new(), &["pool.h"]),
-        StructKind::Ring => (format!("zeroipc::Ring<{e}>"), String::new(), &["ring.h"]),
-        StructKind::Future => (
+        StructureKind::Set => (format!("zeroipc::Set<{e}>"), String::new(), &["set.h"]),
+        StructureKind::Pool => (format!("zeroipc::Pool<{e}>"), String::new(), &["pool.h"]),
+        StructureKind::Ring => (format!("zeroipc::Ring<{e}>"), String::new(), &["ring.h"]),
+        StructureKind::Future => (
             format!("zeroipc::Future<{e}>"),
             ", true".to_owned(),
             &["future.h"],
         ),
-        StructKind::Lazy => (format!("zeroipc::Lazy<{e}>"), String::new(), &["lazy.h"]),
+        StructureKind::Lazy => (format!("zeroipc::Lazy<{e}>"), String::new(), &["lazy.h"]),
         // Not zeroipc::Stream<T>: its opening constructor (mem, name) is
         // ambiguous with its creating one (mem, name, buffer_size = 1024),
         // so no program can call it. Its two parts are opened instead.
-        StructKind::Stream if st.elem.is_some() => (
+        StructureKind::Stream if st.elem.is_some() => (
             format!("{CPP_STREAM_PARTS}<{e}>"),
             String::new(),
             &["ring.h", "stream.h"],
         ),
-        StructKind::Channel => (
+        StructureKind::Channel => (
             format!("zeroipc::Channel<{e}>"),
             ", true".to_owned(),
             &["channel.h"],
@@ -861,7 +863,7 @@ fn cpp_reference_handles(f: &FileDef, r: &dyn Resolver) -> String {
     let mut has_stream = false;
     for st in segs_with_handles.iter().flat_map(|s| &s.structures) {
         if let Some((_, _, hs)) = cpp_reference_class(st, r) {
-            has_stream |= matches!(st.kind, StructKind::Stream);
+            has_stream |= matches!(st.kind, StructureKind::Stream);
             headers.extend(hs.iter().copied());
         }
     }
@@ -1082,8 +1084,8 @@ fn cpp_segment(s: &SegmentDef, r: &dyn Resolver) -> String {
         }
         let id = cpp::cpp_ident(&st.name);
         let _ = match st.kind {
-            StructKind::Array => writeln!(out, "    zeroipc_schema::Span<{}> {id};", cpp_type(st.elem.expect("typed"), r)),
-            StructKind::Signal => writeln!(out, "    zeroipc_schema::SignalRef<{}> {id};", cpp_type(st.elem.expect("typed"), r)),
+            StructureKind::Array => writeln!(out, "    zeroipc_schema::Span<{}> {id};", cpp_type(st.elem.expect("typed"), r)),
+            StructureKind::Signal => writeln!(out, "    zeroipc_schema::SignalRef<{}> {id};", cpp_type(st.elem.expect("typed"), r)),
             _ => writeln!(out, "    /// A {} (raw table entry; use the ZeroIPC library for its protocol).\n    zeroipc_schema::Entry {id};", st.kind.name()),
         };
     }
@@ -1098,13 +1100,13 @@ fn cpp_segment(s: &SegmentDef, r: &dyn Resolver) -> String {
         let id = cpp::cpp_ident(&st.name);
         let n = cpp::cpp_str(&st.name);
         let _ = match st.kind {
-            StructKind::Array => writeln!(
+            StructureKind::Array => writeln!(
                 out,
                 "        v.{id} = m.array<{}>({n}, {}ULL);",
                 cpp_type(st.elem.expect("typed"), r),
                 st.params.capacity
             ),
-            StructKind::Signal => writeln!(
+            StructureKind::Signal => writeln!(
                 out,
                 "        v.{id} = m.signal<{}>({n});",
                 cpp_type(st.elem.expect("typed"), r)
@@ -1120,13 +1122,17 @@ fn cpp_segment(s: &SegmentDef, r: &dyn Resolver) -> String {
     out
 }
 
-/// The entry holding a structure's main header.
+/// The entry holding a structure's main header (suffixes from the format
+/// catalogue).
 fn primary_entry(st: &Structure) -> String {
-    match st.kind {
-        StructKind::RwLock | StructKind::Signal => format!("{}_state", st.name),
-        StructKind::Monitor => format!("{}_count", st.name),
-        StructKind::Stream if st.elem.is_some() => format!("{}_header", st.name),
-        StructKind::Channel => format!("{}_header", st.name),
-        _ => st.name.clone(),
-    }
+    use zeroipc::format::{channel, monitor, rwlock, signal, stream};
+    let suffix = match st.kind {
+        StructureKind::RwLock => rwlock::STATE_SUFFIX,
+        StructureKind::Signal => signal::STATE_SUFFIX,
+        StructureKind::Monitor => monitor::COUNT_SUFFIX,
+        StructureKind::Stream if st.elem.is_some() => stream::HEADER_SUFFIX,
+        StructureKind::Channel => channel::HEADER_SUFFIX,
+        _ => "",
+    };
+    format!("{}{suffix}", st.name)
 }
