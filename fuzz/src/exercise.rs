@@ -446,11 +446,11 @@ pub fn ops_monitor(m: &Monitor, cx: &mut Ctx) {
 /// Signal: version, try/timed get, timed wait for change, set.
 pub fn ops_signal<T: ShmElement + Debug>(s: &Signal<T>, cx: &mut Ctx) {
     let v = cx.op(s.version());
-    cx.op(s.try_get());
+    let _ = cx.op(s.try_get());
     let _ = cx.op(s.get_timeout(cx.wait));
     let _ = cx.op(s.wait_for_change_timeout(v, cx.wait));
     if cx.write {
-        cx.op(s.try_set(value(9)));
+        let _ = cx.op(s.try_set(value(9)));
         let _ = cx.op(s.set_timeout(value(8), cx.wait));
         let _ = cx.op(s.update_timeout(cx.wait, |x| x));
     }

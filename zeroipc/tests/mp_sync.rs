@@ -661,8 +661,8 @@ fn every_timeout_variant_times_out_when_nobody_releases() {
     let held = sig.mutex().lock().unwrap();
     assert!(is_timeout(sig.get_timeout(SHORT)));
     assert!(is_timeout(sig.set_timeout(2, SHORT)));
-    assert!(sig.try_get().is_none());
-    assert!(!sig.try_set(3));
+    assert!(sig.try_get().unwrap().is_none());
+    assert!(!sig.try_set(3).unwrap());
     held.unlock().unwrap(); // still held by us after the failed tries
     assert_eq!(sig.get_versioned().unwrap(), (0, 1));
 }

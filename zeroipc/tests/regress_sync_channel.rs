@@ -364,13 +364,13 @@ fn failed_unbuffered_sends_leave_the_bytes_unchanged() {
     let e = ch
         .send_timeout(0x5555_6666_7777_8888, Duration::from_millis(20))
         .unwrap_err();
-    assert!(matches!(e, Error::Timeout { .. }), "{e}");
+    assert!(e.is_timeout() && e.value == 0x5555_6666_7777_8888, "{e}");
     let after = t.bytes();
     let diff: Vec<usize> = (0..before.len())
         .filter(|&i| before[i] != after[i])
         .collect();
     assert!(diff.is_empty(), "timed-out send changed bytes at {diff:?}");
-    assert!(!ch.try_send(9).unwrap());
+    assert!(ch.try_send(9).unwrap_err().is_full());
     assert_eq!(
         t.bytes(),
         before,
@@ -394,7 +394,8 @@ fn unbuffered_try_send_reaches_a_live_receiver() {
         let h = std::thread::spawn(move || rx.recv_timeout(Duration::from_secs(20)));
         eventually("receiver waiting", || ch.receiver_count() == 1);
         let start = Instant::now();
-        while !ch.try_send(round).unwrap() {
+        while let Err(e) = ch.try_send(round) {
+            assert!(e.is_full(), "round {round}: {e}");
             assert!(
                 start.elapsed() < Duration::from_secs(10),
                 "round {round}: try_send never reached the waiting receiver"

@@ -311,7 +311,7 @@ fn codata_bin_replayed_from_empty_is_byte_identical() {
 
     let st = Stream::<i32>::create(&seg, "st", 8).unwrap();
     for x in 1..=5 {
-        assert!(st.try_emit(x).unwrap());
+        st.try_emit(x).unwrap();
     }
     assert_eq!(st.try_recv().unwrap(), Some(1));
     assert_eq!(st.try_recv().unwrap(), Some(2));

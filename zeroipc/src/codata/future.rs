@@ -1,55 +1,27 @@
 //! `Future<T>`: a value that one process will produce and any number of
-//! processes can wait for (FORMAT.md §4, REFERENCE-NOTES §7).
+//! processes can wait for.
 //!
-//! # Layout (C++ reference `future.h`, one entry `name`)
+//! The normative layout is docs/FORMAT.md §4.5; the offsets are
+//! [`zeroipc::format::future`](crate::format::future). The protocol (a
+//! one-shot claim of the state word, publication with a release store) is
+//! written once, over bytes, in [`RawFuture`]; [`Future<T>`] is its typed
+//! veneer, and [`RawFuture`]'s docs describe the protocol, the reference
+//! defects it fixes (docs/FORMAT.md §8.3 #22, #23, #25) and what open can
+//! and cannot tell about the wrong kind.
 //!
-//! | off | type | field |
-//! |---|---|---|
-//! | 0 | atomic u32 | state: PENDING 0, COMPUTING 1, READY 2, ERROR 3 |
-//! | 4 | atomic u32 | waiters (blocked readers; informational) |
-//! | 8 | atomic u64 | completion_time (`CLOCK_MONOTONIC` ns, as C++ `steady_clock`) |
-//! | 16 | `T` | value |
-//! | 16 + s | `[u8; 256]` | error message, NUL-terminated (≤ 255 bytes) |
+//! `then` in the reference computes only when the source is already ready
+//! (otherwise the new future stays pending forever); [`Future::then`]
+//! returns a [`Then`] continuation that completes the new future whenever
+//! the source completes (see there).
 //!
-//! Entry size `align_up(16 + s + 256, max(8, align_of T))` (C++). The Python
-//! reference registers `16 + s + 256` with the same offsets; [`Future::open`]
-//! accepts both sizes.
+//! # Blocking, non-blocking and timed forms
 //!
-//! # Protocol
+//! | wait | blocking | non-blocking | timed |
+//! |---|---|---|---|
+//! | the value | [`Future::get`] | [`Future::try_get`] (`Ok(None)` while pending) | [`Future::get_timeout`] |
 //!
-//! The state word is a one-shot claim, as in the reference: a setter wins by
-//! `CAS(PENDING -> COMPUTING)`, writes the value (or the error message) and
-//! the completion time, then publishes `READY` (or `ERROR`) with a release
-//! store. Readers load the state with acquire ordering, so a reader that sees
-//! `READY`/`ERROR` sees the complete value/message. Waiters spin briefly and
-//! then sleep on the state word (shared futex, bounded to
-//! [`crate::wait::MAX_SLEEP`] and re-checked, since reference setters never
-//! wake anyone); our setters wake every sleeper after publishing.
-//!
-//! Reference bugs fixed without changing bytes (REFERENCE-NOTES §14):
-//! - 22: the C++ `set_error` publishes `ERROR` *before* writing the message.
-//!   Here `set_error` claims `PENDING -> COMPUTING`, writes the message and
-//!   only then stores `ERROR` (release), so any reader, C++ included, that
-//!   sees `ERROR` reads the whole message. A C++ setter racing with us sees
-//!   `COMPUTING` and its CAS fails, exactly as against a C++ `set_value`.
-//! - 23: setters never proceed from `COMPUTING` (only the CAS winner writes).
-//! - 25: every wait has a timed variant ([`Future::get_timeout`]).
-//! - `then` in the reference computes only when the source is already ready
-//!   (otherwise the new future stays pending forever); [`Future::then`]
-//!   returns a [`Then`] continuation that completes the new future whenever
-//!   the source completes (see there).
-//!
-//! # Opening the wrong kind
-//!
-//! There is no kind tag and no element-size field: open checks only the
-//! entry size, which a `Lazy<i32>` (280 bytes) shares with a C++
-//! `Future<u32>`, and other kinds can share too. Open also refuses a state
-//! outside 0..=3 and a PENDING state with a nonzero `completion_time` (no
-//! setter stores the time before leaving PENDING; a not-yet-computed Lazy's
-//! operands lie at +8). What cannot be told: an entry of the right size
-//! whose state word is 0..=3 and, if 0, whose bytes 8..16 are zero (a fresh
-//! `Lazy` of `Constant(0)`, a computed Lazy) opens as a future; using it
-//! then writes the other kind's bytes.
+//! Setting never waits: [`Future::set_value`] and [`Future::set_error`]
+//! return false when another setter got there first.
 //!
 //! # After SIGKILL
 //!
@@ -63,27 +35,17 @@
 //!   is informational and never used for a decision.
 //! - A `READY`/`ERROR` future is immutable and stays readable.
 
-use super::{monotonic_ns, read_msg, write_msg, ERROR_MSG_LEN, OPEN_SETTLE_WAIT};
-use crate::element::ShmElement;
+use super::zeroed;
+use crate::element::{bytes_of, bytes_of_mut, ShmElement};
 use crate::error::{Error, Result};
-use crate::region::atomic::{AtomicU32, Ordering};
+use crate::format::future as fmt;
+use crate::format::ElemLayout;
+use crate::raw::future::RawFuture;
 use crate::region::Region;
 use crate::segment::Segment;
-use crate::wait::{millis, wait_until, wake_all};
+use crate::wait::Deadline;
 use std::marker::PhantomData;
-use std::time::{Duration, Instant};
-
-const KIND: &str = "future";
-
-const OFF_STATE: usize = 0;
-const OFF_WAITERS: usize = 4;
-const OFF_TIME: usize = 8;
-const OFF_VALUE: usize = 16;
-
-const PENDING: u32 = 0;
-const COMPUTING: u32 = 1;
-const READY: u32 = 2;
-const ERROR: u32 = 3;
+use std::time::Duration;
 
 /// The raw state of a future.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -101,12 +63,13 @@ pub enum FutureState {
 }
 
 impl FutureState {
-    fn from_raw(v: u32) -> FutureState {
+    /// The state a stored number means.
+    pub fn from_raw(v: u32) -> FutureState {
         match v {
-            PENDING => FutureState::Pending,
-            COMPUTING => FutureState::Computing,
-            READY => FutureState::Ready,
-            ERROR => FutureState::Error,
+            fmt::PENDING => FutureState::Pending,
+            fmt::COMPUTING => FutureState::Computing,
+            fmt::READY => FutureState::Ready,
+            fmt::ERROR => FutureState::Error,
             other => FutureState::Unknown(other),
         }
     }
@@ -114,16 +77,16 @@ impl FutureState {
     /// The number stored in the segment.
     pub fn raw(self) -> u32 {
         match self {
-            FutureState::Pending => PENDING,
-            FutureState::Computing => COMPUTING,
-            FutureState::Ready => READY,
-            FutureState::Error => ERROR,
+            FutureState::Pending => fmt::PENDING,
+            FutureState::Computing => fmt::COMPUTING,
+            FutureState::Ready => fmt::READY,
+            FutureState::Error => fmt::ERROR,
             FutureState::Unknown(v) => v,
         }
     }
 }
 
-/// A shared one-shot value of type `T`.
+/// A shared one-shot value of type `T`: a typed veneer over [`RawFuture`].
 ///
 /// ```
 /// use zeroipc::{Future, Segment};
@@ -140,20 +103,20 @@ impl FutureState {
 /// assert_eq!(f.get()?, 42);
 ///
 /// let e = Future::<f64>::create(&seg, "failed")?;
-/// e.set_error("boom");
+/// assert!(e.set_error("boom"));
 /// assert!(matches!(e.get(), Err(zeroipc::Error::Failed { message, .. }) if message == "boom"));
 /// Segment::unlink(&name)?;
 /// # Ok::<(), zeroipc::Error>(())
 /// ```
 pub struct Future<T: ShmElement> {
-    region: Region,
+    raw: RawFuture,
     _t: PhantomData<T>,
 }
 
 impl<T: ShmElement> Clone for Future<T> {
     fn clone(&self) -> Self {
         Future {
-            region: self.region.clone(),
+            raw: self.raw.clone(),
             _t: PhantomData,
         }
     }
@@ -162,107 +125,35 @@ impl<T: ShmElement> Clone for Future<T> {
 impl<T: ShmElement> std::fmt::Debug for Future<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Future")
-            .field("region", &self.region)
+            .field("region", self.raw.region())
             .field("state", &self.state())
             .finish()
     }
 }
 
-/// Decrements `waiters` when a blocking read ends (also on unwind).
-struct WaiterGuard<'a>(&'a AtomicU32);
-
-impl Drop for WaiterGuard<'_> {
-    fn drop(&mut self) {
-        // Informational counter only: relaxed, like the reference.
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 impl<T: ShmElement> Future<T> {
-    const ERR_OFF: usize = OFF_VALUE + size_of::<T>();
+    const ELEM: ElemLayout = ElemLayout::of::<T>();
 
     /// Entry size the C++ reference registers for `Future<T>`.
+    #[cfg(test)]
     pub(crate) fn size_for() -> Option<u64> {
-        let raw = (OFF_VALUE + size_of::<T>() + ERROR_MSG_LEN) as u64;
-        super::align_up(raw, align_of::<T>().max(8) as u64)
+        fmt::entry_size(Self::ELEM)
     }
-
-    /// Nothing to write: a zeroed entry is PENDING with no waiters, time 0
-    /// and an empty message, which is what the reference constructor stores.
-    pub(crate) fn init_region(_region: &Region) {}
 
     /// Validates the entry size (C++ or Python form) against `T`.
     pub(crate) fn from_region(region: Region) -> Result<Self> {
-        let cpp = Self::size_for().unwrap_or(u64::MAX);
-        let py = (OFF_VALUE + size_of::<T>() + ERROR_MSG_LEN) as u64;
-        let len = region.len() as u64;
-        if len != cpp && len != py {
-            return Err(region.mismatch(
-                KIND,
-                format!(
-                    "entry size {len} is neither {cpp} (C++) nor {py} (Python) for a {}-byte, \
-                     {}-aligned value (wrong value type?)",
-                    size_of::<T>(),
-                    align_of::<T>()
-                ),
-            ));
-        }
-        let f = Future {
-            region,
+        Ok(Future {
+            raw: RawFuture::from_region(region, Self::ELEM)?,
             _t: PhantomData,
-        };
-        f.check_words()?;
-        Ok(f)
-    }
-
-    /// Open checks (module doc, "Opening the wrong kind"): the state is
-    /// 0..=3, and a PENDING future has no completion time (every setter
-    /// claims the state before it stores the time). The time store of a
-    /// live setter may become visible before its claim, so that one
-    /// combination is re-read for up to [`OPEN_SETTLE_WAIT`].
-    fn check_words(&self) -> Result<()> {
-        let state = self.state_word().load(Ordering::Acquire);
-        if state > ERROR {
-            return Err(self.region.mismatch(
-                KIND,
-                format!(
-                    "state word holds {state}, not PENDING/COMPUTING/READY/ERROR (0..=3): \
-                     not a future, or a corrupted one"
-                ),
-            ));
-        }
-        let time = self.completion_time();
-        if state != PENDING || time == 0 {
-            return Ok(());
-        }
-        let state_word = self.state_word();
-        let claimed = crate::wait::poll_until(Some(OPEN_SETTLE_WAIT), || {
-            (state_word.load(Ordering::Acquire) != PENDING).then_some(())
-        });
-        match claimed {
-            Some(()) => Ok(()),
-            None => Err(self.region.mismatch(
-                KIND,
-                format!(
-                    "state is PENDING but completion_time is {time:#x} (a future's time is \
-                     stored only after it leaves PENDING): not a future (a Lazy's operands \
-                     at +8?), or a corrupted one"
-                ),
-            )),
-        }
+        })
     }
 
     /// Creates a pending future named `name`.
     pub fn create(seg: &Segment, name: &str) -> Result<Self> {
-        let size = Self::size_for().ok_or_else(|| Error::InvalidParameter {
-            segment: seg.name().to_owned(),
-            what: format!("future {name:?}: size overflows"),
-        })?;
-        let region = seg.register(name, size, |r| {
-            Self::init_region(r);
-            Ok(())
-        })?;
-        Self::from_region(region)
+        Ok(Future {
+            raw: RawFuture::create(seg, name, Self::ELEM)?,
+            _t: PhantomData,
+        })
     }
 
     /// Opens the future named `name`, checking its entry size against `T`.
@@ -272,16 +163,18 @@ impl<T: ShmElement> Future<T> {
 
     /// The underlying region.
     pub fn region(&self) -> &Region {
-        &self.region
+        self.raw.region()
     }
 
-    fn state_word(&self) -> &AtomicU32 {
-        self.region.atomic_u32(OFF_STATE)
+    /// The protocol core this veneer calls (for tools).
+    pub fn raw(&self) -> &RawFuture {
+        &self.raw
     }
 
     /// The current state (acquire load).
+    #[inline]
     pub fn state(&self) -> FutureState {
-        FutureState::from_raw(self.state_word().load(Ordering::Acquire))
+        FutureState::from_raw(self.raw.state())
     }
 
     /// True once a value or an error is available.
@@ -292,78 +185,36 @@ impl<T: ShmElement> Future<T> {
     /// Readers currently blocked in a get (as counted by every
     /// implementation; informational, may be stale after a crash).
     pub fn waiters(&self) -> u32 {
-        self.region.atomic_u32(OFF_WAITERS).load(Ordering::Relaxed)
+        self.raw.waiters()
     }
 
     /// `CLOCK_MONOTONIC` nanoseconds at completion (0 while pending). Python
     /// setters store wall-clock microseconds instead.
     pub fn completion_time(&self) -> u64 {
-        self.region.atomic_u64(OFF_TIME).load(Ordering::Relaxed)
-    }
-
-    /// Claims the future for setting: PENDING -> COMPUTING.
-    fn claim(&self) -> bool {
-        // Acquire on success: the value/message writes that follow cannot be
-        // hoisted above the claim, so no reader-visible state (READY/ERROR)
-        // is published before we own the slot. Strong CAS: a spurious
-        // failure would wrongly report "already set".
-        self.state_word()
-            .compare_exchange(PENDING, COMPUTING, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-    }
-
-    /// Stores the completion time and publishes `state`, then wakes waiters.
-    fn publish(&self, state: u32) {
-        self.region
-            .atomic_u64(OFF_TIME)
-            .store(monotonic_ns(), Ordering::Relaxed);
-        // Release: orders the value/message and time writes above before the
-        // terminal state; readers acquire-load the state before reading them.
-        self.state_word().store(state, Ordering::Release);
-        wake_all(self.state_word());
+        self.raw.completion_time()
     }
 
     /// Completes the future with `v`. Returns false (and writes nothing) if
     /// it was already completed or is being completed by another setter.
+    #[inline]
     pub fn set_value(&self, v: T) -> bool {
-        if !self.claim() {
-            return false;
-        }
-        self.region.write::<T>(OFF_VALUE, v);
-        self.publish(READY);
-        true
+        // The length is `size_of::<T>()`, which open checked: never Err.
+        self.raw.set_value(bytes_of(&v)).unwrap_or(false)
     }
 
     /// Completes the future with an error message (UTF-8, cut to 255 bytes
     /// at a character boundary). The message is written before `ERROR` is
     /// visible. Returns false if the future was already claimed.
     pub fn set_error(&self, msg: &str) -> bool {
-        if !self.claim() {
-            return false;
-        }
-        write_msg(&self.region, Self::ERR_OFF, msg);
-        self.publish(ERROR);
-        true
+        self.raw.set_error(msg)
     }
 
-    /// The outcome if the future is complete: `Some(Ok(v))`, `Some(Err(Failed))`,
-    /// `None` while pending/computing, `Some(Err(mismatch))` for a state no
-    /// implementation writes.
+    /// The outcome if the future is complete (see [`RawFuture`]).
+    #[inline]
     fn outcome(&self) -> Option<Result<T>> {
-        match self.state_word().load(Ordering::Acquire) {
-            // Acquire above pairs with the setter's release store of READY:
-            // the value is complete, and READY is terminal, so it is stable.
-            READY => Some(Ok(self.region.read::<T>(OFF_VALUE))),
-            ERROR => Some(Err(Error::Failed {
-                name: self.region.name().to_owned(),
-                kind: KIND,
-                message: read_msg(&self.region, Self::ERR_OFF),
-            })),
-            PENDING | COMPUTING => None,
-            other => Some(Err(self
-                .region
-                .mismatch(KIND, format!("state word holds {other}, not 0..=3")))),
-        }
+        let mut v = zeroed::<T>();
+        let r = self.raw.outcome(bytes_of_mut(&mut v))?;
+        Some(r.map(|()| v))
     }
 
     /// The value if it is ready, `Ok(None)` if not yet, [`Error::Failed`] if
@@ -373,21 +224,10 @@ impl<T: ShmElement> Future<T> {
     }
 
     fn wait(&self, timeout: Option<Duration>) -> Result<T> {
-        if let Some(r) = self.outcome() {
-            return r;
-        }
-        let start = Instant::now();
-        let waiters = self.region.atomic_u32(OFF_WAITERS);
-        waiters.fetch_add(1, Ordering::Relaxed);
-        let _guard = WaiterGuard(waiters);
-        match wait_until(self.state_word(), timeout, || self.outcome()) {
-            Some(r) => r,
-            None => Err(Error::Timeout {
-                name: self.region.name().to_owned(),
-                kind: KIND,
-                waited_ms: millis(start.elapsed()),
-            }),
-        }
+        let mut v = zeroed::<T>();
+        self.raw
+            .get_until(bytes_of_mut(&mut v), &Deadline::from_timeout(timeout))?;
+        Ok(v)
     }
 
     /// Blocks until the future completes; returns the value or
@@ -404,8 +244,7 @@ impl<T: ShmElement> Future<T> {
 
     /// The error message if the future completed with an error.
     pub fn error_message(&self) -> Option<String> {
-        (self.state_word().load(Ordering::Acquire) == ERROR)
-            .then(|| read_msg(&self.region, Self::ERR_OFF))
+        self.raw.error_message()
     }
 
     /// Chains a computation: creates a pending `Future<U>` named `next_name`
@@ -424,7 +263,7 @@ impl<T: ShmElement> Future<T> {
     /// let src = Future::<i32>::create(&seg, "src")?;
     /// let (doubled, cont) = src.then(&seg, "doubled", |v| v as i64 * 2)?;
     /// let worker = cont.spawn(); // completes `doubled` when `src` is set
-    /// src.set_value(21);
+    /// assert!(src.set_value(21));
     /// assert_eq!(doubled.get()?, 42);
     /// worker.join().unwrap()?;
     /// Segment::unlink(&name)?;
@@ -551,6 +390,8 @@ mod tests {
     use super::*;
     use crate::codata::testutil::seg;
 
+    use crate::region::atomic::Ordering;
+
     #[test]
     fn sizes_match_the_reference() {
         assert_eq!(Future::<i32>::size_for(), Some(280));
@@ -596,13 +437,15 @@ mod tests {
         let t = seg("futstuck");
         let f = Future::<i32>::create(&t.1, "f").unwrap();
         // A setter that died after its claim.
-        f.region
-            .atomic_u32(OFF_STATE)
-            .store(COMPUTING, Ordering::Release);
+        f.region()
+            .atomic_u32(fmt::STATE as usize)
+            .store(fmt::COMPUTING, Ordering::Release);
         let e = f.get_timeout(Duration::from_millis(20)).unwrap_err();
         assert!(matches!(e, Error::Timeout { .. }), "{e}");
         assert_eq!(f.state(), FutureState::Computing);
-        f.region.atomic_u32(OFF_STATE).store(7, Ordering::Release);
+        f.region()
+            .atomic_u32(fmt::STATE as usize)
+            .store(7, Ordering::Release);
         assert!(matches!(f.try_get(), Err(Error::StructureMismatch { .. })));
     }
 

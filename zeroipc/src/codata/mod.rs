@@ -5,11 +5,13 @@
 //! and [`Channel`](channel::Channel) (buffered or rendezvous message
 //! passing).
 //!
-//! Layouts are the C++ reference's (FORMAT.md §4, REFERENCE-NOTES §§7–10);
-//! the Python reference disagrees on Lazy, Stream and Channel, so those are
-//! compatible with C++ peers only. Each module documents its layout, its
-//! protocol as seen by a reference peer, the reference bugs it fixes, and
-//! what is guaranteed after a participant is killed with SIGKILL.
+//! Layouts are the C++ reference's (docs/FORMAT.md §4.5–§4.9); the Python
+//! reference disagrees on Lazy, Stream and Channel (docs/FORMAT.md §7), so
+//! those are compatible with C++ peers only. Each protocol is written once,
+//! over bytes, in [`crate::raw`]; the types here are typed veneers over it.
+//! Each module documents its protocol as seen by a reference peer, the
+//! reference defects it fixes, its blocking / non-blocking / timed forms,
+//! and what is guaranteed after a participant is killed with SIGKILL.
 
 pub mod channel;
 pub mod future;
@@ -18,8 +20,18 @@ pub mod stream;
 
 use crate::region::Region;
 
+use crate::element::ShmElement;
+
 /// Capacity of the NUL-terminated error message fields (Future, Lazy).
-pub(crate) const ERROR_MSG_LEN: usize = 256;
+pub(crate) const ERROR_MSG_LEN: usize = crate::format::future::ERROR_MSG_LEN as usize;
+
+/// An all-zero `T`, the buffer a typed veneer hands to the byte protocol.
+#[inline]
+pub(crate) fn zeroed<T: ShmElement>() -> T {
+    // SAFETY: `ShmElement` guarantees that every bit pattern, all zeros
+    // included, is a valid `T`.
+    unsafe { std::mem::zeroed() }
+}
 
 /// How long an open check re-reads a combination of words that a live
 /// reference peer can show for a moment (its stores may become visible in
@@ -65,12 +77,6 @@ pub(crate) fn read_msg(region: &Region, off: usize) -> String {
     region.read_bytes(off, &mut buf);
     let end = buf.iter().position(|&b| b == 0).unwrap_or(ERROR_MSG_LEN);
     String::from_utf8_lossy(&buf[..end]).into_owned()
-}
-
-/// `align_up(n, a)` for a power-of-two `a`, `None` on overflow.
-pub(crate) fn align_up(n: u64, a: u64) -> Option<u64> {
-    debug_assert!(a.is_power_of_two());
-    Some(n.checked_add(a - 1)? & !(a - 1))
 }
 
 #[cfg(test)]

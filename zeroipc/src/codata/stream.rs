@@ -1,88 +1,50 @@
 //! `Stream<T>`: an ordered sequence of values emitted by one producer, read
 //! destructively by one consumer and/or observed by any number of
 //! subscribers, with a close; plus [`StreamVoid`], the C++ `Stream<void>`
-//! event counter. FORMAT.md §4, REFERENCE-NOTES §9 (C++ layout; the Python
-//! reference's Stream is a bare Ring under `name` and cannot interoperate).
+//! event counter.
 //!
-//! # Layout (two entries, created together, in this order)
+//! The normative layout is docs/FORMAT.md §4.7 and §4.8 (the C++ layout;
+//! the Python reference's Stream is a bare Ring under `name` and cannot
+//! interoperate); the offsets are
+//! [`zeroipc::format::stream`](crate::format::stream). The protocol
+//! (single producer, single consumer, subscribers that read without
+//! consuming and report overruns, the close) is written once, over bytes,
+//! in [`RawStream`], whose docs describe it; [`Stream<T>`] and
+//! [`Subscriber<T>`] are its typed veneers, and the pipeline stages and
+//! folds, which call closures over `T`, are built on them here.
 //!
-//! `name_header`, 56 bytes:
+//! # Blocking, non-blocking and timed forms
 //!
-//! | off | type | field |
-//! |---|---|---|
-//! | 0 | atomic u64 | sequence: elements ever emitted |
-//! | 8 | atomic u32 | subscribers: readers attached (see below) |
-//! | 12 | atomic u8 | closed (0/1) |
-//! | 16 | u32 | buffer_capacity, in elements |
-//! | 20 | `[u8; 32]` | transform_name: `""`, `"map"`, `"filter"`, `"take"`, `"skip"` |
+//! Channel-like for emitting and consuming: the plain forms block.
 //!
-//! `name_buffer`: a [`Ring<T>`] of `buffer_capacity * s` bytes. Both names
-//! are checked before anything is created ([`Segment::register_group`]), so
-//! base names are limited to 24 bytes and a failure leaves no orphan entry.
-//!
-//! # Single producer, single consumer, many subscribers
-//!
-//! **`emit` is single-producer**: the buffer is the reference's SPSC
-//! [`Ring`], whose positions are plain stores; two processes emitting into
-//! one stream garble it (the reference documents multi-producer use; that is
-//! its bug 18). Likewise at most one process consumes destructively
-//! ([`Stream::try_recv`]/[`Stream::recv`], the reference's `next()`, and the
-//! pipeline stages, which consume their source).
-//!
-//! Readers come in two kinds:
-//! - the **consumer** takes elements out of the ring (`read_pos` moves);
-//!   while the ring is full, [`Stream::emit`] waits for it (backpressure).
-//! - **subscribers** ([`Stream::subscribe`]) read without consuming: each
-//!   has its own cursor starting at `write_pos` when it attached, and reads
-//!   with [`Ring`]'s non-destructive `read_at`. It sees every element
-//!   emitted after it attached that it reads while the element is still
-//!   safe in its slot: not yet taken by the consumer (or dropped by
-//!   [`Stream::emit_overwrite`]), or followed by fewer than `capacity`
-//!   later elements. An element that is both taken and `capacity` behind
-//!   the newest one sits in the slot the producer writes next, and the
-//!   format has no mark of a write in progress, so a reader cannot tell
-//!   whether it is being overwritten at that moment: it counts as lost
-//!   (with capacity 4: subscribe, emit 4, consume 4, and the first of the
-//!   four is reported missed, the other three are delivered). A subscriber
-//!   that falls behind gets [`Error::Overrun`] with the number of elements
-//!   it missed and continues with the oldest element still safe — it is
-//!   never silently skipped ahead. A copy is accepted only if, after it,
-//!   `write_pos < cursor + capacity` (the producer has not started on the
-//!   slot) or `read_pos <= cursor` (the slot cannot be reused yet);
-//!   otherwise it is discarded as overrun.
-//!
-//! With no consumer the ring fills and `emit` blocks; a broadcast-only
-//! stream uses [`Stream::emit_overwrite`], which drops the oldest element
-//! when full (the producer then also acts as the ring's consumer, so no
-//! process may consume destructively at the same time).
-//!
-//! `subscribers` counts our attached readers: live [`Subscriber`]s, blocked
-//! consumers and blocked stages. Our producer wakes the sleepers (futex on
-//! that word) after an emit when it is nonzero; every sleep is bounded
-//! ([`crate::wait::MAX_SLEEP`]) because reference producers wake nobody. A
-//! producer blocked on a full ring polls with bounded sleeps.
+//! | operation | blocking | non-blocking | timed |
+//! |---|---|---|---|
+//! | emit | [`Stream::emit`] (`Err(Closed)`) | [`Stream::try_emit`]: `Err(SendError)` with the value back, [`Error::Full`] or [`Error::Closed`]; [`Stream::emit_overwrite`] (drops the oldest) | [`Stream::emit_timeout`]: `Err(SendError)` with the value back, [`Error::Timeout`] or [`Error::Closed`] |
+//! | consume | [`Stream::recv`] | [`Stream::try_recv`]: `Ok(None)` empty now, `Err(Closed)` closed and drained | [`Stream::recv_timeout`] |
+//! | observe | [`Subscriber::next_blocking`] | [`Subscriber::try_next`] | [`Subscriber::next_timeout`] |
+//! | run a stage / fold | [`Stage::run_until_closed`], [`Fold::run_until_closed`] | [`Stage::pump`], [`Fold::pump`] | [`Stage::run_timeout`], [`Fold::run_timeout`] |
 //!
 //! # Transforms without blocking the caller
 //!
 //! The reference's `map`/`filter`/`take`/`skip` subscribe to the source and
-//! so block the caller until the source closes (bug 20). Here they create
-//! the output stream (capacity as the source; `take(n)` uses `min(n,
-//! capacity)`) with its transform name and return a [`Stage`] that the
-//! caller drives: [`Stage::pump`] moves what is available without blocking,
-//! [`Stage::run_until_closed`] blocks, [`Stage::spawn`] runs it on a
-//! thread. A stage consumes its source (it is the source's consumer),
-//! closes its output when the source is closed and drained (`take` closes
-//! it after `n` elements), and stops if its output is closed by someone
-//! else. It takes a source element only once the element's result has
-//! been emitted (or the function skipped it), and checks the output before
-//! looking at the source, so closing its output never loses a source
-//! element: what the stage did not deliver stays in the source. A stage
-//! waiting for its source also watches its output's `closed` flag (within
-//! [`crate::wait::MAX_SLEEP`]: the closer wakes only the output's readers),
-//! so a spawned stage on an idle source ends soon after the output is
-//! closed. [`Stream::fold`] returns a [`Fold`] driven the same way. Elements
-//! left in the ring when the stream is closed are still delivered (the
-//! reference's subscribe drops them).
+//! so block the caller until the source closes (defect #20, docs/FORMAT.md
+//! §8.3). Here they create the output stream (capacity as the source;
+//! `take(n)` uses `min(n, capacity)`) with its transform name and return a
+//! [`Stage`] that the caller drives: [`Stage::pump`] moves what is
+//! available without blocking, [`Stage::run_until_closed`] blocks,
+//! [`Stage::spawn`] runs it on a thread. A stage consumes its source (it is
+//! the source's consumer), closes its output when the source is closed and
+//! drained (`take` closes it after `n` elements), and stops if its output
+//! is closed by someone else. It takes a source element only once the
+//! element's result has been emitted (or the function skipped it), and
+//! checks the output before looking at the source, so closing its output
+//! never loses a source element: what the stage did not deliver stays in
+//! the source. A stage waiting for its source also watches its output's
+//! `closed` flag (within [`crate::wait::MAX_SLEEP`]: the closer wakes only
+//! the output's readers), so a spawned stage on an idle source ends soon
+//! after the output is closed. [`Stream::fold`] returns a [`Fold`] driven
+//! the same way. Elements left in the ring when the stream is closed are
+//! still delivered (the reference's subscribe drops them).
 //!
 //! # After SIGKILL
 //!
@@ -95,46 +57,21 @@
 //! - A killed subscriber or blocked reader leaves `subscribers` too high,
 //!   which only costs the producer futex wake-ups.
 
-use crate::data::ring::Ring;
-use crate::element::ShmElement;
-use crate::error::{Error, Result};
-use crate::region::atomic::{fence, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use super::zeroed;
+use crate::element::{bytes_of, bytes_of_mut, ShmElement};
+use crate::error::{Error, Result, SendError};
+use crate::format::stream as fmt;
+use crate::format::ElemLayout;
+use crate::raw::stream::{RawStream, RawSubscriber};
+use crate::region::atomic::{AtomicU64, AtomicU8, Ordering};
 use crate::region::Region;
-use crate::segment::{Part, Segment};
-use crate::wait::{millis, poll_until, wait_until, wake_all};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use crate::segment::Segment;
+use crate::wait::{poll_until, Deadline};
+use std::marker::PhantomData;
+use std::time::Duration;
 
-const KIND: &str = "stream";
-
-const HEADER_SIZE: u64 = 56;
-const OFF_SEQUENCE: usize = 0;
-const OFF_SUBSCRIBERS: usize = 8;
-const OFF_CLOSED: usize = 12;
-const OFF_CAPACITY: usize = 16;
-const OFF_TRANSFORM: usize = 20;
-const TRANSFORM_LEN: usize = 32;
-
-/// Counts the holder in `subscribers` for its lifetime (also on unwind).
-struct Attached<'a>(&'a AtomicU32);
-
-impl<'a> Attached<'a> {
-    fn new(word: &'a AtomicU32) -> Self {
-        // SeqCst: Dekker pair with the producer's fence + load in `notify`:
-        // either the producer sees us and wakes us, or we see its element
-        // before sleeping.
-        word.fetch_add(1, Ordering::SeqCst);
-        Attached(word)
-    }
-}
-
-impl Drop for Attached<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// A shared stream of `T` (single producer; see the module docs).
+/// A shared stream of `T` (single producer; see [`RawStream`]): a typed
+/// veneer over [`RawStream`].
 ///
 /// ```
 /// use zeroipc::{Error, Segment, Stream};
@@ -160,26 +97,21 @@ impl Drop for Attached<'_> {
 /// evens.join().unwrap()?;
 /// // The stage consumed the elements, but they are not overwritten yet:
 /// assert_eq!(watcher.try_next()?, Some(1));
+/// // A closed stream hands an emitted value back.
+/// assert_eq!(s.try_emit(7).unwrap_err().into_inner(), 7);
 /// Segment::unlink(&name)?;
 /// # Ok::<(), zeroipc::Error>(())
 /// ```
 pub struct Stream<T: ShmElement> {
-    header: Region,
-    ring: Arc<Ring<T>>,
-    /// Cached at open: ring capacity in bytes and elements.
-    cap_bytes: u64,
-    capacity: usize,
-    name: String,
+    raw: RawStream,
+    _t: PhantomData<T>,
 }
 
 impl<T: ShmElement> Clone for Stream<T> {
     fn clone(&self) -> Self {
         Stream {
-            header: self.header.clone(),
-            ring: Arc::clone(&self.ring),
-            cap_bytes: self.cap_bytes,
-            capacity: self.capacity,
-            name: self.name.clone(),
+            raw: self.raw.clone(),
+            _t: PhantomData,
         }
     }
 }
@@ -187,8 +119,8 @@ impl<T: ShmElement> Clone for Stream<T> {
 impl<T: ShmElement> std::fmt::Debug for Stream<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Stream")
-            .field("name", &self.name)
-            .field("capacity", &self.capacity)
+            .field("name", &self.name())
+            .field("capacity", &self.capacity())
             .field("sequence", &self.sequence())
             .field("closed", &self.is_closed())
             .finish()
@@ -196,7 +128,7 @@ impl<T: ShmElement> std::fmt::Debug for Stream<T> {
 }
 
 impl<T: ShmElement> Stream<T> {
-    const ELEM: u64 = size_of::<T>() as u64;
+    const ELEM: ElemLayout = ElemLayout::of::<T>();
 
     /// Creates an open stream named `name` buffering `capacity` elements
     /// (entries `name_header` and `name_buffer`).
@@ -210,210 +142,94 @@ impl<T: ShmElement> Stream<T> {
         capacity: usize,
         transform: &str,
     ) -> Result<Self> {
-        debug_assert!(transform.len() < TRANSFORM_LEN);
-        let ring_size = Ring::<T>::size_for(capacity).ok_or_else(|| Error::InvalidParameter {
-            segment: seg.name().to_owned(),
-            what: format!(
-                "stream {name:?}: capacity {capacity} elements x {} bytes must be 1 ..= {} bytes",
-                Self::ELEM,
-                u32::MAX
-            ),
-        })?;
-        let mut regions = seg.register_group(
-            &[
-                Part::new(format!("{name}_header"), HEADER_SIZE),
-                Part::new(format!("{name}_buffer"), ring_size),
-            ],
-            |r| {
-                // Plain fields, published by the table's release of
-                // entry_count; sequence/subscribers/closed are already 0.
-                r[0].write::<u32>(OFF_CAPACITY, capacity as u32);
-                r[0].write_bytes(OFF_TRANSFORM, transform.as_bytes());
-                Ring::<T>::init_region(&r[1], capacity);
-                Ok(())
-            },
-        )?;
-        let buffer = regions.pop().expect("two regions");
-        let header = regions.pop().expect("two regions");
-        Self::from_regions(name, header, buffer)
+        Ok(Stream {
+            raw: RawStream::create_with_transform(seg, name, Self::ELEM, capacity, transform)?,
+            _t: PhantomData,
+        })
     }
 
     /// Opens the stream named `name`, validating the header against the
     /// ring and `T`.
     pub fn open(seg: &Segment, name: &str) -> Result<Self> {
-        let header = seg.region(&format!("{name}_header"))?;
-        let buffer = seg.region(&format!("{name}_buffer"))?;
-        Self::from_regions(name, header, buffer)
+        Ok(Stream {
+            raw: RawStream::open(seg, name, Some(Self::ELEM))?,
+            _t: PhantomData,
+        })
     }
 
-    fn from_regions(name: &str, header: Region, buffer: Region) -> Result<Self> {
-        if header.len() as u64 != HEADER_SIZE {
-            return Err(header.mismatch(
-                KIND,
-                format!(
-                    "header entry is {} bytes, expected {HEADER_SIZE}",
-                    header.len()
-                ),
-            ));
-        }
-        let ring = Ring::<T>::from_region(buffer)?;
-        // Relaxed: only the value's range matters (0/1 for every writer).
-        let closed = header.atomic_u8(OFF_CLOSED).load(Ordering::Relaxed);
-        if closed > 1 {
-            return Err(header.mismatch(
-                KIND,
-                format!(
-                    "closed flag is {closed}, not 0 or 1: not a stream header, or a corrupted one"
-                ),
-            ));
-        }
-        let stated = header.read_u32(OFF_CAPACITY) as usize;
-        if stated != ring.capacity() {
-            return Err(header.mismatch(
-                KIND,
-                format!(
-                    "buffer_capacity {stated} elements disagrees with the ring's {} elements",
-                    ring.capacity()
-                ),
-            ));
-        }
-        Ok(Stream {
-            header,
-            cap_bytes: ring.capacity_bytes() as u64,
-            capacity: ring.capacity(),
-            ring: Arc::new(ring),
-            name: name.to_owned(),
-        })
+    /// The protocol core this veneer calls (for tools).
+    pub fn raw(&self) -> &RawStream {
+        &self.raw
     }
 
     /// The base name.
     pub fn name(&self) -> &str {
-        &self.name
+        self.raw.name()
     }
 
     /// Buffer capacity in elements.
     pub fn capacity(&self) -> usize {
-        self.capacity
+        self.raw.capacity()
     }
 
     /// Elements in the ring not yet consumed (a snapshot).
     pub fn len(&self) -> usize {
-        self.ring.len()
+        self.raw.len()
     }
 
     /// True when nothing is waiting to be consumed.
     pub fn is_empty(&self) -> bool {
-        self.ring.is_empty()
+        self.raw.is_empty()
     }
 
     /// Elements ever emitted (the header's `sequence`).
     pub fn sequence(&self) -> u64 {
-        self.header.atomic_u64(OFF_SEQUENCE).load(Ordering::Acquire)
+        self.raw.sequence()
     }
 
-    /// Attached readers as counted in the header (see the module docs).
+    /// Attached readers as counted in the header (see [`RawStream`]).
     pub fn subscriber_count(&self) -> u32 {
-        self.subscribers().load(Ordering::Relaxed)
+        self.raw.subscriber_count()
     }
 
     /// The transform that produced this stream (`""` for a source).
     pub fn transform_name(&self) -> String {
-        let mut buf = [0u8; TRANSFORM_LEN];
-        self.header.read_bytes(OFF_TRANSFORM, &mut buf);
-        let end = buf.iter().position(|&b| b == 0).unwrap_or(TRANSFORM_LEN);
-        String::from_utf8_lossy(&buf[..end]).into_owned()
-    }
-
-    fn subscribers(&self) -> &AtomicU32 {
-        self.header.atomic_u32(OFF_SUBSCRIBERS)
-    }
-
-    fn closed_word(&self) -> &AtomicU8 {
-        self.header.atomic_u8(OFF_CLOSED)
+        self.raw.transform_name()
     }
 
     /// True once closed.
     pub fn is_closed(&self) -> bool {
-        self.closed_word().load(Ordering::Acquire) != 0
+        self.raw.is_closed()
     }
 
     /// Closes the stream: no more emits; readers get what is left, then
     /// [`Error::Closed`]. Wakes sleeping readers.
     pub fn close(&self) {
-        // Release: every element emitted before (by this thread) is visible
-        // to a reader that acquires closed == 1.
-        self.closed_word().store(1, Ordering::Release);
-        wake_all(self.subscribers());
+        self.raw.close();
     }
 
-    fn closed_err(&self) -> Error {
-        Error::Closed {
-            name: self.name.clone(),
-            kind: KIND,
-        }
-    }
-
-    fn timeout_err(&self, start: Instant) -> Error {
-        Error::Timeout {
-            name: self.name.clone(),
-            kind: KIND,
-            waited_ms: millis(start.elapsed()),
-        }
-    }
-
-    /// After an element is published: count it and wake sleepers.
-    fn notify(&self) {
-        // AcqRel as the reference; the ring's write_pos already published
-        // the element itself.
-        self.header
-            .atomic_u64(OFF_SEQUENCE)
-            .fetch_add(1, Ordering::AcqRel);
-        // SeqCst fence: the write_pos store before the subscribers load
-        // (Dekker pair with `Attached::new`).
-        fence(Ordering::SeqCst);
-        if self.subscribers().load(Ordering::Relaxed) > 0 {
-            wake_all(self.subscribers());
-        }
-    }
-
-    /// Emits `v` if there is room: `Ok(true)` emitted, `Ok(false)` full,
-    /// [`Error::Closed`] if closed. Single producer only.
-    pub fn try_emit(&self, v: T) -> Result<bool> {
-        if self.is_closed() {
-            return Err(self.closed_err());
-        }
-        if self.ring.write(v).is_err() {
-            return Ok(false);
-        }
-        self.notify();
-        Ok(true)
-    }
-
-    fn emit_until(&self, v: T, timeout: Option<Duration>) -> Result<()> {
-        let start = Instant::now();
-        let mut outcome = None;
-        poll_until(timeout, || match self.try_emit(v) {
-            Ok(false) => None,
-            r => {
-                outcome = Some(r);
-                Some(())
-            }
-        });
-        match outcome {
-            Some(r) => r.map(|_| ()),
-            None => Err(self.timeout_err(start)),
-        }
+    /// Emits `v` if there is room. On failure the value comes back in a
+    /// [`SendError`]: [`Error::Full`] (no room now) or [`Error::Closed`].
+    /// Single producer only.
+    #[inline]
+    pub fn try_emit(&self, v: T) -> Result<(), SendError<T>> {
+        self.raw
+            .try_emit_unchecked(bytes_of(&v))
+            .map_err(|error| SendError { value: v, error })
     }
 
     /// Emits `v`, waiting while the ring is full (backpressure from the
     /// consumer). [`Error::Closed`] if closed. Single producer only.
     pub fn emit(&self, v: T) -> Result<()> {
-        self.emit_until(v, None)
+        self.raw.emit_until(bytes_of(&v), &Deadline::forever())
     }
 
-    /// Like [`Stream::emit`], giving up with [`Error::Timeout`].
-    pub fn emit_timeout(&self, v: T, timeout: Duration) -> Result<()> {
-        self.emit_until(v, Some(timeout))
+    /// Like [`Stream::emit`], giving up after `timeout`: the value comes
+    /// back in a [`SendError`] with [`Error::Timeout`] or [`Error::Closed`].
+    pub fn emit_timeout(&self, v: T, timeout: Duration) -> Result<(), SendError<T>> {
+        self.raw
+            .emit_until(bytes_of(&v), &Deadline::after(timeout))
+            .map_err(|error| SendError { value: v, error })
     }
 
     /// Broadcast emit: if the ring is full, drops the oldest element (the
@@ -421,115 +237,56 @@ impl<T: ShmElement> Stream<T> {
     /// many elements were dropped (0 or 1). Only for streams nobody
     /// consumes destructively (subscribers only).
     pub fn emit_overwrite(&self, v: T) -> Result<u64> {
-        if self.is_closed() {
-            return Err(self.closed_err());
-        }
-        let (mut dropped, mut tries) = (0u64, 0u64);
-        while self.ring.write(v).is_err() {
-            tries += 1;
-            // One read makes room in a consistent ring; a ring whose
-            // positions were corrupted may need more, but never more than a
-            // capacity's worth, so the loop is bounded.
-            if self.ring.read().is_some() {
-                dropped += 1;
-            }
-            if tries > self.capacity as u64 {
-                return Err(self.header.mismatch(
-                    KIND,
-                    format!(
-                        "buffer still full after dropping {dropped} elements: positions \
-                         write {} / read {} are inconsistent",
-                        self.ring.write_pos(),
-                        self.ring.read_pos()
-                    ),
-                ));
-            }
-        }
-        self.notify();
-        Ok(dropped)
+        self.raw.emit_overwrite(bytes_of(&v))
     }
 
     /// Takes the next element if there is one (the reference's `next()`):
     /// `Ok(None)` when empty, [`Error::Closed`] once closed and drained.
     /// Single consumer only.
+    #[inline]
     pub fn try_recv(&self) -> Result<Option<T>> {
-        if let Some(v) = self.ring.read() {
-            return Ok(Some(v));
-        }
-        if self.is_closed() {
-            // Acquire above: elements emitted before the close are visible
-            // now; take one if the first read raced with them.
-            return match self.ring.read() {
-                Some(v) => Ok(Some(v)),
-                None => Err(self.closed_err()),
-            };
-        }
-        Ok(None)
+        let mut v = zeroed::<T>();
+        let got = self.raw.try_recv_unchecked(bytes_of_mut(&mut v))?;
+        Ok(got.then_some(v))
     }
 
-    /// The next element without taking it, for a stage (the source's only
-    /// consumer, so the element stays next until [`Stream::take_peeked`]):
-    /// `Ok(None)` when empty, [`Error::Closed`] once closed and drained.
+    /// The next element without taking it, for a stage (see
+    /// [`RawStream`]'s `peek`).
     fn peek(&self) -> Result<Option<T>> {
-        if let Some(v) = self.peek_ring() {
-            return Ok(Some(v));
-        }
-        if self.is_closed() {
-            // Acquire on closed: elements emitted before the close are
-            // visible now; look once more.
-            return match self.peek_ring() {
-                Some(v) => Ok(Some(v)),
-                None => Err(self.closed_err()),
-            };
-        }
-        Ok(None)
+        let mut v = zeroed::<T>();
+        let got = self.raw.peek(bytes_of_mut(&mut v))?;
+        Ok(got.then_some(v))
     }
 
-    fn peek_ring(&self) -> Option<T> {
-        // Only we (the consumer) move read_pos. Acquire on write_pos: the
-        // producer's bytes of every element before it are visible.
-        let rp = self.ring.read_pos();
-        let wp = self.ring.write_pos();
-        (wp.wrapping_sub(rp) >= Self::ELEM).then(|| self.ring.read_at(rp))
-    }
-
-    /// Takes the element [`Stream::peek`] returned (the producer never
-    /// writes an unconsumed slot, so it is still the same one). False if
-    /// the ring was found empty (positions rewritten by a hostile peer).
+    /// Takes the element [`Stream::peek`] returned.
     fn take_peeked(&self) -> bool {
-        self.ring.read().is_some()
+        let mut v = zeroed::<T>();
+        self.raw.take_peeked(bytes_of_mut(&mut v))
     }
 
-    fn recv_until(&self, timeout: Option<Duration>) -> Result<T> {
-        if let Some(v) = self.try_recv()? {
-            return Ok(v);
-        }
-        let start = Instant::now();
-        let _attached = Attached::new(self.subscribers());
-        match wait_until(self.subscribers(), timeout, || self.try_recv().transpose()) {
-            Some(r) => r,
-            None => Err(self.timeout_err(start)),
-        }
+    fn recv_until(&self, deadline: &Deadline) -> Result<T> {
+        let mut v = zeroed::<T>();
+        self.raw.recv_until(bytes_of_mut(&mut v), deadline)?;
+        Ok(v)
     }
 
     /// Takes the next element, waiting for one; after close, the remaining
     /// elements and then [`Error::Closed`]. Single consumer only.
     pub fn recv(&self) -> Result<T> {
-        self.recv_until(None)
+        self.recv_until(&Deadline::forever())
     }
 
     /// Like [`Stream::recv`], giving up with [`Error::Timeout`].
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T> {
-        self.recv_until(Some(timeout))
+        self.recv_until(&Deadline::after(timeout))
     }
 
     /// Attaches a non-destructive reader positioned at the current end of
-    /// the stream (see the module docs for what it is guaranteed to see).
+    /// the stream (see [`RawStream`] for what it is guaranteed to see).
     pub fn subscribe(&self) -> Subscriber<T> {
-        self.subscribers().fetch_add(1, Ordering::SeqCst);
         Subscriber {
-            cursor: self.ring.write_pos(),
-            stream: self.clone(),
+            raw: self.raw.subscribe(),
+            _t: PhantomData,
         }
     }
 
@@ -544,14 +301,6 @@ impl<T: ShmElement> Stream<T> {
         capacity: usize,
         f: F,
     ) -> Result<Stage<T, U, F>> {
-        if transform.len() >= TRANSFORM_LEN {
-            return Err(Error::InvalidParameter {
-                segment: seg.name().to_owned(),
-                what: format!(
-                    "stream {name:?}: transform name {transform:?} is longer than 31 bytes"
-                ),
-            });
-        }
         let dst = Stream::<U>::create_with_transform(seg, name, capacity, transform)?;
         Ok(Stage {
             src: self.clone(),
@@ -570,7 +319,7 @@ impl<T: ShmElement> Stream<T> {
         name: &str,
         mut f: impl FnMut(T) -> U,
     ) -> Result<Stage<T, U, impl FnMut(T) -> Step<U>>> {
-        self.stage(seg, name, "map", self.capacity, move |x| Step::Emit(f(x)))
+        self.stage(seg, name, "map", self.capacity(), move |x| Step::Emit(f(x)))
     }
 
     /// `filter`: a stage passing on the elements for which `keep` is true.
@@ -580,7 +329,7 @@ impl<T: ShmElement> Stream<T> {
         name: &str,
         mut keep: impl FnMut(&T) -> bool,
     ) -> Result<Stage<T, T, impl FnMut(T) -> Step<T>>> {
-        self.stage(seg, name, "filter", self.capacity, move |x| {
+        self.stage(seg, name, "filter", self.capacity(), move |x| {
             if keep(&x) {
                 Step::Emit(x)
             } else {
@@ -598,7 +347,7 @@ impl<T: ShmElement> Stream<T> {
         name: &str,
         n: u64,
     ) -> Result<Stage<T, T, impl FnMut(T) -> Step<T>>> {
-        let cap = (n.min(self.capacity as u64) as usize).max(1);
+        let cap = (n.min(self.capacity() as u64) as usize).max(1);
         let mut seen = 0u64;
         let mut stage = self.stage(seg, name, "take", cap, move |x| {
             seen += 1;
@@ -622,7 +371,7 @@ impl<T: ShmElement> Stream<T> {
         n: u64,
     ) -> Result<Stage<T, T, impl FnMut(T) -> Step<T>>> {
         let mut seen = 0u64;
-        self.stage(seg, name, "skip", self.capacity, move |x| {
+        self.stage(seg, name, "skip", self.capacity(), move |x| {
             seen += 1;
             if seen > n {
                 Step::Emit(x)
@@ -646,137 +395,59 @@ impl<T: ShmElement> Stream<T> {
 
     /// Waits (bounded sleeps on the subscribers word) until `ready` holds,
     /// counting the caller as attached. Returns false on timeout.
-    fn wait_for(&self, timeout: Option<Duration>, mut ready: impl FnMut() -> bool) -> bool {
-        let _attached = Attached::new(self.subscribers());
-        wait_until(self.subscribers(), timeout, || ready().then_some(())).is_some()
+    fn wait_for(&self, timeout: Option<Duration>, ready: impl FnMut() -> bool) -> bool {
+        self.raw.wait_for(timeout, ready)
     }
 }
 
-/// A non-destructive reader of a [`Stream`] (see the module docs). Counted
-/// in the header's `subscribers` while alive.
+/// A non-destructive reader of a [`Stream`] (see [`RawStream`]): a typed
+/// veneer over [`RawSubscriber`]. Counted in the header's `subscribers`
+/// while alive.
 pub struct Subscriber<T: ShmElement> {
-    stream: Stream<T>,
-    /// Byte position of the next element to read.
-    cursor: u64,
+    raw: RawSubscriber,
+    _t: PhantomData<T>,
 }
 
 impl<T: ShmElement> std::fmt::Debug for Subscriber<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Subscriber")
-            .field("stream", &self.stream.name)
-            .field("cursor", &self.cursor)
+            .field("raw", &self.raw)
             .finish()
     }
 }
 
-impl<T: ShmElement> Drop for Subscriber<T> {
-    fn drop(&mut self) {
-        self.stream.subscribers().fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 impl<T: ShmElement> Subscriber<T> {
-    const ELEM: u64 = size_of::<T>() as u64;
-
     /// Elements emitted but not yet read by this subscriber (a snapshot;
     /// more than the capacity means it has been lapped).
     pub fn lag(&self) -> u64 {
-        self.stream.ring.write_pos().wrapping_sub(self.cursor) / Self::ELEM
-    }
-
-    /// Moves the cursor to the oldest element that may still be intact and
-    /// reports what was skipped.
-    fn overrun(&mut self, at_least: u64) -> Error {
-        let cap = self.stream.cap_bytes;
-        let wp = self.stream.ring.write_pos();
-        let rp = self.stream.ring.read_pos();
-        // The slot of position p is reused when the producer writes p + cap,
-        // which needs read_pos > p: so positions >= min(rp, wp - cap + s)
-        // are intact (rp >= wp - cap for a consistent ring).
-        let oldest = rp.min(wp.saturating_sub(cap).saturating_add(Self::ELEM));
-        let new = oldest.max(at_least).min(wp);
-        let missed = new.saturating_sub(self.cursor) / Self::ELEM;
-        self.cursor = new;
-        Error::Overrun {
-            name: self.stream.name.clone(),
-            kind: KIND,
-            missed,
-        }
+        self.raw.lag()
     }
 
     /// The next element if one is available: `Ok(None)` when caught up,
     /// [`Error::Overrun`] (once, then reading continues) when elements were
     /// lost, [`Error::Closed`] once the stream is closed and this
     /// subscriber has read everything.
+    #[inline]
     pub fn try_next(&mut self) -> Result<Option<T>> {
-        let s = Self::ELEM;
-        let cap = self.stream.cap_bytes;
-        let ring = &self.stream.ring;
-        // Acquire: the element bytes before write_pos are visible.
-        let wp = ring.write_pos();
-        if wp == self.cursor {
-            if self.stream.is_closed() {
-                // Acquire on closed: emits before the close are visible.
-                if ring.write_pos() == self.cursor {
-                    return Err(self.stream.closed_err());
-                }
-                return self.try_next();
-            }
-            return Ok(None);
-        }
-        if wp < self.cursor || (wp - self.cursor) % s != 0 {
-            // The positions went backwards or off the element grid: a
-            // reference `reset()` or a corrupted header. Resynchronise.
-            let old = self.cursor;
-            self.cursor = wp;
-            return Err(self.stream.header.mismatch(
-                KIND,
-                format!(
-                    "write_pos {wp} is not after this subscriber's position {old}; resynchronised"
-                ),
-            ));
-        }
-        if wp - self.cursor > cap {
-            return Err(self.overrun(self.cursor));
-        }
-        let v = ring.read_at(self.cursor);
-        // Keep the copy before the position re-checks.
-        fence(Ordering::Acquire);
-        let wp2 = ring.write_pos();
-        let rp2 = ring.read_pos();
-        if wp2 < self.cursor.saturating_add(cap) || rp2 <= self.cursor {
-            self.cursor = self.cursor.saturating_add(s);
-            Ok(Some(v))
-        } else {
-            // The producer may have been rewriting this slot during the copy.
-            let next = self.cursor.saturating_add(s);
-            Err(self.overrun(next))
-        }
+        let mut v = zeroed::<T>();
+        let got = self.raw.try_next_unchecked(bytes_of_mut(&mut v))?;
+        Ok(got.then_some(v))
     }
 
-    fn next_until(&mut self, timeout: Option<Duration>) -> Result<T> {
-        let start = Instant::now();
-        let stream = self.stream.clone();
-        let word = stream.subscribers();
-        let mut outcome = None;
-        wait_until(word, timeout, || match self.try_next() {
-            Ok(None) => None,
-            r => {
-                outcome = Some(r.map(|v| v.expect("Some")));
-                Some(())
-            }
-        });
-        outcome.unwrap_or_else(|| Err(stream.timeout_err(start)))
+    fn next_until(&mut self, deadline: &Deadline) -> Result<T> {
+        let mut v = zeroed::<T>();
+        self.raw.next_until(bytes_of_mut(&mut v), deadline)?;
+        Ok(v)
     }
 
     /// The next element, waiting for one (errors as [`Subscriber::try_next`]).
     pub fn next_blocking(&mut self) -> Result<T> {
-        self.next_until(None)
+        self.next_until(&Deadline::forever())
     }
 
     /// Like [`Subscriber::next_blocking`], giving up with [`Error::Timeout`].
     pub fn next_timeout(&mut self, timeout: Duration) -> Result<T> {
-        self.next_until(Some(timeout))
+        self.next_until(&Deadline::after(timeout))
     }
 }
 
@@ -814,8 +485,8 @@ pub struct Stage<T: ShmElement, U: ShmElement, F: FnMut(T) -> Step<U>> {
 impl<T: ShmElement, U: ShmElement, F: FnMut(T) -> Step<U>> std::fmt::Debug for Stage<T, U, F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Stage")
-            .field("src", &self.src.name)
-            .field("dst", &self.dst.name)
+            .field("src", &self.src.name())
+            .field("dst", &self.dst.name())
             .field("taken", &self.taken)
             .field("done", &self.done)
             .finish()
@@ -860,7 +531,7 @@ impl<T: ShmElement, U: ShmElement, F: FnMut(T) -> Step<U>> Stage<T, U, F> {
             return Ok(false);
         };
         match self.dst.try_emit(u) {
-            Ok(true) => {
+            Ok(()) => {
                 self.pending = None;
                 self.take_source();
                 if close_after {
@@ -868,13 +539,13 @@ impl<T: ShmElement, U: ShmElement, F: FnMut(T) -> Step<U>> Stage<T, U, F> {
                 }
                 Ok(true)
             }
-            Ok(false) => Ok(false),
-            Err(Error::Closed { .. }) => {
+            Err(e) if e.is_full() => Ok(false),
+            Err(e) if e.is_closed() => {
                 self.done = true;
                 self.pending = None;
                 Ok(false)
             }
-            Err(e) => Err(e),
+            Err(e) => Err(e.error),
         }
     }
 
@@ -926,15 +597,15 @@ impl<T: ShmElement, U: ShmElement, F: FnMut(T) -> Step<U>> Stage<T, U, F> {
     }
 
     fn run(&mut self, timeout: Option<Duration>) -> Result<u64> {
-        let start = Instant::now();
+        let deadline = Deadline::from_timeout(timeout);
         loop {
             self.pump()?;
             if self.done {
                 return Ok(self.taken);
             }
-            let left = timeout.map(|t| t.saturating_sub(start.elapsed()));
+            let left = deadline.remaining();
             if left == Some(Duration::ZERO) {
-                return Err(self.dst.timeout_err(start));
+                return Err(self.dst.raw.timeout_err(&deadline));
             }
             if self.pending.is_some() {
                 // Output full: its consumer wakes nobody; poll briefly.
@@ -1009,7 +680,7 @@ pub struct Fold<T: ShmElement, A, F: FnMut(A, T) -> A> {
 impl<T: ShmElement, A: std::fmt::Debug, F: FnMut(A, T) -> A> std::fmt::Debug for Fold<T, A, F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Fold")
-            .field("src", &self.src.name)
+            .field("src", &self.src.name())
             .field("acc", &self.acc)
             .field("done", &self.done)
             .finish()
@@ -1067,15 +738,15 @@ impl<T: ShmElement, A: Clone, F: FnMut(A, T) -> A> Fold<T, A, F> {
     }
 
     fn run(&mut self, timeout: Option<Duration>) -> Result<()> {
-        let start = Instant::now();
+        let deadline = Deadline::from_timeout(timeout);
         loop {
             self.pump()?;
             if self.done {
                 return Ok(());
             }
-            let left = timeout.map(|t| t.saturating_sub(start.elapsed()));
+            let left = deadline.remaining();
             if left == Some(Duration::ZERO) {
-                return Err(self.src.timeout_err(start));
+                return Err(self.src.raw.timeout_err(&deadline));
             }
             let src = &self.src;
             src.wait_for(left, || !src.is_empty() || src.is_closed());
@@ -1098,10 +769,12 @@ impl<T: ShmElement, A: Clone, F: FnMut(A, T) -> A> Fold<T, A, F> {
 // ----- Stream<void> ---------------------------------------------------------
 
 const VOID_KIND: &str = "stream_void";
-const VOID_SIZE: u64 = 16;
 
 /// The C++ `Stream<void>`: an event counter with a close flag, one entry
-/// `name` of 16 bytes: `event_count` atomic u64 @0, `closed` atomic u8 @8.
+/// `name` of [`fmt::VOID_SIZE`] bytes: `event_count` atomic u64 at
+/// [`fmt::VOID_EVENT_COUNT`], `closed` atomic u8 at [`fmt::VOID_CLOSED`]
+/// (docs/FORMAT.md §4.8). It has no element type, so it is its own
+/// protocol core (every operation is one atomic step).
 ///
 /// The reference has no open constructor for it; [`StreamVoid::open`]
 /// checks the entry size. After a SIGKILL nothing is left half-done: every
@@ -1128,28 +801,32 @@ pub struct StreamVoid {
 impl StreamVoid {
     /// Creates an open event counter at 0.
     pub fn create(seg: &Segment, name: &str) -> Result<Self> {
-        let region = seg.register(name, VOID_SIZE, |_| Ok(()))?;
+        let region = seg.register(name, fmt::VOID_SIZE, |_| Ok(()))?;
         Ok(StreamVoid { region })
     }
 
     /// Opens the counter named `name` (entry size must be 16).
     pub fn open(seg: &Segment, name: &str) -> Result<Self> {
         let region = seg.region(name)?;
-        if region.len() as u64 != VOID_SIZE {
+        if region.len() as u64 != fmt::VOID_SIZE {
             return Err(region.mismatch(
                 VOID_KIND,
-                format!("entry is {} bytes, expected {VOID_SIZE}", region.len()),
+                format!(
+                    "entry is {} bytes, expected {}",
+                    region.len(),
+                    fmt::VOID_SIZE
+                ),
             ));
         }
         Ok(StreamVoid { region })
     }
 
     fn count_word(&self) -> &AtomicU64 {
-        self.region.atomic_u64(0)
+        self.region.atomic_u64(fmt::VOID_EVENT_COUNT as usize)
     }
 
     fn closed_word(&self) -> &AtomicU8 {
-        self.region.atomic_u8(8)
+        self.region.atomic_u8(fmt::VOID_CLOSED as usize)
     }
 
     /// Counts one event; false (not counted) once closed.
@@ -1165,6 +842,11 @@ impl StreamVoid {
     /// Events counted so far.
     pub fn count(&self) -> u64 {
         self.count_word().load(Ordering::Acquire)
+    }
+
+    /// The entry.
+    pub fn region(&self) -> &Region {
+        &self.region
     }
 
     /// Closes the stream (release store of 1).
@@ -1199,18 +881,17 @@ mod tests {
         let t = seg("stbasic");
         let s = Stream::<i32>::create(&t.1, "s", 4).unwrap();
         for x in 1..=4 {
-            assert!(s.try_emit(x).unwrap());
+            s.try_emit(x).unwrap();
         }
-        assert!(!s.try_emit(5).unwrap());
-        assert!(matches!(
-            s.emit_timeout(5, Duration::from_millis(5)),
-            Err(Error::Timeout { .. })
-        ));
+        let full = s.try_emit(5).unwrap_err();
+        assert!(full.is_full() && full.value == 5, "{full}");
+        let e = s.emit_timeout(5, Duration::from_millis(5)).unwrap_err();
+        assert!(e.is_timeout() && e.into_inner() == 5);
         assert_eq!(s.try_recv().unwrap(), Some(1));
         s.emit(5).unwrap();
         assert_eq!(s.sequence(), 5);
         s.close();
-        assert!(matches!(s.try_emit(6), Err(Error::Closed { .. })));
+        assert!(s.try_emit(6).unwrap_err().is_closed());
         assert_eq!(drain(&s), [2, 3, 4, 5]); // left after close: still delivered
         assert!(matches!(s.try_recv(), Err(Error::Closed { .. })));
         let again = Stream::<i32>::open(&t.1, "s").unwrap();
@@ -1304,7 +985,7 @@ mod tests {
         // Drive everything by hand, never blocking.
         let mut next = 1;
         while !fold.is_done() {
-            if next <= 20 && src.try_emit(next).unwrap() {
+            if next <= 20 && src.try_emit(next).is_ok() {
                 next += 1;
             } else if next > 20 && !src.is_closed() {
                 src.close();
@@ -1346,7 +1027,7 @@ mod tests {
         let mut sub = s.subscribe();
         s.emit(1).unwrap();
         assert_eq!(sub.try_next().unwrap(), Some(1));
-        let ring = s.ring.region();
+        let ring = s.raw().ring().region();
         // read_pos ahead of write_pos: a corrupted header.
         ring.atomic_u64(8).store(1 << 40, Ordering::Relaxed);
         assert!(matches!(

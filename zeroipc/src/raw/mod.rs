@@ -39,17 +39,27 @@
 //! # Ok::<(), zeroipc::Error>(())
 //! ```
 
+pub mod channel;
+pub mod future;
+pub mod lazy;
 pub mod map;
 pub mod queue;
 pub mod ring;
 pub mod set;
+pub mod signal;
 pub mod stack;
+pub mod stream;
 
+pub use channel::RawChannel;
+pub use future::RawFuture;
+pub use lazy::RawLazy;
 pub use map::RawMap;
 pub use queue::RawQueue;
 pub use ring::RawRing;
 pub use set::RawSet;
+pub use signal::RawSignal;
 pub use stack::RawStack;
+pub use stream::RawStream;
 
 use crate::error::{Error, Result};
 use crate::format::ElemLayout;

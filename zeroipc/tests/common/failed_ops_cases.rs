@@ -251,6 +251,34 @@ fn timed_out_given_back<T: std::fmt::Debug + PartialEq>(
 }
 
 /// Polls `cond` for up to [`LONG`].
+/// A try-send that found no room and handed its value back
+/// (`SendError` with `Error::Full`).
+fn full_given_back<T: std::fmt::Debug + PartialEq>(
+    r: Result<(), zeroipc::SendError<T>>,
+    v: T,
+) -> R<String> {
+    match r {
+        Err(e) if e.is_full() && e.value == v => {
+            Ok(format!("Err({}) ({:?} given back)", e.error, e.value))
+        }
+        other => Err(format!("expected Err(Full) giving back {v:?}, got {other:?}").into()),
+    }
+}
+
+/// A send on a closed structure that handed its value back (`SendError`
+/// with `Error::Closed`).
+fn closed_given_back<T: std::fmt::Debug + PartialEq>(
+    r: Result<(), zeroipc::SendError<T>>,
+    v: T,
+) -> R<String> {
+    match r {
+        Err(e) if e.is_closed() && e.value == v => {
+            Ok(format!("Err({}) ({:?} given back)", e.error, e.value))
+        }
+        other => Err(format!("expected Err(Closed) giving back {v:?}, got {other:?}").into()),
+    }
+}
+
 fn eventually(what: &str, mut cond: impl FnMut() -> bool) -> R<()> {
     let start = Instant::now();
     while !cond() {
@@ -1393,9 +1421,13 @@ fn signal_intact(_: &Segment, h: Held) -> R<()> {
 fn signal_rows() -> Vec<Case> {
     vec![
         case!("Signal", "try_set while the mutex is held", signal_locked, signal_intact;
-            sig: Signal::<u64> => is_false(sig.try_set(7))),
+            sig: Signal::<u64> => ok_false(sig.try_set(7))),
         case!("Signal", "try_get while the mutex is held", signal_locked, signal_intact;
-            sig: Signal::<u64> => none(sig.try_get())),
+            sig: Signal::<u64> => ok_none(sig.try_get())),
+        case!("Signal", "try_update while the mutex is held", signal_locked, signal_intact;
+            sig: Signal::<u64> => ok_none(sig.try_update(|x| x + 1))),
+        case!("Signal", "try_wait_for_change with no writer", signal_free, signal_intact;
+            sig: Signal::<u64> => ok_none(sig.try_wait_for_change(sig.version()))),
         case!("Signal", "set_timeout while the mutex is held", signal_locked, signal_intact;
             sig: Signal::<u64> => timed_out(sig.set_timeout(7, SHORT))),
         case!("Signal", "get_timeout while the mutex is held", signal_locked, signal_intact;
@@ -1776,9 +1808,9 @@ fn stream_void_intact(_: &Segment, h: Held) -> R<()> {
 fn stream_rows() -> Vec<Case> {
     vec![
         case!("Stream", "try_emit on full", stream_full, stream_full_intact;
-            st: Stream::<u64> => ok_false(st.try_emit(99))),
+            st: Stream::<u64> => full_given_back(st.try_emit(99), 99)),
         case!("Stream", "emit_timeout on full", stream_full, stream_full_intact;
-            st: Stream::<u64> => timed_out(st.emit_timeout(99, SHORT))),
+            st: Stream::<u64> => timed_out_given_back(st.emit_timeout(99, SHORT), 99)),
         case!("Stream", "try_recv on empty", stream_empty, stream_empty_intact;
             st: Stream::<u64> => ok_none(st.try_recv())),
         case!("Stream", "recv_timeout on empty", stream_empty, stream_empty_intact;
@@ -1826,9 +1858,9 @@ fn stream_rows() -> Vec<Case> {
         case!("Stream", "subscribe, try_next on closed, drop", stream_closed, stream_closed_intact;
             st: Stream::<u64> => closed(st.subscribe().try_next())),
         case!("Stream", "try_emit on closed", stream_closed, stream_closed_intact;
-            st: Stream::<u64> => closed(st.try_emit(99))),
+            st: Stream::<u64> => closed_given_back(st.try_emit(99), 99)),
         case!("Stream", "emit_timeout on closed", stream_closed, stream_closed_intact;
-            st: Stream::<u64> => closed(st.emit_timeout(99, SHORT))),
+            st: Stream::<u64> => closed_given_back(st.emit_timeout(99, SHORT), 99)),
         case!("Stream", "emit_overwrite on closed", stream_closed, stream_closed_intact;
             st: Stream::<u64> => closed(st.emit_overwrite(99))),
         case!("Stream", "try_recv on closed and drained", stream_closed, stream_closed_intact;
@@ -1921,7 +1953,7 @@ fn unbuf_idle(seg: &Segment) -> R<Held> {
 
 struct UnbufSending {
     ch: Channel<u64>,
-    sender: std::thread::JoinHandle<zeroipc::Result<()>>,
+    sender: std::thread::JoinHandle<Result<(), zeroipc::SendError<u64>>>,
 }
 
 /// Another sender holds the sender turn: its value sits in the slot and it
@@ -1979,9 +2011,9 @@ const UNBUF_SLOT_VALUE: &[(&str, Range<usize>)] = &[("x_slot", 8..16)];
 fn channel_rows() -> Vec<Case> {
     vec![
         case!("Channel (buffered)", "try_send on full", chan_full, chan_full_intact;
-            ch: Channel::<u64> => ok_false(ch.try_send(99))),
+            ch: Channel::<u64> => full_given_back(ch.try_send(99), 99)),
         case!("Channel (buffered)", "send_timeout on full", chan_full, chan_full_intact;
-            ch: Channel::<u64> => timed_out(ch.send_timeout(99, SHORT))),
+            ch: Channel::<u64> => timed_out_given_back(ch.send_timeout(99, SHORT), 99)),
         case!("Channel (buffered)", "try_recv on empty", chan_empty, chan_idle_intact;
             ch: Channel::<u64> => ok_none(ch.try_recv())),
         case!("Channel (buffered)", "recv_timeout on empty", chan_empty, chan_idle_intact;
@@ -1991,28 +2023,28 @@ fn channel_rows() -> Vec<Case> {
         case!("Channel (buffered)", "send on closed", chan_closed, chan_closed_intact;
             ch: Channel::<u64> => closed(ch.send(99))),
         case!("Channel (buffered)", "try_send on closed", chan_closed, chan_closed_intact;
-            ch: Channel::<u64> => closed(ch.try_send(99))),
+            ch: Channel::<u64> => closed_given_back(ch.try_send(99), 99)),
         case!("Channel (buffered)", "send_timeout on closed", chan_closed, chan_closed_intact;
-            ch: Channel::<u64> => closed(ch.send_timeout(99, SHORT))),
+            ch: Channel::<u64> => closed_given_back(ch.send_timeout(99, SHORT), 99)),
         case!("Channel (buffered)", "try_recv on closed and drained", chan_closed, chan_closed_intact;
             ch: Channel::<u64> => closed(ch.try_recv())),
         case!("Channel (buffered)", "recv_timeout on closed and drained", chan_closed, chan_closed_intact;
             ch: Channel::<u64> => closed(ch.recv_timeout(SHORT))),
         case!("Channel (unbuffered)", "try_send with no receiver", unbuf_idle, chan_idle_intact;
-            ch: Channel::<u64> => ok_false(ch.try_send(99))),
+            ch: Channel::<u64> => full_given_back(ch.try_send(99), 99)),
         case!("Channel (unbuffered)", "send_timeout with no receiver", unbuf_idle, chan_idle_intact;
-            ch: Channel::<u64> => timed_out(ch.send_timeout(99, SHORT))),
+            ch: Channel::<u64> => timed_out_given_back(ch.send_timeout(99, SHORT), 99)),
         case!("Channel (unbuffered)", "try_send to a counted receiver that never takes", unbuf_stuck_receiver, unbuf_stuck_receiver_intact;
-            ch: Channel::<u64> => ok_false(ch.try_send(99)))
+            ch: Channel::<u64> => full_given_back(ch.try_send(99), 99))
         .documented(UNBUF_WITHDRAWN_VALUE, UNBUF_SLOT_VALUE),
         case!("Channel (unbuffered)", "try_recv with no sender", unbuf_idle, chan_idle_intact;
             ch: Channel::<u64> => ok_none(ch.try_recv())),
         case!("Channel (unbuffered)", "recv_timeout with no sender", unbuf_idle, chan_idle_intact;
             ch: Channel::<u64> => timed_out(ch.recv_timeout(SHORT))),
         case!("Channel (unbuffered)", "try_send while another sender holds the turn", unbuf_sender_inside, unbuf_sender_inside_intact;
-            ch: Channel::<u64> => ok_false(ch.try_send(99))),
+            ch: Channel::<u64> => full_given_back(ch.try_send(99), 99)),
         case!("Channel (unbuffered)", "send_timeout while another sender holds the turn", unbuf_sender_inside, unbuf_sender_inside_intact;
-            ch: Channel::<u64> => timed_out(ch.send_timeout(99, SHORT))),
+            ch: Channel::<u64> => timed_out_given_back(ch.send_timeout(99, SHORT), 99)),
         case!("Channel (unbuffered)", "recover_unbuffered with nothing to recover", unbuf_idle, chan_idle_intact;
             ch: Channel::<u64> => is_false(ch.recover_unbuffered())),
         case!("Channel (buffered)", "recover_unbuffered on a buffered channel", chan_empty, chan_idle_intact;
@@ -2020,7 +2052,7 @@ fn channel_rows() -> Vec<Case> {
         case!("Channel (unbuffered)", "send on closed", unbuf_closed, chan_closed_intact;
             ch: Channel::<u64> => closed(ch.send(99))),
         case!("Channel (unbuffered)", "try_send on closed", unbuf_closed, chan_closed_intact;
-            ch: Channel::<u64> => closed(ch.try_send(99))),
+            ch: Channel::<u64> => closed_given_back(ch.try_send(99), 99)),
         case!("Channel (unbuffered)", "try_recv on closed", unbuf_closed, chan_closed_intact;
             ch: Channel::<u64> => closed(ch.try_recv())),
         case!("Channel (unbuffered)", "recv_timeout on closed", unbuf_closed, chan_closed_intact;
