@@ -11,6 +11,7 @@ use crate::output::{
 use crate::{CliError, Global, EXIT_OK};
 use serde::Serialize;
 use std::io::Write;
+use zeroipc::format::StructureKind as SK;
 
 /// Options of `get`.
 #[derive(Debug, Clone, Default)]
@@ -59,7 +60,7 @@ fn user_types(
         }
     };
     let parse = |s: &str| types::parse_type(s).map_err(CliError::usage);
-    if kind == Kind::Map {
+    if kind == Kind::Structure(SK::Map) {
         if let Some(s) = &o.type_ {
             let (k, v) = types::parse_key_value(s).map_err(CliError::usage)?;
             t.key = Some(k);
@@ -291,8 +292,8 @@ pub fn get(seg: &str, o: &GetOptions, g: &Global, out: &mut dyn Write) -> Result
             if cn.total == 1 { "" } else { "s" }
         ));
         let label = match st.kind {
-            Kind::Array => "",
-            Kind::Pool => "node ",
+            Kind::Structure(SK::Array) => "",
+            Kind::Structure(SK::Pool) => "node ",
             Kind::Schema => "",
             _ => "slot ",
         };

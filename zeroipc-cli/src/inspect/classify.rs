@@ -14,6 +14,7 @@
 use super::decode::{decode, Ctx, Decoded, Kind, Types};
 use super::schema;
 use super::source::{EntryInfo, View};
+use zeroipc::format::StructureKind as SK;
 
 /// One structure: a kind and the entries it is made of.
 #[derive(Debug)]
@@ -73,21 +74,21 @@ impl Structure {
 
 /// Kinds tried on a single entry, strongest evidence first.
 const SINGLE: [Kind; 15] = [
-    Kind::Queue,
-    Kind::Stack,
-    Kind::Ring,
-    Kind::Pool,
-    Kind::Map,
-    Kind::Set,
-    Kind::Lazy,
-    Kind::Future,
-    Kind::Mutex,
-    Kind::Latch,
-    Kind::Semaphore,
-    Kind::Barrier,
+    Kind::Structure(SK::Queue),
+    Kind::Structure(SK::Stack),
+    Kind::Structure(SK::Ring),
+    Kind::Structure(SK::Pool),
+    Kind::Structure(SK::Map),
+    Kind::Structure(SK::Set),
+    Kind::Structure(SK::Lazy),
+    Kind::Structure(SK::Future),
+    Kind::Structure(SK::Mutex),
+    Kind::Structure(SK::Latch),
+    Kind::Structure(SK::Semaphore),
+    Kind::Structure(SK::Barrier),
     Kind::StreamVoid,
-    Kind::Once,
-    Kind::Array,
+    Kind::Structure(SK::Once),
+    Kind::Structure(SK::Array),
 ];
 
 /// Name fragments that hint at a kind (only used to order guesses).
@@ -95,15 +96,15 @@ fn name_hint(name: &str, k: Kind) -> bool {
     let n = name.to_ascii_lowercase();
     let has = |s: &[&str]| s.iter().any(|x| n.contains(x));
     match k {
-        Kind::Semaphore => has(&["sem"]),
-        Kind::Mutex => has(&["mtx", "mutex", "lock"]),
-        Kind::Barrier => has(&["bar"]),
-        Kind::Latch => has(&["latch"]),
-        Kind::Once => has(&["once"]),
-        Kind::Future => has(&["fut"]),
-        Kind::Lazy => has(&["lazy", "lz"]),
+        Kind::Structure(SK::Semaphore) => has(&["sem"]),
+        Kind::Structure(SK::Mutex) => has(&["mtx", "mutex", "lock"]),
+        Kind::Structure(SK::Barrier) => has(&["bar"]),
+        Kind::Structure(SK::Latch) => has(&["latch"]),
+        Kind::Structure(SK::Once) => has(&["once"]),
+        Kind::Structure(SK::Future) => has(&["fut"]),
+        Kind::Structure(SK::Lazy) => has(&["lazy", "lz"]),
         Kind::StreamVoid => has(&["stream", "events"]),
-        Kind::Array => has(&["arr"]),
+        Kind::Structure(SK::Array) => has(&["arr"]),
         _ => false,
     }
 }
@@ -242,7 +243,7 @@ fn composite_from(
     };
     // Every role but one of the channel's buffer/slot must be present, and
     // the decoder must accept the whole.
-    let roles = kind.part_names(base).len() - usize::from(kind == Kind::Channel);
+    let roles = kind.part_names(base).len() - usize::from(kind == Kind::Structure(SK::Channel));
     if s.parts.len() != roles || s.decode(None, false).is_err() {
         return None;
     }
@@ -342,18 +343,18 @@ pub fn classify(
         let e = &entries[i];
         let mut cands: Vec<(Kind, String)> = Vec::new();
         if let Some(base) = e.name.strip_suffix("_header") {
-            cands.push((Kind::Stream, base.to_owned()));
-            cands.push((Kind::Channel, base.to_owned()));
+            cands.push((Kind::Structure(SK::Stream), base.to_owned()));
+            cands.push((Kind::Structure(SK::Channel), base.to_owned()));
         }
         if let Some(base) = e.name.strip_suffix("_state") {
-            cands.push((Kind::RwLock, base.to_owned()));
-            cands.push((Kind::Signal, base.to_owned()));
+            cands.push((Kind::Structure(SK::RwLock), base.to_owned()));
+            cands.push((Kind::Structure(SK::Signal), base.to_owned()));
         }
         if let Some(base) = e.name.strip_suffix("_mtx") {
-            cands.push((Kind::Monitor, base.to_owned()));
+            cands.push((Kind::Structure(SK::Monitor), base.to_owned()));
         }
         if e.size == 12 {
-            cands.push((Kind::Event, e.name.clone()));
+            cands.push((Kind::Structure(SK::Event), e.name.clone()));
         }
         for (k, base) in cands {
             if let Some((idx, st)) =

@@ -13,52 +13,18 @@
 use super::source::View;
 use super::types::{default_for_size, raw_bytes, type_name};
 use super::value::{decode as decode_value, Value};
+use zeroipc::format::{ElemLayout, ElementUse, Shape, StructureKind as SK};
 use zeroipc::layout::{Kind as LKind, Prim, TypeLayout};
 
-/// Every structure kind the inspector knows.
+/// What the inspector can find in a table entry: one of the format
+/// catalogue's structure kinds, or one of the entries that are not
+/// structures of the runtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
-    /// `Array<T>`
-    Array,
-    /// `Queue<T>` (Vyukov MPMC)
-    Queue,
-    /// `Stack<T>`
-    Stack,
-    /// `Map<K, V>`
-    Map,
-    /// `Set<T>`
-    Set,
-    /// `Pool<T>`
-    Pool,
-    /// `Ring<T>` (SPSC, byte positions)
-    Ring,
-    /// Semaphore
-    Semaphore,
-    /// Mutex (a semaphore with max 1)
-    Mutex,
-    /// Barrier
-    Barrier,
-    /// Latch
-    Latch,
-    /// Once
-    Once,
-    /// Event (`name` + `name_sem`)
-    Event,
-    /// RWLock (`_state`, `_rmtx`, `_wmtx`, marker)
-    RwLock,
-    /// Monitor (`_mtx`, `_cond`, `_count`, marker)
-    Monitor,
-    /// `Signal<T>` (`_state`, `_mtx`, marker)
-    Signal,
-    /// `Future<T>`
-    Future,
-    /// `Lazy<T>` (C++ layout)
-    Lazy,
-    /// `Stream<T>` (`_header` + `_buffer` ring)
-    Stream,
-    /// `Channel<T>` (`_header` + `_buffer` queue or `_slot`)
-    Channel,
-    /// `Stream<void>` (event counter)
+    /// A structure kind of the format catalogue (`zeroipc::format`).
+    Structure(SK),
+    /// `Stream<void>` (an event counter; the catalogue's Stream without an
+    /// element type).
     StreamVoid,
     /// The `__schema` entry of zeroipc-gen segments.
     Schema,
@@ -69,57 +35,25 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// Every kind, for parsing and listing.
-    pub const ALL: [Kind; 24] = [
-        Kind::Array,
-        Kind::Queue,
-        Kind::Stack,
-        Kind::Map,
-        Kind::Set,
-        Kind::Pool,
-        Kind::Ring,
-        Kind::Semaphore,
-        Kind::Mutex,
-        Kind::Barrier,
-        Kind::Latch,
-        Kind::Once,
-        Kind::Event,
-        Kind::RwLock,
-        Kind::Monitor,
-        Kind::Signal,
-        Kind::Future,
-        Kind::Lazy,
-        Kind::Stream,
-        Kind::Channel,
-        Kind::StreamVoid,
-        Kind::Schema,
-        Kind::Marker,
-        Kind::Unknown,
-    ];
+    /// Every kind: the catalogue's 20 in its order, then the others.
+    pub const ALL: [Kind; 24] = {
+        let mut all = [Kind::Unknown; 24];
+        let mut i = 0;
+        while i < SK::ALL.len() {
+            all[i] = Kind::Structure(SK::ALL[i]);
+            i += 1;
+        }
+        all[20] = Kind::StreamVoid;
+        all[21] = Kind::Schema;
+        all[22] = Kind::Marker;
+        all
+    };
 
-    /// Lower-case name used in output and on the command line.
+    /// Lower-case name used in output and on the command line (the
+    /// catalogue's name for a structure kind).
     pub fn name(self) -> &'static str {
         match self {
-            Kind::Array => "array",
-            Kind::Queue => "queue",
-            Kind::Stack => "stack",
-            Kind::Map => "map",
-            Kind::Set => "set",
-            Kind::Pool => "pool",
-            Kind::Ring => "ring",
-            Kind::Semaphore => "semaphore",
-            Kind::Mutex => "mutex",
-            Kind::Barrier => "barrier",
-            Kind::Latch => "latch",
-            Kind::Once => "once",
-            Kind::Event => "event",
-            Kind::RwLock => "rwlock",
-            Kind::Monitor => "monitor",
-            Kind::Signal => "signal",
-            Kind::Future => "future",
-            Kind::Lazy => "lazy",
-            Kind::Stream => "stream",
-            Kind::Channel => "channel",
+            Kind::Structure(k) => k.name(),
             Kind::StreamVoid => "stream_void",
             Kind::Schema => "schema",
             Kind::Marker => "marker",
@@ -139,32 +73,53 @@ impl Kind {
     }
 
     /// The table entries of a structure of this kind named `base`, with
-    /// their roles, in creation order. Channel lists both `_buffer` and
-    /// `_slot`; only one of them exists.
+    /// their roles, in creation order, from the catalogue's parts. Channel
+    /// lists both `_buffer` and `_slot`; only one of them exists.
     pub fn part_names(self, base: &str) -> Vec<(&'static str, String)> {
-        let p = |role: &'static str, suffix: &str| (role, format!("{base}{suffix}"));
+        let mut names: Vec<(&'static str, String)> = Vec::new();
+        for shape in self.stand_in_shapes() {
+            let Some(k) = self.structure_kind() else {
+                break;
+            };
+            for p in k.parts(&shape).iter().flat_map(|parts| parts.iter()) {
+                if !names.iter().any(|(role, _)| *role == p.role) {
+                    names.push((p.role, p.entry_name(base)));
+                }
+            }
+        }
+        if names.is_empty() {
+            names.push(("main", base.to_owned()));
+        }
+        names
+    }
+
+    /// The catalogue kind (`Stream<void>` is the catalogue's Stream).
+    pub fn structure_kind(self) -> Option<SK> {
         match self {
-            Kind::Event => vec![p("main", ""), p("sem", "_sem")],
-            Kind::RwLock => vec![
-                p("state", "_state"),
-                p("rmtx", "_rmtx"),
-                p("wmtx", "_wmtx"),
-                p("marker", ""),
-            ],
-            Kind::Monitor => vec![
-                p("mtx", "_mtx"),
-                p("cond", "_cond"),
-                p("count", "_count"),
-                p("marker", ""),
-            ],
-            Kind::Signal => vec![p("state", "_state"), p("mtx", "_mtx"), p("marker", "")],
-            Kind::Stream => vec![p("header", "_header"), p("buffer", "_buffer")],
-            Kind::Channel => vec![
-                p("header", "_header"),
-                p("buffer", "_buffer"),
-                p("slot", "_slot"),
-            ],
-            _ => vec![p("main", "")],
+            Kind::Structure(k) => Some(k),
+            Kind::StreamVoid => Some(SK::Stream),
+            _ => None,
+        }
+    }
+
+    /// Shapes that give every part this kind can have (sizes do not
+    /// matter): byte elements, and a channel both buffered and not.
+    fn stand_in_shapes(self) -> Vec<Shape> {
+        let byte = ElemLayout::of::<u8>();
+        match self {
+            Kind::StreamVoid => vec![Shape::NONE],
+            Kind::Structure(k) => match k.element_use() {
+                ElementUse::None => vec![Shape::NONE],
+                ElementUse::KeyValue => vec![Shape::key_value(byte, byte, 1)],
+                ElementUse::Required | ElementUse::Optional => {
+                    let mut caps = vec![k.stored_capacity(1).unwrap_or(0)];
+                    if k == SK::Channel {
+                        caps.push(0);
+                    }
+                    caps.into_iter().map(|c| Shape::of(byte, c)).collect()
+                }
+            },
+            _ => Vec::new(),
         }
     }
 
@@ -174,7 +129,7 @@ impl Kind {
     pub fn self_describing(self) -> bool {
         matches!(
             self,
-            Kind::Queue | Kind::Stack | Kind::Map | Kind::Set | Kind::Pool | Kind::Ring
+            Kind::Structure(SK::Queue | SK::Stack | SK::Map | SK::Set | SK::Pool | SK::Ring)
         )
     }
 }
@@ -2026,26 +1981,26 @@ pub fn decode(kind: Kind, ctx: &Ctx) -> R<Decoded> {
 
 fn decode_raw(kind: Kind, ctx: &Ctx) -> R<Decoded> {
     match kind {
-        Kind::Array => array(ctx),
-        Kind::Queue => queue(ctx),
-        Kind::Stack => stack(ctx),
-        Kind::Map => map(ctx),
-        Kind::Set => set(ctx),
-        Kind::Pool => pool(ctx),
-        Kind::Ring => ring(ctx),
-        Kind::Semaphore => semaphore(ctx),
-        Kind::Mutex => mutex(ctx),
-        Kind::Barrier => barrier(ctx),
-        Kind::Latch => latch(ctx),
-        Kind::Once => once(ctx),
-        Kind::Event => event(ctx),
-        Kind::RwLock => rwlock(ctx),
-        Kind::Monitor => monitor(ctx),
-        Kind::Signal => signal(ctx),
-        Kind::Future => future(ctx),
-        Kind::Lazy => lazy(ctx),
-        Kind::Stream => stream(ctx),
-        Kind::Channel => channel(ctx),
+        Kind::Structure(SK::Array) => array(ctx),
+        Kind::Structure(SK::Queue) => queue(ctx),
+        Kind::Structure(SK::Stack) => stack(ctx),
+        Kind::Structure(SK::Map) => map(ctx),
+        Kind::Structure(SK::Set) => set(ctx),
+        Kind::Structure(SK::Pool) => pool(ctx),
+        Kind::Structure(SK::Ring) => ring(ctx),
+        Kind::Structure(SK::Semaphore) => semaphore(ctx),
+        Kind::Structure(SK::Mutex) => mutex(ctx),
+        Kind::Structure(SK::Barrier) => barrier(ctx),
+        Kind::Structure(SK::Latch) => latch(ctx),
+        Kind::Structure(SK::Once) => once(ctx),
+        Kind::Structure(SK::Event) => event(ctx),
+        Kind::Structure(SK::RwLock) => rwlock(ctx),
+        Kind::Structure(SK::Monitor) => monitor(ctx),
+        Kind::Structure(SK::Signal) => signal(ctx),
+        Kind::Structure(SK::Future) => future(ctx),
+        Kind::Structure(SK::Lazy) => lazy(ctx),
+        Kind::Structure(SK::Stream) => stream(ctx),
+        Kind::Structure(SK::Channel) => channel(ctx),
         Kind::StreamVoid => stream_void(ctx),
         Kind::Schema => schema(ctx),
         Kind::Marker => marker(ctx),

@@ -10,6 +10,7 @@
 use super::decode::{Kind, Types};
 use super::source::View;
 use std::collections::HashMap;
+use zeroipc::format::StructureKind as SK;
 use zeroipc::layout::{Kind as LKind, Prim, TypeLayout};
 
 /// Name of the schema entry.
@@ -223,14 +224,14 @@ pub fn structures(text: &str, named: Option<&Named>) -> Result<Vec<SchemaStructu
             .map(|t| parse_type(t, &types))
             .collect::<Result<_, _>>()?;
         let mut k = Kind::parse(kind).ok_or_else(|| format!("unknown kind {kind:?}"))?;
-        if k == Kind::Stream && tys.is_empty() {
+        if k == Kind::Structure(SK::Stream) && tys.is_empty() {
             k = Kind::StreamVoid;
         }
         let mut t = Types {
             source: "schema",
             ..Default::default()
         };
-        if k == Kind::Map {
+        if k == Kind::Structure(SK::Map) {
             t.key = tys.first().copied();
             t.value = tys.get(1).copied();
         } else {
@@ -254,7 +255,7 @@ mod tests {
         let text = "zeroipc-schema 1\nsegment T\nstructure a array Reading capacity=16\nstructure m map u64 [f32; 2] capacity=8\nstructure s stream\nstructure l lazy f64 value=1.5\nstructure n queue FixedStr<8> capacity=4\ntype Reading struct size=120 align=8 fingerprint=0x2e22244845e31fc3\n";
         let s = structures(text, None).unwrap();
         assert_eq!(s.len(), 5);
-        assert_eq!(s[0].kind, Kind::Array);
+        assert_eq!(s[0].kind, Kind::Structure(SK::Array));
         assert_eq!(s[0].types.elem.unwrap().size, 120);
         assert_eq!(s[1].types.key.unwrap().size, 8);
         assert_eq!(s[1].types.value.unwrap().size, 8);
