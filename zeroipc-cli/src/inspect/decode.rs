@@ -13,8 +13,12 @@
 use super::source::View;
 use super::types::{default_for_size, raw_bytes, type_name};
 use super::value::{decode as decode_value, Value};
-use zeroipc::format::{ElemLayout, ElementUse, Shape, StructureKind as SK};
-use zeroipc::layout::{Kind as LKind, Prim, TypeLayout};
+use zeroipc::format::map::KeyLayout;
+use zeroipc::format::{
+    channel, future, lazy, map, pool, queue, set, signal, stack, ElemLayout, ElementUse, Shape,
+    StructureKind as SK,
+};
+use zeroipc::layout::{Prim, TypeLayout};
 
 /// What the inspector can find in a table entry: one of the format
 /// catalogue's structure kinds, or one of the entries that are not
@@ -257,13 +261,24 @@ fn named(v: u64, names: &[&str]) -> Value {
     Value::Enum(v as i64, names.get(v as usize).map(|s| (*s).to_owned()))
 }
 
-/// `align_up(n, a)` with overflow as `None`.
-pub fn align_up(n: u64, a: u64) -> Option<u64> {
-    Some(n.checked_add(a - 1)? / a * a)
+pub use zeroipc::format::align_up;
+
+/// An element of `size` bytes as the catalogue's formulas take it; the
+/// alignment is irrelevant to the formulas it is used with here (entry
+/// sizes that depend only on the size).
+fn sized(size: u64) -> R<ElemLayout> {
+    ElemLayout::new(size, 1).ok_or_else(|| format!("element size {size} is not a valid layout"))
 }
 
-fn align8(n: u64) -> Option<u64> {
-    align_up(n, 8)
+/// The catalogue's layout of element type `t`.
+fn elem_of(t: &TypeLayout) -> R<ElemLayout> {
+    ElemLayout::from_type_layout(t)
+        .ok_or_else(|| format!("{} is not a layout the format can hold", type_name(t)))
+}
+
+/// An element of `size` bytes aligned to `align` (a candidate alignment).
+fn laid_out(size: u64, align: u64) -> Option<ElemLayout> {
+    ElemLayout::new(size, align)
 }
 
 /// Alignments a C type of `size` bytes may have, most likely first.
@@ -394,14 +409,10 @@ fn array(ctx: &Ctx) -> R<Decoded> {
 
 // ---------------------------------------------------------------- Queue
 
-/// The smallest stored queue capacity the runtime opens. `Queue::open`
-/// (and so `Channel::open`) refuses a stored capacity of 1: with one slot,
-/// Vyukov's sequence numbers cannot tell "value published for ticket t"
-/// (t + 1) from "slot free for ticket t + 1" (t + capacity), and pushes
-/// overwrite unread values. The runtime keeps this rule private
-/// (`zeroipc/src/data/queue.rs`, `round_capacity` and `from_region`), so
-/// it is restated here; the `cli_invalid` test that makes such a queue also
-/// checks that `Queue::open` refuses it, so the two cannot drift apart.
+/// The smallest stored queue capacity the runtime opens: the catalogue's
+/// [`queue::MIN_CAPACITY`]. With one slot, Vyukov's sequence numbers
+/// cannot tell "value published for ticket t" (t + 1) from "slot free for
+/// ticket t + 1" (t + capacity), and pushes overwrite unread values.
 ///
 /// ```
 /// use zeroipc_cli::inspect::decode::MIN_QUEUE_CAPACITY;
@@ -413,7 +424,7 @@ fn array(ctx: &Ctx) -> R<Decoded> {
 /// zeroipc::Segment::unlink(&name)?;
 /// # Ok::<(), zeroipc::Error>(())
 /// ```
-pub const MIN_QUEUE_CAPACITY: u64 = 2;
+pub const MIN_QUEUE_CAPACITY: u64 = queue::MIN_CAPACITY;
 
 fn queue_on(v: &View, ctx: &Ctx, types_elem: Option<&'static TypeLayout>) -> R<Decoded> {
     let head = v.u32(0)?;
@@ -426,9 +437,9 @@ fn queue_on(v: &View, ctx: &Ctx, types_elem: Option<&'static TypeLayout>) -> R<D
     if es == 0 {
         return Err("elem_size is 0".to_owned());
     }
-    let data_bytes = cap.checked_mul(es).and_then(align8);
-    let seq_off = data_bytes.and_then(|d| d.checked_add(16));
-    let total = seq_off.and_then(|s| s.checked_add(4 * cap));
+    let elem = sized(es)?;
+    let seq_off = queue::seq_offset(cap, elem);
+    let total = queue::entry_size(cap, elem);
     if total != Some(v.size) {
         return Err(format!(
             "capacity {cap} x elem_size {es} needs {} bytes, the entry has {}",
@@ -532,11 +543,9 @@ fn stack(ctx: &Ctx) -> R<Decoded> {
     if es == 0 || cap == 0 {
         return Err(format!("capacity {cap} / elem_size {es}"));
     }
-    let state_off = cap
-        .checked_mul(es)
-        .and_then(align8)
-        .and_then(|d| d.checked_add(16));
-    let total = state_off.and_then(|s| s.checked_add(4 * cap));
+    let elem = sized(es)?;
+    let state_off = stack::state_offset(cap, elem);
+    let total = stack::entry_size(cap, elem);
     if total != Some(v.size) {
         return Err(format!(
             "capacity {cap} x elem_size {es} needs {} bytes, the entry has {}",
@@ -621,21 +630,11 @@ fn stack(ctx: &Ctx) -> R<Decoded> {
 /// Probe steps `check` spends verifying that every key is reachable.
 const PROBE_BUDGET: u64 = 20_000_000;
 
-/// The C++ reference hash of a key given by its layout and bytes.
-pub fn key_hash_bytes(t: &TypeLayout, b: &[u8]) -> u64 {
-    match t.kind {
-        LKind::Prim(p) if p.is_integer() => {
-            let mut w = [0u8; 8];
-            w[..b.len()].copy_from_slice(b);
-            let mut x = u64::from_le_bytes(w);
-            let bits = 8 * b.len() as u32;
-            if p.is_signed_integer() && bits < 64 && b[b.len() - 1] & 0x80 != 0 {
-                x |= u64::MAX << bits;
-            }
-            x.wrapping_mul(2_654_435_761)
-        }
-        _ => zeroipc::hash::murmur64a(b, 0xc70f_6907),
-    }
+/// The key hash of the format catalogue (the C++ reference hash) of a key
+/// given by its layout and bytes; `None` for a layout the format cannot
+/// hold.
+pub fn key_hash_bytes(t: &TypeLayout, b: &[u8]) -> Option<u64> {
+    KeyLayout::from_type_layout(t).map(|k| k.hash(b))
 }
 
 struct Slots {
@@ -705,7 +704,9 @@ fn scan_slots(
             let mut budget = PROBE_BUDGET;
             for &k in &occupied {
                 let kb = key_of(k);
-                let h = key_hash_bytes(key_t, &kb);
+                let Some(h) = key_hash_bytes(key_t, &kb) else {
+                    break;
+                };
                 let home = h % s.cap;
                 let mut steps = 0u64;
                 let mut slot = home;
@@ -796,18 +797,18 @@ fn map(ctx: &Ctx) -> R<Decoded> {
     let mut found = None;
     'outer: for ka in align_candidates(ks, ctx.types.key) {
         for va in align_candidates(vs, ctx.types.value) {
-            let ko = align_up(4, ka).expect("small");
-            let vo = ko + ks;
-            let Some(vo) = align_up(vo, va) else { continue };
-            let Some(e) = align_up(vo + vs, 4.max(ka).max(va)) else {
+            let (Some(k), Some(val)) = (laid_out(ks, ka), laid_out(vs, va)) else {
                 continue;
             };
-            if e.checked_mul(cap).and_then(|x| x.checked_add(16)) == Some(v.size) {
+            let Some(slot) = map::slot_layout(k, val) else {
+                continue;
+            };
+            if map::entry_size(cap, k, val) == Some(v.size) {
                 found = Some(Slots {
                     cap,
-                    stride: e,
-                    ko,
-                    vo,
+                    stride: slot.stride,
+                    ko: slot.key,
+                    vo: slot.value,
                 });
                 break 'outer;
             }
@@ -873,16 +874,18 @@ fn set(ctx: &Ctx) -> R<Decoded> {
     }
     let mut found = None;
     for a in align_candidates(es, ctx.types.elem) {
-        let vo = align_up(4, a).expect("small");
-        let Some(e) = align_up(vo + es, 4.max(a)) else {
+        let Some(elem) = laid_out(es, a) else {
             continue;
         };
-        if e.checked_mul(cap).and_then(|x| x.checked_add(16)) == Some(v.size) {
+        let Some(slot) = set::slot_layout(elem) else {
+            continue;
+        };
+        if set::entry_size(cap, elem) == Some(v.size) {
             found = Some(Slots {
                 cap,
-                stride: e,
-                ko: vo,
-                vo,
+                stride: slot.stride,
+                ko: slot.key,
+                vo: slot.key,
             });
             break;
         }
@@ -934,12 +937,14 @@ fn pool(ctx: &Ctx) -> R<Decoded> {
     }
     let mut found = None;
     for a in align_candidates(es, ctx.types.elem) {
-        let no = align_up(es, 4).expect("u32");
-        let Some(n) = align_up(no + 4, 4.max(a)) else {
+        let Some(elem) = laid_out(es, a) else {
             continue;
         };
-        if n.checked_mul(cap).and_then(|x| x.checked_add(24)) == Some(v.size) {
-            found = Some((n, no));
+        let Some(node) = pool::node_layout(elem) else {
+            continue;
+        };
+        if pool::entry_size(cap, elem) == Some(v.size) {
+            found = Some((node.stride, node.next));
             break;
         }
     }
@@ -1437,11 +1442,12 @@ fn signal(ctx: &Ctx) -> R<Decoded> {
     let version = st.u64(0)?;
     let t = match ctx.types.elem {
         Some(t) => {
-            if align8(8 + t.size as u64) != Some(st.size) {
+            let need = signal::state_size(elem_of(t)?);
+            if need != Some(st.size) {
                 return Err(format!(
                     "a {}-byte value needs a {}-byte state entry, found {}",
                     t.size,
-                    align8(8 + t.size as u64).unwrap_or(0),
+                    need.unwrap_or(0),
                     st.size
                 ));
             }
@@ -1490,7 +1496,7 @@ fn future(ctx: &Ctx) -> R<Decoded> {
     let time = v.u64(8)?;
     let (t, g) = match ctx.types.elem {
         Some(t) => {
-            let need = align_up(16 + t.size as u64 + 256, 8.max(t.align as u64));
+            let need = future::entry_size(elem_of(t)?);
             if need != Some(v.size) {
                 return Err(format!(
                     "a {}-byte value needs a {}-byte future, the entry has {}",
@@ -1579,19 +1585,6 @@ fn text_clean(b: &[u8], may_hold_text: bool) -> bool {
 
 /// C++ `Lazy<T>` field offsets for a value of size `s`, alignment `a`:
 /// (computation, data, b, cached, error, count, total).
-fn lazy_layout(s: u64, a: u64) -> Option<[u64; 7]> {
-    let big_a = a.max(4);
-    let comp = align_up(4, big_a)?;
-    let un = align_up((2 * s).max(8), big_a)?;
-    let data = comp + align_up(4, big_a)?;
-    let op_size = align_up(align_up(4, big_a)? + un, big_a)?;
-    let cached = align_up(comp + op_size, a)?;
-    let err = cached + s;
-    let count = align_up(err + 256, 4)?;
-    let total = align_up(count + 4, big_a)?;
-    Some([comp, data, data + s, cached, err, count, total])
-}
-
 fn lazy(ctx: &Ctx) -> R<Decoded> {
     let v = ctx.main()?;
     let (t, g) = match ctx.types.elem {
@@ -1602,10 +1595,19 @@ fn lazy(ctx: &Ctx) -> R<Decoded> {
             n => return Err(format!("{n} bytes is not a Lazy of a 4- or 8-byte value")),
         },
     };
-    let (s, a) = (t.size as u64, t.align as u64);
-    let Some([comp, data, b, cached, err, count, total]) = lazy_layout(s, a) else {
+    let s = t.size as u64;
+    let Some(layout) = lazy::layout(elem_of(t)?) else {
         return Err("layout overflows".to_owned());
     };
+    let (comp, data, b, cached, err, count, total) = (
+        layout.op_type,
+        layout.data,
+        layout.data_b,
+        layout.cached,
+        layout.error,
+        layout.compute_count,
+        layout.total,
+    );
     if total != v.size {
         return Err(format!(
             "a Lazy of a {s}-byte value is {total} bytes, the entry has {}",
@@ -1747,7 +1749,12 @@ fn channel(ctx: &Ctx) -> R<Decoded> {
                 // and a size that is a multiple of a.
                 let mut pick = None;
                 for a in [8u64, 4, 2, 1] {
-                    let off = align_up(2, a).expect("small");
+                    let Some(off) = laid_out(a, a)
+                        .and_then(channel::slot_layout)
+                        .map(|l| l.data)
+                    else {
+                        continue;
+                    };
                     if slot.size > off && (slot.size - off) % a == 0 {
                         pick = Some(slot.size - off);
                         break;
@@ -1757,13 +1764,13 @@ fn channel(ctx: &Ctx) -> R<Decoded> {
                 default_for_size(s as usize).unwrap_or_else(|| raw_bytes(s as usize))
             }
         };
-        let a = t.align as u64;
-        let off = align_up(2, a).expect("small");
-        if align_up(off + t.size as u64, a) != Some(slot.size) {
+        let layout = channel::slot_layout(elem_of(t)?);
+        let off = layout.map_or(0, |l| l.data);
+        if layout.map(|l| l.size) != Some(slot.size) {
             return Err(format!(
                 "a {}-byte value needs a {}-byte slot, found {}",
                 t.size,
-                align_up(off + t.size as u64, a).unwrap_or(0),
+                layout.map_or(0, |l| l.size),
                 slot.size
             ));
         }
