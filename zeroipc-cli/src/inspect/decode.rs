@@ -15,8 +15,8 @@ use super::types::{default_for_size, raw_bytes, type_name};
 use super::value::{decode as decode_value, Value};
 use zeroipc::format::map::KeyLayout;
 use zeroipc::format::{
-    channel, future, lazy, map, pool, queue, set, signal, stack, ElemLayout, ElementUse, Shape,
-    StructureKind as SK,
+    array, channel, future, lazy, map, pool, queue, set, signal, stack, ElemLayout, ElementUse,
+    Shape, StructureKind as SK,
 };
 use zeroipc::layout::{Prim, TypeLayout};
 
@@ -346,12 +346,11 @@ fn pct(a: u64, b: u64) -> String {
 
 fn array(ctx: &Ctx) -> R<Decoded> {
     let v = ctx.main()?;
-    let cap = v.u64(0)?;
-    let data = v.size - 8;
+    let cap = v.u64(array::CAPACITY)?;
+    let data = v.size - array::DATA;
     let (es, t, guessed) = match ctx.types.elem {
         Some(t) => {
-            let need = cap.checked_mul(t.size as u64);
-            if need != Some(data) {
+            if array::entry_size(cap, elem_of(t)?) != Some(v.size) {
                 return Err(format!(
                     "capacity {cap} x {} bytes ({}) does not match the {data} data bytes",
                     t.size,
@@ -1522,8 +1521,8 @@ fn future(ctx: &Ctx) -> R<Decoded> {
         return Err(format!("state {st} is not a future state"));
     }
     let s = t.size as u64;
-    let (value, tn) = refine_one(read_value(v, 16, t)?, t, g);
-    let (msg, terminated) = c_str(&v.bytes(16 + s, 256)?);
+    let (value, tn) = refine_one(read_value(v, future::VALUE, t)?, t, g);
+    let (msg, terminated) = c_str(&v.bytes(future::VALUE + s, future::ERROR_MSG_LEN)?);
     let names = ["PENDING", "COMPUTING", "READY", "ERROR"];
     let mut d = Decoded {
         fields: vec![
@@ -1628,7 +1627,7 @@ fn lazy(ctx: &Ctx) -> R<Decoded> {
             tn = n.to_owned();
         }
     }
-    let (msg, terminated) = c_str(&v.bytes(err, 256)?);
+    let (msg, terminated) = c_str(&v.bytes(err, lazy::ERROR_MSG_LEN)?);
     let n = v.u32(count)?;
     let ops = ["CONSTANT", "ADD", "MULTIPLY", "NEGATE", "CHAIN", "EXTERNAL"];
     let names = ["NOT_COMPUTED", "COMPUTING", "COMPUTED", "ERROR"];
@@ -1658,7 +1657,7 @@ fn lazy(ctx: &Ctx) -> R<Decoded> {
         type_desc: Some(tn),
         type_guessed: g,
         evidence: 2 * i32::from(n > 0 || constant_matches)
-            + i32::from(text_clean(&v.bytes(err, 256)?, st == 3))
+            + i32::from(text_clean(&v.bytes(err, lazy::ERROR_MSG_LEN)?, st == 3))
             + i32::from(deferred_untouched),
         ..Default::default()
     };
