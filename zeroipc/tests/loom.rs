@@ -663,6 +663,45 @@ fn latch_publishes_count_down_writes() {
     });
 }
 
+/// `arrive_and_wait_timeout` racing another arrival and an observer: the
+/// timed arrival either counted (the latch opened, the call succeeded) or
+/// was withdrawn (the call timed out, the count is back to the other
+/// arrival's 1); never a withdrawal after anyone could have seen the latch
+/// open.
+#[test]
+fn latch_timed_arrival_is_withdrawn_or_counted() {
+    model("latch_timed_arrival_is_withdrawn_or_counted", 3, || {
+        let shm = Shm::new();
+        let latch = Arc::new(Latch::create(&shm.seg, "l", 2).unwrap());
+        let la = latch.clone();
+        // Short: the loom build gives it up after a couple of checks.
+        let arriver =
+            thread::spawn(move || la.arrive_and_wait_timeout(std::time::Duration::from_millis(1)));
+        let lb = latch.clone();
+        let other = thread::spawn(move || lb.count_down(1).unwrap());
+        let lo = latch.clone();
+        let observer = thread::spawn(move || lo.try_wait().unwrap());
+        let got = arriver.join().unwrap();
+        other.join().unwrap();
+        let saw_open = observer.join().unwrap();
+        match got {
+            Ok(()) => assert_eq!(latch.count(), 0),
+            Err(Error::Timeout { .. }) => {
+                assert_eq!(
+                    latch.count(),
+                    1,
+                    "timed out, but the arrival stayed counted"
+                );
+                assert!(
+                    !saw_open,
+                    "the latch was seen open, then the arrival withdrawn"
+                );
+            }
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    });
+}
+
 // ----- Channel ----------------------------------------------------------------
 
 /// Unbuffered, one sender of two values and one receiver: each `send`

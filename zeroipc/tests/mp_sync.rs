@@ -311,6 +311,36 @@ fn worker() {
             })
             .unwrap();
         }
+        "latch_arrive" => {
+            let l = Latch::open(&seg, "l").unwrap();
+            l.arrive_and_wait_timeout(LONG).unwrap();
+            println!("\nRESULT opened={}", l.try_wait().unwrap() as u32);
+        }
+        "barrier_wait" => {
+            let b = Barrier::open(&seg, "b").unwrap();
+            let r = b.wait_timeout(LONG).unwrap();
+            println!("\nRESULT leader={}", r.is_leader() as u32);
+        }
+        "ev_pulse_wait" => {
+            Event::open(&seg, "pm").unwrap().wait_timeout(LONG).unwrap();
+        }
+        "wrong_kind" => {
+            let refusal = |r: zeroipc::Result<()>| match r {
+                Err(Error::WrongKind {
+                    recorded, expected, ..
+                }) => format!("{expected}={recorded}"),
+                other => format!("not refused: {other:?}"),
+            };
+            let results = [
+                refusal(Semaphore::open(&seg, "m").map(drop)),
+                refusal(Barrier::open(&seg, "m").map(drop)),
+                refusal(Latch::open(&seg, "m").map(drop)),
+                refusal(Mutex::open(&seg, "s1").map(drop)),
+            ];
+            for r in results {
+                println!("\nRESULT {r}");
+            }
+        }
         other => panic!("unknown role {other}"),
     }
 }
@@ -775,4 +805,96 @@ fn single_process_semantics_and_argument_errors() {
     mon.notify_one().unwrap();
     mon.notify_all().unwrap();
     assert_eq!(mon.condition().count(), 0);
+}
+
+/// The issue-14 forms across processes: a timed-out latch arrival is
+/// withdrawn and later arrivals from other processes still count exactly; a
+/// barrier polled with `try_wait` meets a blocked peer; `try_pulse` refuses
+/// while a peer is blocked in a manual wait. And a structure's recorded kind
+/// makes a peer's open of the wrong 16-byte primitive fail, while a segment
+/// without descriptions opens the same bytes as before.
+#[test]
+fn new_forms_and_recorded_kinds_across_processes() {
+    let t = TempSeg {
+        name: unique_name("mp_forms"),
+    };
+    let seg = zeroipc::SegmentOptions::new()
+        .size(1 << 16)
+        .self_describing(true)
+        .create(&t.name)
+        .unwrap();
+
+    let l = Latch::create(&seg, "l", 3).unwrap();
+    assert!(is_timeout(l.arrive_and_wait_timeout(SHORT)));
+    assert_eq!(l.count(), 3, "the timed-out arrival was not withdrawn");
+    assert!(!l.try_arrive_and_wait().unwrap());
+    assert_eq!(l.count(), 3, "a failed try_arrive_and_wait counted down");
+    let kids: Vec<_> = (0..2).map(|k| spawn("latch_arrive", &t, k)).collect();
+    eventually("two arrivals from other processes", || l.count() == 1);
+    assert!(
+        l.try_arrive_and_wait().unwrap(),
+        "the last arrival opens it"
+    );
+    for c in kids {
+        assert_eq!(worker_results(c), ["opened=1"]);
+    }
+
+    let b = Barrier::create(&seg, "b", 2).unwrap();
+    let peer = spawn("barrier_wait", &t, 0);
+    let start = Instant::now();
+    let mine = loop {
+        if let Some(r) = b.try_wait().unwrap() {
+            break r;
+        }
+        assert!(b.arrived() <= 2, "polling arrived again");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "barrier never completed"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    let theirs = result_value(&worker_results(peer), "leader");
+    assert_eq!(mine.generation(), 0);
+    assert_eq!(mine.is_leader() as u64 + theirs, 1, "exactly one leader");
+    assert_eq!((b.generation(), b.arrived()), (1, 0));
+
+    let pm = Event::create(&seg, "pm", EventMode::ManualReset).unwrap();
+    let waiter = spawn("ev_pulse_wait", &t, 0);
+    eventually("a counted waiter in another process", || pm.waiting() == 1);
+    assert!(!pm.try_pulse().unwrap(), "try_pulse would have had to wait");
+    assert_eq!((pm.is_signaled(), pm.waiting()), (false, 1));
+    pm.pulse_timeout(Duration::from_secs(20)).unwrap();
+    worker_results(waiter);
+    assert_eq!((pm.is_signaled(), pm.waiting()), (false, 0));
+
+    Mutex::create(&seg, "m").unwrap();
+    Semaphore::create(&seg, "s1", 1, 1).unwrap(); // a mutex's bytes exactly
+    let refusals = worker_results(spawn("wrong_kind", &t, 0));
+    assert_eq!(
+        refusals,
+        [
+            "semaphore=mutex",
+            "barrier=mutex",
+            "latch=mutex",
+            "mutex=semaphore"
+        ]
+    );
+
+    // Without descriptions (a reference library's segment), only the bytes
+    // decide, and a mutex's bytes pass every 16-byte kind's checks.
+    let bare = TempSeg {
+        name: unique_name("mp_forms_bare"),
+    };
+    let seg = zeroipc::SegmentOptions::new()
+        .size(1 << 16)
+        .self_describing(false)
+        .create(&bare.name)
+        .unwrap();
+    Mutex::create(&seg, "m").unwrap();
+    Semaphore::create(&seg, "s1", 1, 1).unwrap();
+    assert_eq!(seg.description("m").unwrap(), None);
+    assert_eq!(Semaphore::open(&seg, "m").unwrap().max_count(), 1);
+    assert_eq!(Barrier::open(&seg, "m").unwrap().participants(), 1);
+    assert_eq!(Latch::open(&seg, "m").unwrap().count(), 1);
+    assert!(!Mutex::open(&seg, "s1").unwrap().is_locked());
 }

@@ -884,7 +884,7 @@ struct SemHeld {
 /// Capacity 2, both permits taken by the other party.
 fn sem_drained(seg: &Segment) -> R<Held> {
     let sem = Semaphore::create(seg, "x", 2, 2)?;
-    ensure(sem.try_acquire() && sem.try_acquire(), || {
+    ensure(sem.try_acquire()? && sem.try_acquire()?, || {
         "setup acquire".into()
     })?;
     held(SemHeld { sem, permits: 2 })
@@ -942,7 +942,7 @@ fn mutex_unlocked(seg: &Segment) -> R<Held> {
 fn mutex_unlocked_intact(_: &Segment, h: Held) -> R<()> {
     let m = take::<Mutex>(h)?;
     ensure(!m.is_locked(), || "locked".into())?;
-    let g = m.try_lock().ok_or("try_lock on a free mutex failed")?;
+    let g = m.try_lock()?.ok_or("try_lock on a free mutex failed")?;
     ensure(m.is_locked(), || "not locked while held".into())?;
     g.unlock()?;
     ensure(m.force_unlock().is_err(), || {
@@ -953,13 +953,13 @@ fn mutex_unlocked_intact(_: &Segment, h: Held) -> R<()> {
 fn sem_mutex_rows() -> Vec<Case> {
     vec![
         case!("Semaphore", "try_acquire with no permit", sem_drained, sem_intact;
-            sem: Semaphore => is_false(sem.try_acquire())),
+            sem: Semaphore => ok_false(sem.try_acquire())),
         case!("Semaphore", "acquire_timeout with no permit", sem_drained, sem_intact;
             sem: Semaphore => timed_out(sem.acquire_timeout(SHORT))),
         case!("Semaphore", "release above max_count", sem_at_max, sem_intact;
             sem: Semaphore => any_err(sem.release())),
         case!("Mutex", "try_lock while held", mutex_locked, mutex_locked_intact;
-            m: Mutex => none(m.try_lock())),
+            m: Mutex => ok_none(m.try_lock())),
         case!("Mutex", "lock_timeout while held", mutex_locked, mutex_locked_intact;
             m: Mutex => timed_out(m.lock_timeout(SHORT))),
         case!("Mutex", "force_unlock while unlocked", mutex_unlocked, mutex_unlocked_intact;
@@ -1002,8 +1002,11 @@ fn barrier_latch_rows() -> Vec<Case> {
         case!("Barrier", "wait_timeout, first arrival, times out", barrier_other_absent, barrier_intact;
             b: Barrier => timed_out(b.wait_timeout(SHORT)))
         .documented(BARRIER_WHY, BARRIER_ARRIVAL),
-        case!("Barrier", "wait_timeout(0), first arrival (non-blocking form)", barrier_other_absent, barrier_intact;
+        case!("Barrier", "wait_timeout(0), first arrival", barrier_other_absent, barrier_intact;
             b: Barrier => timed_out(b.wait_timeout(Duration::ZERO)))
+        .documented(BARRIER_WHY, BARRIER_ARRIVAL),
+        case!("Barrier", "try_wait, first arrival (non-blocking form)", barrier_other_absent, barrier_intact;
+            b: Barrier => ok_none(b.try_wait()))
         .documented(BARRIER_WHY, BARRIER_ARRIVAL),
         row(
             "Barrier",
@@ -1020,9 +1023,13 @@ fn barrier_latch_rows() -> Vec<Case> {
         )
         .prepare_writes(),
         case!("Latch", "try_wait while closed", latch_closed, latch_intact;
-            l: Latch => is_false(l.try_wait())),
+            l: Latch => ok_false(l.try_wait())),
         case!("Latch", "wait_timeout while closed", latch_closed, latch_intact;
             l: Latch => timed_out(l.wait_timeout(SHORT))),
+        case!("Latch", "try_arrive_and_wait when the arrival would not open it", latch_closed, latch_intact;
+            l: Latch => ok_false(l.try_arrive_and_wait())),
+        case!("Latch", "arrive_and_wait_timeout, arrival withdrawn on timeout", latch_closed, latch_intact;
+            l: Latch => timed_out(l.arrive_and_wait_timeout(SHORT))),
         case!("Latch", "count_down(0) refused", latch_closed, latch_intact;
             l: Latch => any_err(l.count_down(0))),
         case!("Latch", "count_down(-1) refused", latch_closed, latch_intact;
@@ -1038,9 +1045,11 @@ fn latch_intact(_: &Segment, h: Held) -> R<()> {
     let l = take::<Latch>(h)?;
     ensure_eq(l.count(), 2, "count")?;
     l.count_down(1)?;
-    ensure(!l.try_wait(), || "open after one of two count-downs".into())?;
+    ensure(!l.try_wait()?, || {
+        "open after one of two count-downs".into()
+    })?;
     l.count_down(1)?;
-    ensure(l.try_wait(), || "closed after both count-downs".into())
+    ensure(l.try_wait()?, || "closed after both count-downs".into())
 }
 
 // ------------------------------------------------------------------- Once
@@ -1196,20 +1205,20 @@ fn event_intact(_: &Segment, h: Held) -> R<()> {
     let ev = take::<Event>(h)?;
     ensure(!ev.is_signaled(), || "signaled without a signal".into())?;
     ensure_eq(ev.semaphore().count(), 0, "permits")?;
-    ev.signal();
+    ev.signal()?;
     match ev.mode() {
         EventMode::AutoReset => {
-            ensure(ev.try_wait(), || "first wait after a signal failed".into())?;
-            ensure(!ev.try_wait(), || {
+            ensure(ev.try_wait()?, || "first wait after a signal failed".into())?;
+            ensure(!ev.try_wait()?, || {
                 "a second wait consumed the same signal".into()
             })
         }
         EventMode::ManualReset => {
-            ensure(ev.try_wait() && ev.try_wait(), || {
+            ensure(ev.try_wait()? && ev.try_wait()?, || {
                 "manual event not signaled".into()
             })?;
-            ev.reset();
-            ensure(!ev.try_wait(), || "still signaled after reset".into())
+            ev.reset()?;
+            ensure(!ev.try_wait()?, || "still signaled after reset".into())
         }
     }
 }
@@ -1226,15 +1235,17 @@ fn event_stuck_waiter_intact(seg: &Segment, h: Held) -> R<()> {
 fn event_rows() -> Vec<Case> {
     vec![
         case!("Event (auto-reset)", "try_wait unsignaled", event_auto, event_intact;
-            ev: Event => is_false(ev.try_wait())),
+            ev: Event => ok_false(ev.try_wait())),
         case!("Event (auto-reset)", "wait_timeout unsignaled", event_auto, event_intact;
             ev: Event => timed_out(ev.wait_timeout(SHORT))),
         case!("Event (manual-reset)", "try_wait unsignaled", event_manual, event_intact;
-            ev: Event => is_false(ev.try_wait())),
+            ev: Event => ok_false(ev.try_wait())),
         case!("Event (manual-reset)", "wait_timeout unsignaled", event_manual, event_intact;
             ev: Event => timed_out(ev.wait_timeout(SHORT))),
         case!("Event (manual-reset)", "pulse_timeout with a waiter that never leaves", event_manual_stuck_waiter, event_stuck_waiter_intact;
             ev: Event => timed_out(ev.pulse_timeout(SHORT))),
+        case!("Event (manual-reset)", "try_pulse with a waiter that never leaves", event_manual_stuck_waiter, event_stuck_waiter_intact;
+            ev: Event => ok_false(ev.try_pulse())),
     ]
 }
 
@@ -1275,7 +1286,7 @@ fn rwlock_write_intact(_: &Segment, h: Held) -> R<()> {
         (false, 0),
         "after the writer left",
     )?;
-    let r = lock.try_read().ok_or("try_read on a free lock failed")?;
+    let r = lock.try_read()?.ok_or("try_read on a free lock failed")?;
     ensure_eq(lock.readers(), 1, "readers while reading")?;
     drop(r);
     ensure_eq(lock.readers(), 0, "readers after")
@@ -1290,7 +1301,7 @@ fn rwlock_read_intact(_: &Segment, h: Held) -> R<()> {
     )?;
     drop(guard);
     ensure_eq(lock.readers(), 0, "readers after the reader left")?;
-    let w = lock.try_write().ok_or("try_write on a free lock failed")?;
+    let w = lock.try_write()?.ok_or("try_write on a free lock failed")?;
     drop(w);
     ensure_eq(
         (lock.is_write_locked(), lock.readers()),
@@ -1302,15 +1313,15 @@ fn rwlock_read_intact(_: &Segment, h: Held) -> R<()> {
 fn rwlock_rows() -> Vec<Case> {
     vec![
         case!("RwLock", "try_read while write-locked", rwlock_write_held, rwlock_write_intact;
-            l: RwLock => none(l.try_read())),
+            l: RwLock => ok_none(l.try_read())),
         case!("RwLock", "read_timeout while write-locked", rwlock_write_held, rwlock_write_intact;
             l: RwLock => timed_out(l.read_timeout(SHORT))),
         case!("RwLock", "try_write while write-locked", rwlock_write_held, rwlock_write_intact;
-            l: RwLock => none(l.try_write())),
+            l: RwLock => ok_none(l.try_write())),
         case!("RwLock", "write_timeout while write-locked", rwlock_write_held, rwlock_write_intact;
             l: RwLock => timed_out(l.write_timeout(SHORT))),
         case!("RwLock", "try_write while read-locked", rwlock_read_held, rwlock_read_intact;
-            l: RwLock => none(l.try_write())),
+            l: RwLock => ok_none(l.try_write())),
         case!("RwLock", "write_timeout while read-locked", rwlock_read_held, rwlock_read_intact;
             l: RwLock => timed_out(l.write_timeout(SHORT))),
     ]
@@ -1355,7 +1366,7 @@ fn monitor_free_intact(_: &Segment, h: Held) -> R<()> {
         (false, 0, 0),
         "locked, waiters, permits",
     )?;
-    let g = mon.try_lock().ok_or("try_lock on a free monitor failed")?;
+    let g = mon.try_lock()?.ok_or("try_lock on a free monitor failed")?;
     drop(g);
     ensure(!mon.is_locked(), || "locked after a lock/unlock".into())
 }
@@ -1363,7 +1374,7 @@ fn monitor_free_intact(_: &Segment, h: Held) -> R<()> {
 fn monitor_rows() -> Vec<Case> {
     vec![
         case!("Monitor", "try_lock while held", monitor_locked, monitor_locked_intact;
-            m: Monitor => none(m.try_lock())),
+            m: Monitor => ok_none(m.try_lock())),
         case!("Monitor", "lock_timeout while held", monitor_locked, monitor_locked_intact;
             m: Monitor => timed_out(m.lock_timeout(SHORT))),
         case!("Monitor", "lock, then wait_timeout with no notifier", monitor_free, monitor_free_intact;
@@ -1374,6 +1385,15 @@ fn monitor_rows() -> Vec<Case> {
             ensure(!m.is_locked(), || {
                 "still locked after a timed-out wait".into()
             })?;
+            r
+        }),
+        case!("Monitor", "lock, then try_wait with no notification pending", monitor_free, monitor_free_intact;
+        m: Monitor => {
+            let g = m.lock()?;
+            let r = ok_false(g.try_wait());
+            // try_wait never lets go of the monitor.
+            ensure(m.is_locked(), || "unlocked by try_wait".into())?;
+            drop(g);
             r
         }),
     ]
