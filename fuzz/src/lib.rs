@@ -1,3 +1,5 @@
 //! Support code of the zeroipc libFuzzer targets (see `fuzz/README.md`).
 
-pub mod exercise;
+// The exerciser is shared with the cargo-test suites (zeroipc/tests/
+// proptest_hostile.rs, security.rs): it lives in the test-support crate.
+pub use zeroipc_testsupport::exercise;

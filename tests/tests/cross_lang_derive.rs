@@ -6,8 +6,7 @@
 //! /dev/shm file at the entry offset + 8) and checks every field; Python
 //! and C++ write new values that Rust reads back.
 
-#[path = "../../zeroipc-gen/tests/support/mod.rs"]
-mod support;
+use zeroipc_testsupport::pattern as support;
 
 /// What `emit::rust::source` renders for the types below, committed and
 /// compiled here (its const assertions must hold); kept equal to the

@@ -7,8 +7,7 @@
 //! writes too; Rust verifies both writes and the table entries the schema
 //! compiler predicted.
 
-#[path = "../../zeroipc-gen/tests/support/mod.rs"]
-mod support;
+use zeroipc_testsupport::pattern as support;
 
 #[path = "../../schemas/generated/common.rs"]
 #[allow(dead_code)]
@@ -249,7 +248,7 @@ fn telemetry_round_trips_rust_python_cpp() {
     t.latest
         .set(pattern_value::<telemetry::Summary>(1, 0))
         .unwrap();
-    t.ready.signal();
+    t.ready.signal().unwrap();
     let r0 = t.readings.get(0).unwrap();
     assert!(r0.label.as_str().unwrap().starts_with('v'));
 

@@ -6,8 +6,7 @@
 //! generated module; the C++ header opens the segment and checks every
 //! entry size.
 
-#[path = "../../zeroipc-gen/tests/support/mod.rs"]
-mod support;
+use zeroipc_testsupport::pattern as support;
 
 #[path = "../schemas/generated/kinds.rs"]
 #[allow(dead_code)]

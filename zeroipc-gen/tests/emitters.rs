@@ -8,7 +8,7 @@
 //! would produce); `tests/tests/schema_parity.rs` repeats the checks with
 //! `#[derive(ShmLayout)]` types.
 
-mod support;
+use zeroipc_testsupport::pattern as support;
 
 use serde_json::Value;
 use std::process::Command;

@@ -12,8 +12,7 @@
 //! e.g. `PROPTEST_CASES=20000 cargo test -p zeroipc --test proptest_hostile`.
 
 mod common;
-#[path = "../../fuzz/src/exercise.rs"]
-mod exercise;
+use zeroipc_testsupport::exercise;
 
 use common::*;
 use exercise::{exercise_bytes, Ctx};

@@ -18,8 +18,7 @@
 //! print why they are skipped.
 
 mod common;
-#[path = "../../fuzz/src/exercise.rs"]
-mod exercise;
+use zeroipc_testsupport::exercise;
 
 use common::*;
 use exercise::Ctx;

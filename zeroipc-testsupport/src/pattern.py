@@ -1,4 +1,4 @@
-"""The value pattern of tests/support/mod.rs, over a generated module's
+"""The value pattern of zeroipc-testsupport/src/pattern.rs, over a generated module's
 layout tuples (see that file for the formula)."""
 import numpy as np
 

@@ -1,6 +1,6 @@
-//! Test support shared by zeroipc-gen's tests and the integration tests
-//! (included with `#[path]`): a deterministic value pattern over any
-//! layout, implemented identically here, in `pattern.py` and in the C++
+//! The cross-language value pattern, used by zeroipc-gen's emitter tests
+//! and the integration tests (`tests/`): a deterministic value pattern over
+//! any layout, implemented identically here, in `pattern.py` and in the C++
 //! check programs this module generates, so three languages can check each
 //! other's writes field by field.
 //!
@@ -11,8 +11,6 @@
 //! f32 `n % 1000 + 0.5`, f64 `n % 100000 + 0.25`, fixed strings
 //! `"v{n}"` cut to the capacity, enums the `n % (len+1)`-th value where the
 //! extra slot is a value outside the enum (openness is tested too).
-
-#![allow(dead_code)]
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
