@@ -3,8 +3,7 @@
 //! The normative layout is docs/FORMAT.md §3.5; the numbers are
 //! [`zeroipc::format::mutex`](crate::format::mutex). A Mutex is a
 //! [`Semaphore`] with count 1 and max_count 1 at `name` (16 bytes): count
-//! [`UNLOCKED`](crate::format::mutex::UNLOCKED) 1 = unlocked,
-//! [`LOCKED`](crate::format::mutex::LOCKED) 0 = locked. Lock = acquire a
+//! [`UNLOCKED`] 1 = unlocked, [`LOCKED`] 0 = locked. Lock = acquire a
 //! permit, unlock = release it, exactly as the C++ reference, so a
 //! reference process and ours exclude each other. Opening checks
 //! `max_count == 1` (as the Python reference does), so a plain semaphore is
