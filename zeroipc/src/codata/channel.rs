@@ -115,13 +115,21 @@ impl<T: ShmElement> Channel<T> {
     /// least 2 (a one-slot buffer queue would lose values).
     pub fn create(seg: &Segment, name: &str, capacity: usize) -> Result<Self> {
         Ok(Channel {
-            raw: RawChannel::create(seg, name, Self::ELEM, capacity)?,
+            raw: RawChannel::create_with(
+                seg,
+                name,
+                Self::ELEM,
+                capacity,
+                Some(T::LAYOUT.fingerprint()),
+            )?,
             _t: PhantomData,
         })
     }
 
     /// Opens the channel named `name` (its `name_header` and `name_buffer`
-    /// or `name_slot`), validating both against each other and `T`.
+    /// or `name_slot`), validating both against each other and `T` (and,
+    /// on a self-describing segment, that it was created as a channel of
+    /// this layout).
     pub fn open(seg: &Segment, name: &str) -> Result<Self> {
         Ok(Channel {
             raw: RawChannel::open(seg, name, Some(Self::ELEM))?,

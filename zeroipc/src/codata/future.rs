@@ -36,10 +36,11 @@
 //! - A `READY`/`ERROR` future is immutable and stays readable.
 
 use super::zeroed;
+use crate::describe::Description;
 use crate::element::{bytes_of, bytes_of_mut, ShmElement};
 use crate::error::{Error, Result};
 use crate::format::future as fmt;
-use crate::format::ElemLayout;
+use crate::format::{ElemLayout, StructureKind};
 use crate::raw::future::RawFuture;
 use crate::region::Region;
 use crate::segment::Segment;
@@ -140,25 +141,23 @@ impl<T: ShmElement> Future<T> {
         fmt::entry_size(Self::ELEM)
     }
 
-    /// Validates the entry size (C++ or Python form) against `T`.
-    pub(crate) fn from_region(region: Region) -> Result<Self> {
-        Ok(Future {
-            raw: RawFuture::from_region(region, Self::ELEM)?,
-            _t: PhantomData,
-        })
-    }
-
     /// Creates a pending future named `name`.
     pub fn create(seg: &Segment, name: &str) -> Result<Self> {
+        let desc = Description::of::<T>(StructureKind::Future, 0);
         Ok(Future {
-            raw: RawFuture::create(seg, name, Self::ELEM)?,
+            raw: RawFuture::create_described(seg, name, Self::ELEM, &desc)?,
             _t: PhantomData,
         })
     }
 
-    /// Opens the future named `name`, checking its entry size against `T`.
+    /// Opens the future named `name`, checking its entry size against `T`
+    /// (and, on a self-describing segment, that it was created as a future
+    /// of this layout).
     pub fn open(seg: &Segment, name: &str) -> Result<Self> {
-        Self::from_region(seg.region(name)?)
+        Ok(Future {
+            raw: RawFuture::open(seg, name, Some(Self::ELEM))?,
+            _t: PhantomData,
+        })
     }
 
     /// The underlying region.

@@ -242,14 +242,6 @@ impl<T: Arithmetic> Lazy<T> {
         fmt::entry_size(crate::format::ElemLayout::of::<T>()).expect("a primitive's layout fits")
     }
 
-    /// Validates the entry size against `T`.
-    pub(crate) fn from_region(region: Region) -> Result<Self> {
-        Ok(Lazy {
-            raw: RawLazy::from_region(region, T::PRIM)?,
-            _t: PhantomData,
-        })
-    }
-
     fn register(seg: &Segment, name: &str, op: LazyOp<T>, computed: bool) -> Result<Self> {
         let raw = RawLazy::register(seg, name, T::PRIM, op.as_ref().map(bytes_of), computed)?;
         Ok(Lazy {
@@ -409,9 +401,14 @@ impl<T: Arithmetic> Lazy<T> {
         Self::deferred(seg, name, LazyOp::Negate(a))
     }
 
-    /// Opens the lazy value named `name`, checking its size against `T`.
+    /// Opens the lazy value named `name`, checking its size against `T`
+    /// (and, on a self-describing segment, that it was created as a lazy
+    /// value of this layout).
     pub fn open(seg: &Segment, name: &str) -> Result<Self> {
-        Self::from_region(seg.region(name)?)
+        Ok(Lazy {
+            raw: RawLazy::open(seg, name, Some(T::PRIM))?,
+            _t: PhantomData,
+        })
     }
 
     /// The underlying region.

@@ -104,3 +104,113 @@ pub(crate) mod testutil {
         Tmp(name, s)
     }
 }
+
+#[cfg(test)]
+mod describe_tests {
+    use crate::codata::stream::StreamVoid;
+    use crate::format::{ElemLayout, StructureKind};
+    use crate::layout::Prim;
+    use crate::raw::{RawChannel, RawFuture, RawLazy, RawSignal, RawStream};
+    use crate::{Channel, Error, Future, Lazy, LazyOp, Segment, SegmentOptions, Signal, Stream};
+
+    fn segment(tag: &str, describing: bool) -> (String, Segment) {
+        let name = format!("/zt_codata_desc_{tag}_{}", std::process::id());
+        let seg = SegmentOptions::new()
+            .size(1 << 20)
+            .self_describing(describing)
+            .create(&name)
+            .unwrap();
+        (name, seg)
+    }
+
+    fn wrong_kind<T: std::fmt::Debug>(r: crate::Result<T>, rec: StructureKind, exp: StructureKind) {
+        match r {
+            Err(Error::WrongKind {
+                recorded, expected, ..
+            }) => assert_eq!((recorded, expected), (rec, exp)),
+            other => panic!("expected WrongKind {rec} as {exp}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn recorded_kinds_refuse_the_wrong_kind_and_give_raw_opens_their_layout() {
+        let (name, seg) = segment("on", true);
+        // Same entry size (280 bytes), no kind tag: only the record tells.
+        Future::<u32>::create(&seg, "f").unwrap();
+        Lazy::<i32>::create(&seg, "l", LazyOp::Constant(0)).unwrap();
+        wrong_kind(
+            Lazy::<i32>::open(&seg, "f"),
+            StructureKind::Future,
+            StructureKind::Lazy,
+        );
+        wrong_kind(
+            Future::<u32>::open(&seg, "l"),
+            StructureKind::Lazy,
+            StructureKind::Future,
+        );
+        Channel::<u64>::create(&seg, "c", 4).unwrap();
+        Channel::<[u8; 3]>::create(&seg, "u", 0).unwrap();
+        Stream::<u64>::create(&seg, "s", 4).unwrap();
+        Signal::<[u16; 3]>::create(&seg, "g", [1, 2, 3]).unwrap();
+        StreamVoid::create(&seg, "v").unwrap();
+        wrong_kind(
+            Stream::<u64>::open(&seg, "c"),
+            StructureKind::Channel,
+            StructureKind::Stream,
+        );
+        wrong_kind(
+            Channel::<u64>::open(&seg, "s"),
+            StructureKind::Stream,
+            StructureKind::Channel,
+        );
+        wrong_kind(
+            Future::<u64>::open(&seg, "g"),
+            StructureKind::Signal,
+            StructureKind::Future,
+        );
+        let e = Stream::<u64>::open(&seg, "v").unwrap_err();
+        assert!(matches!(e, Error::StructureMismatch { .. }), "{e}");
+        let e = Channel::<u32>::open(&seg, "c").unwrap_err();
+        assert!(e.to_string().contains("size 8 align 8"), "{e}");
+        // Without a layout, the raw opens take the recorded one (exact, not
+        // the guess from the entry size).
+        assert_eq!(
+            RawFuture::open(&seg, "f", None).unwrap().elem(),
+            ElemLayout::of::<u32>()
+        );
+        assert_eq!(RawLazy::open(&seg, "l", None).unwrap().prim(), Prim::I32);
+        assert_eq!(
+            RawChannel::open(&seg, "u", None).unwrap().elem(),
+            ElemLayout::of::<[u8; 3]>()
+        );
+        assert_eq!(
+            RawSignal::open(&seg, "g", None).unwrap().elem(),
+            ElemLayout::of::<[u16; 3]>()
+        );
+        assert_eq!(
+            RawStream::open(&seg, "s", None).unwrap().elem(),
+            ElemLayout::of::<u64>()
+        );
+        assert_eq!(
+            RawSignal::open(&seg, "g", None).unwrap().snapshot().value,
+            [1, 0, 2, 0, 3, 0]
+        );
+        drop(seg);
+        Segment::unlink(&name).unwrap();
+    }
+
+    #[test]
+    fn unrecorded_segments_keep_the_header_checks_only() {
+        let (name, seg) = segment("off", false);
+        Future::<u32>::create(&seg, "f").unwrap();
+        // What the header checks cannot tell (module docs of RawFuture).
+        Lazy::<i32>::open(&seg, "f").unwrap();
+        let e = RawLazy::open(&seg, "f", None).unwrap_err();
+        assert!(matches!(e, Error::InvalidArgument { .. }), "{e}");
+        // The raw future falls back to the Python-form guess: byte aligned,
+        // 8 bytes (the 4-byte value and the C++ padding).
+        assert_eq!(RawFuture::open(&seg, "f", None).unwrap().elem().size(), 8);
+        drop(seg);
+        Segment::unlink(&name).unwrap();
+    }
+}

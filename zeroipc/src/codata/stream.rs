@@ -58,14 +58,15 @@
 //!   which only costs the producer futex wake-ups.
 
 use super::zeroed;
+use crate::describe::{check_description, Description};
 use crate::element::{bytes_of, bytes_of_mut, ShmElement};
 use crate::error::{Error, Result, SendError};
 use crate::format::stream as fmt;
-use crate::format::ElemLayout;
+use crate::format::{ElemLayout, StructureKind};
 use crate::raw::stream::{RawStream, RawSubscriber};
 use crate::region::atomic::{AtomicU64, AtomicU8, Ordering};
 use crate::region::Region;
-use crate::segment::Segment;
+use crate::segment::{Part, Segment};
 use crate::wait::{poll_until, Deadline};
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -143,13 +144,21 @@ impl<T: ShmElement> Stream<T> {
         transform: &str,
     ) -> Result<Self> {
         Ok(Stream {
-            raw: RawStream::create_with_transform(seg, name, Self::ELEM, capacity, transform)?,
+            raw: RawStream::create_described(
+                seg,
+                name,
+                Self::ELEM,
+                capacity,
+                transform,
+                Some(T::LAYOUT.fingerprint()),
+            )?,
             _t: PhantomData,
         })
     }
 
     /// Opens the stream named `name`, validating the header against the
-    /// ring and `T`.
+    /// ring and `T` (and, on a self-describing segment, that it was created
+    /// as a stream of this layout).
     pub fn open(seg: &Segment, name: &str) -> Result<Self> {
         Ok(Stream {
             raw: RawStream::open(seg, name, Some(Self::ELEM))?,
@@ -799,14 +808,21 @@ pub struct StreamVoid {
 }
 
 impl StreamVoid {
-    /// Creates an open event counter at 0.
+    /// Creates an open event counter at 0 (recorded in the segment's
+    /// self-description as a Stream without element type).
     pub fn create(seg: &Segment, name: &str) -> Result<Self> {
-        let region = seg.register(name, fmt::VOID_SIZE, |_| Ok(()))?;
-        Ok(StreamVoid { region })
+        let parts = [Part::new(name, fmt::VOID_SIZE)];
+        let desc = Description::new(StructureKind::Stream);
+        let mut regions = seg.register_described(&parts, &desc, |_| Ok(()))?;
+        Ok(StreamVoid {
+            region: regions.remove(0),
+        })
     }
 
-    /// Opens the counter named `name` (entry size must be 16).
+    /// Opens the counter named `name` (entry size must be 16; on a
+    /// self-describing segment it must be recorded as a Stream).
     pub fn open(seg: &Segment, name: &str) -> Result<Self> {
+        check_description(seg, name, &Description::new(StructureKind::Stream))?;
         let region = seg.region(name)?;
         if region.len() as u64 != fmt::VOID_SIZE {
             return Err(region.mismatch(

@@ -79,9 +79,10 @@
 //! ([`crate::wait::MAX_SLEEP`]).
 
 use super::queue::RawQueue;
+use crate::describe::{check_description, Description};
 use crate::error::{Error, Result};
 use crate::format::channel as fmt;
-use crate::format::ElemLayout;
+use crate::format::{ElemLayout, StructureKind};
 use crate::region::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 use crate::region::Region;
 use crate::segment::{Part, Segment};
@@ -259,12 +260,25 @@ impl RawChannel {
     /// Creates a channel named `name` for elements of layout `elem`:
     /// unbuffered for `capacity == 0`, otherwise buffered with `capacity`
     /// rounded up as [`fmt::stored_capacity`] does (a power of two of at
-    /// least 2: a one-slot buffer queue would lose values).
+    /// least 2: a one-slot buffer queue would lose values). Recorded in
+    /// the segment's self-description.
     pub fn create(
         seg: &Segment,
         name: &str,
         elem: ElemLayout,
         capacity: usize,
+    ) -> Result<RawChannel> {
+        RawChannel::create_with(seg, name, elem, capacity, None)
+    }
+
+    /// [`RawChannel::create`] recording the element type's fingerprint
+    /// when the caller knows it (the typed veneer).
+    pub(crate) fn create_with(
+        seg: &Segment,
+        name: &str,
+        elem: ElemLayout,
+        capacity: usize,
+        fingerprint: Option<u64>,
     ) -> Result<RawChannel> {
         let bad = |what: String| Error::InvalidParameter {
             segment: seg.name().to_owned(),
@@ -289,8 +303,13 @@ impl RawChannel {
             })?;
             (format!("{name}{}", fmt::BUFFER_SUFFIX), size)
         };
-        let mut regions = seg.register_group(
+        let desc = Description {
+            elem_fingerprint: fingerprint,
+            ..Description::with_layout(StructureKind::Channel, elem, rounded)
+        };
+        let mut regions = seg.register_described(
             &[Part::new(header, fmt::HEADER_SIZE), Part::new(second, size)],
+            &desc,
             |r| {
                 // Relaxed: published by the table's release of entry_count.
                 r[0].atomic_u32(fmt::CAPACITY as usize)
@@ -311,8 +330,20 @@ impl RawChannel {
     /// or `name_slot`), validating both against each other and `elem`.
     /// `None`: a buffered channel's element size comes from its queue
     /// header; an unbuffered one's slot is taken as a 2-byte flag word and
-    /// the rest as the value (byte alignment).
+    /// the rest as the value (byte alignment); on a self-describing
+    /// segment the recorded layout is taken first. A structure recorded as
+    /// another kind is refused ([`Error::WrongKind`]).
     pub fn open(seg: &Segment, name: &str, elem: Option<ElemLayout>) -> Result<RawChannel> {
+        let recorded = seg
+            .description(name)?
+            .filter(|d| d.kind == StructureKind::Channel)
+            .and_then(|d| d.elem);
+        let elem = elem.or(recorded);
+        let expected = Description {
+            elem,
+            ..Description::new(StructureKind::Channel)
+        };
+        check_description(seg, name, &expected)?;
         let header = seg.region(&format!("{name}{}", fmt::HEADER_SUFFIX))?;
         if header.len() as u64 != fmt::HEADER_SIZE {
             return Err(header.mismatch(
@@ -1170,7 +1201,7 @@ mod tests {
             assert_eq!(ch.sender_count() + ch.receiver_count(), 0);
         }
         assert!(RawChannel::open(&t.1, "c2", Some(ElemLayout::new(8, 8).unwrap())).is_err());
-        assert!(RawChannel::open(&t.1, "c0", Some(ElemLayout::new(8, 8).unwrap())).is_err());
+        assert!(RawChannel::open(&t.1, "c0", Some(ElemLayout::new(16, 8).unwrap())).is_err());
     }
 
     #[test]

@@ -39,12 +39,13 @@
 //! structures' kinds refuses it (docs/FORMAT.md, self-description).
 
 use crate::codata::{monotonic_ns, read_msg, write_msg, OPEN_SETTLE_WAIT};
+use crate::describe::{check_description, Description};
 use crate::error::{Error, Result};
 use crate::format::future as fmt;
-use crate::format::ElemLayout;
+use crate::format::{ElemLayout, StructureKind};
 use crate::region::atomic::{AtomicU32, Ordering};
 use crate::region::Region;
-use crate::segment::Segment;
+use crate::segment::{Part, Segment};
 use crate::wait::{wait_until, wake_all, Deadline};
 use std::time::Duration;
 
@@ -109,8 +110,21 @@ pub struct RawFuture {
 
 impl RawFuture {
     /// Creates a pending future named `name` for values of layout `elem`
-    /// (entry size [`fmt::entry_size`], the C++ size).
+    /// (entry size [`fmt::entry_size`], the C++ size), recorded in the
+    /// segment's self-description.
     pub fn create(seg: &Segment, name: &str, elem: ElemLayout) -> Result<RawFuture> {
+        let desc = Description::with_layout(StructureKind::Future, elem, 0);
+        RawFuture::create_described(seg, name, elem, &desc)
+    }
+
+    /// [`RawFuture::create`] recording `desc` (the typed veneer's, with the
+    /// type's fingerprint).
+    pub(crate) fn create_described(
+        seg: &Segment,
+        name: &str,
+        elem: ElemLayout,
+        desc: &Description,
+    ) -> Result<RawFuture> {
         let size = fmt::entry_size(elem).ok_or_else(|| Error::InvalidParameter {
             segment: seg.name().to_owned(),
             what: format!(
@@ -120,17 +134,29 @@ impl RawFuture {
         })?;
         // A zeroed entry is PENDING with no waiters, time 0 and an empty
         // message, which is what the reference constructor stores.
-        let region = seg.register(name, size, |_| Ok(()))?;
-        RawFuture::from_region(region, elem)
+        let mut regions = seg.register_described(&[Part::new(name, size)], desc, |_| Ok(()))?;
+        RawFuture::from_region(regions.remove(0), elem)
     }
 
     /// Opens the future named `name`. `elem` is the value layout to check
-    /// the entry against; `None` derives it from the entry size assuming the
-    /// Python form `16 + s + 256` with byte alignment (the value bytes then
-    /// include the C++ form's trailing padding, at most 7 bytes).
+    /// the entry against; `None` takes the layout the segment's
+    /// self-description records, else derives it from the entry size
+    /// assuming the Python form `16 + s + 256` with byte alignment (the
+    /// value bytes then include the C++ form's trailing padding, at most 7
+    /// bytes). A structure recorded as another kind is refused
+    /// ([`Error::WrongKind`]).
     pub fn open(seg: &Segment, name: &str, elem: Option<ElemLayout>) -> Result<RawFuture> {
+        let recorded = seg
+            .description(name)?
+            .filter(|d| d.kind == StructureKind::Future)
+            .and_then(|d| d.elem);
+        let expected = Description {
+            elem: elem.or(recorded),
+            ..Description::new(StructureKind::Future)
+        };
+        check_description(seg, name, &expected)?;
         let region = seg.region(name)?;
-        let elem = match elem {
+        let elem = match expected.elem {
             Some(e) => e,
             None => {
                 let fixed = fmt::VALUE + fmt::ERROR_MSG_LEN;

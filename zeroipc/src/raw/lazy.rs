@@ -48,14 +48,15 @@
 
 use crate::codata::lazy::{Arithmetic, LazyOp};
 use crate::codata::{read_msg, write_msg, OPEN_SETTLE_WAIT};
+use crate::describe::{check_description, Description};
 use crate::element::{bytes_of, from_bytes};
 use crate::error::{Error, Result};
 use crate::format::lazy::{self as fmt, LazyLayout};
-use crate::format::ElemLayout;
+use crate::format::{ElemLayout, StructureKind};
 use crate::layout::Prim;
 use crate::region::atomic::{fence, AtomicU32, Ordering};
 use crate::region::Region;
-use crate::segment::Segment;
+use crate::segment::{Part, Segment};
 use crate::wait::{wait_until, wake_all, Deadline};
 use std::time::Duration;
 
@@ -248,7 +249,10 @@ impl RawLazy {
             }
         }
         let l = fmt::layout(prim_layout(prim)).expect("a primitive's layout fits");
-        let region = seg.register(name, l.total, |r| {
+        let parts = [Part::new(name, l.total)];
+        let desc = RawLazy::description(prim);
+        let mut regions = seg.register_described(&parts, &desc, |r| {
+            let r = &r[0];
             r.write::<u32>(l.op_type as usize, ty);
             if let Some(a) = a {
                 r.write_bytes(l.data as usize, a);
@@ -264,13 +268,48 @@ impl RawLazy {
             }
             Ok(())
         })?;
-        RawLazy::from_region(region, prim)
+        RawLazy::from_region(regions.remove(0), prim)
     }
 
     /// Opens the lazy value named `name` holding a `prim`, checking its
-    /// entry size and words.
-    pub fn open(seg: &Segment, name: &str, prim: Prim) -> Result<RawLazy> {
+    /// entry size and words, and (on a self-describing segment) that it was
+    /// created as a lazy value of this type. `None` takes the type the
+    /// segment records ([`Error::InvalidArgument`] if it records none).
+    pub fn open(seg: &Segment, name: &str, prim: Option<Prim>) -> Result<RawLazy> {
+        let recorded = seg.description(name)?;
+        let prim = match prim {
+            Some(p) => p,
+            None => {
+                // A record of another kind is the better error.
+                check_description(seg, name, &Description::new(StructureKind::Lazy))?;
+                let fingerprint = recorded.and_then(|d| d.elem_fingerprint);
+                let found = Prim::ALL
+                    .into_iter()
+                    .find(|p| Some(p.layout().fingerprint()) == fingerprint);
+                found.ok_or_else(|| {
+                    seg.region(name).map_or_else(
+                        |e| e,
+                        |r| {
+                            r.invalid_argument(
+                                KIND,
+                                "the value type is not recorded in the segment: give it \
+                                 (its arithmetic depends on it)",
+                            )
+                        },
+                    )
+                })?
+            }
+        };
+        check_description(seg, name, &RawLazy::description(prim))?;
         RawLazy::from_region(seg.region(name)?, prim)
+    }
+
+    /// What a lazy value of `prim` records in a self-describing segment.
+    fn description(prim: Prim) -> Description {
+        Description {
+            elem_fingerprint: Some(prim.layout().fingerprint()),
+            ..Description::with_layout(StructureKind::Lazy, prim_layout(prim), 0)
+        }
     }
 
     /// Validates the entry size against `prim`, then the words.
@@ -642,13 +681,13 @@ mod tests {
             Some(0x0303u16.wrapping_mul(0x0101))
         );
         let typed = Lazy::<f64>::constant(&t.1, "typed", 2.5).unwrap();
-        let raw = RawLazy::open(&t.1, "typed", Prim::F64).unwrap();
+        let raw = RawLazy::open(&t.1, "typed", Some(Prim::F64)).unwrap();
         let mut out = [0u8; 8];
         assert!(raw.peek(&mut out).unwrap());
         assert_eq!(f64::from_le_bytes(out), 2.5);
         assert!(raw.reset());
         assert_eq!(typed.peek(), None);
-        assert!(RawLazy::open(&t.1, "typed", Prim::I32).is_err()); // 304 vs 280
+        assert!(RawLazy::open(&t.1, "typed", Some(Prim::I32)).is_err()); // 304 vs 280
     }
 
     #[test]

@@ -22,9 +22,10 @@
 //! reference's `8 + s` (they differ only when `s` is not a multiple of 8),
 //! so a Python-created signal can be read.
 
+use crate::describe::{check_description, Description};
 use crate::error::{Error, Result};
 use crate::format::signal as fmt;
-use crate::format::{ElemLayout, MARKER_SIZE};
+use crate::format::{ElemLayout, StructureKind, MARKER_SIZE};
 use crate::region::atomic::{AtomicU64, Ordering};
 use crate::region::Region;
 use crate::segment::{Part, Segment};
@@ -93,12 +94,26 @@ pub struct RawSignal {
 
 impl RawSignal {
     /// Creates `name_state` (version 0, value `initial`), `name_mtx` and the
-    /// marker `name` (all names checked before anything is allocated).
+    /// marker `name` (all names checked before anything is allocated),
+    /// recorded in the segment's self-description.
     pub fn create(
         seg: &Segment,
         name: &str,
         elem: ElemLayout,
         initial: &[u8],
+    ) -> Result<RawSignal> {
+        let desc = Description::with_layout(StructureKind::Signal, elem, 0);
+        RawSignal::create_described(seg, name, elem, initial, &desc)
+    }
+
+    /// [`RawSignal::create`] recording `desc` (the typed veneer's, with the
+    /// type's fingerprint).
+    pub(crate) fn create_described(
+        seg: &Segment,
+        name: &str,
+        elem: ElemLayout,
+        initial: &[u8],
+        desc: &Description,
     ) -> Result<RawSignal> {
         if initial.len() as u64 != elem.size() {
             return Err(Error::InvalidArgument {
@@ -124,7 +139,7 @@ impl RawSignal {
             ),
             Part::new(name, MARKER_SIZE),
         ];
-        let regions = seg.register_group(&group, |r| {
+        let regions = seg.register_described(&group, desc, |r| {
             r[0].write_bytes(fmt::VALUE as usize, initial);
             Mutex::init_region(&r[1]);
             Ok(())
@@ -134,10 +149,22 @@ impl RawSignal {
     }
 
     /// Opens the signal `name`: finds the marker and both parts, and checks
-    /// the state size against `elem`. `None` takes the value size from the
-    /// state entry as the Python form `8 + s` with byte alignment (for a C++
-    /// state the value bytes then include its padding to 8).
+    /// the state size against `elem` (and, on a self-describing segment,
+    /// the recorded kind and layout). `None` takes the recorded layout,
+    /// else the value size from the state entry as the Python form `8 + s`
+    /// with byte alignment (for a C++ state the value bytes then include
+    /// its padding to 8).
     pub fn open(seg: &Segment, name: &str, elem: Option<ElemLayout>) -> Result<RawSignal> {
+        let recorded = seg
+            .description(name)?
+            .filter(|d| d.kind == StructureKind::Signal)
+            .and_then(|d| d.elem);
+        let elem = elem.or(recorded);
+        let expected = Description {
+            elem,
+            ..Description::new(StructureKind::Signal)
+        };
+        check_description(seg, name, &expected)?;
         open_marker(seg, name, KIND)?;
         let state = seg.region(&format!("{name}{}", fmt::STATE_SUFFIX))?;
         let mtx = seg.region(&format!("{name}{}", fmt::MTX_SUFFIX))?;

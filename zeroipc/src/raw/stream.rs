@@ -51,9 +51,10 @@
 //! producer blocked on a full ring polls with bounded sleeps.
 
 use super::ring::RawRing;
+use crate::describe::{check_description, Description};
 use crate::error::{Error, Result};
 use crate::format::stream as fmt;
-use crate::format::ElemLayout;
+use crate::format::{ElemLayout, StructureKind};
 use crate::region::atomic::{fence, AtomicU32, AtomicU8, Ordering};
 use crate::region::Region;
 use crate::segment::{Part, Segment};
@@ -138,6 +139,19 @@ impl RawStream {
         capacity: usize,
         transform: &str,
     ) -> Result<RawStream> {
+        RawStream::create_described(seg, name, elem, capacity, transform, None)
+    }
+
+    /// [`RawStream::create_with_transform`] recording the element type's
+    /// fingerprint when the caller knows it (the typed veneer).
+    pub(crate) fn create_described(
+        seg: &Segment,
+        name: &str,
+        elem: ElemLayout,
+        capacity: usize,
+        transform: &str,
+        fingerprint: Option<u64>,
+    ) -> Result<RawStream> {
         if transform.len() as u64 >= fmt::TRANSFORM_LEN {
             return Err(Error::InvalidParameter {
                 segment: seg.name().to_owned(),
@@ -156,11 +170,16 @@ impl RawStream {
                 u32::MAX
             ),
             })?;
-        let mut regions = seg.register_group(
+        let desc = Description {
+            elem_fingerprint: fingerprint,
+            ..Description::with_layout(StructureKind::Stream, elem, capacity as u64)
+        };
+        let mut regions = seg.register_described(
             &[
                 Part::new(format!("{name}{}", fmt::HEADER_SUFFIX), fmt::HEADER_SIZE),
                 Part::new(format!("{name}{}", fmt::BUFFER_SUFFIX), ring_size),
             ],
+            &desc,
             |r| {
                 // Plain fields, published by the table's release of
                 // entry_count; sequence/subscribers/closed are already 0.
@@ -176,8 +195,21 @@ impl RawStream {
     }
 
     /// Opens the stream named `name`, validating the header against the
-    /// ring and `elem` (`None`: the ring header's element size).
+    /// ring and `elem` (`None`: the recorded layout on a self-describing
+    /// segment, else the ring header's element size). A structure recorded
+    /// as another kind ([`Error::WrongKind`]) or, when a layout is known, as
+    /// a `Stream<void>` is refused.
     pub fn open(seg: &Segment, name: &str, elem: Option<ElemLayout>) -> Result<RawStream> {
+        let recorded = seg
+            .description(name)?
+            .filter(|d| d.kind == StructureKind::Stream)
+            .and_then(|d| d.elem);
+        let elem = elem.or(recorded);
+        let expected = Description {
+            elem,
+            ..Description::new(StructureKind::Stream)
+        };
+        check_description(seg, name, &expected)?;
         let header = seg.region(&format!("{name}{}", fmt::HEADER_SUFFIX))?;
         let buffer = seg.region(&format!("{name}{}", fmt::BUFFER_SUFFIX))?;
         RawStream::from_regions(name, header, buffer, elem)

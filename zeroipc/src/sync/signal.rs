@@ -27,9 +27,10 @@
 
 use super::mutex::Mutex;
 use crate::codata::zeroed;
+use crate::describe::Description;
 use crate::element::{bytes_of, bytes_of_mut, from_bytes, ShmElement};
 use crate::error::Result;
-use crate::format::ElemLayout;
+use crate::format::{ElemLayout, StructureKind};
 use crate::raw::signal::RawSignal;
 use crate::region::Region;
 use crate::segment::Segment;
@@ -100,14 +101,16 @@ impl<T: ShmElement> Signal<T> {
     /// Creates `name_state` (version 0, value `initial`), `name_mtx` and the
     /// marker `name` (all names checked before anything is allocated).
     pub fn create(seg: &Segment, name: &str, initial: T) -> Result<Signal<T>> {
+        let desc = Description::of::<T>(StructureKind::Signal, 0);
         Ok(Signal {
-            raw: RawSignal::create(seg, name, Self::ELEM, bytes_of(&initial))?,
+            raw: RawSignal::create_described(seg, name, Self::ELEM, bytes_of(&initial), &desc)?,
             _t: PhantomData,
         })
     }
 
     /// Opens the signal `name`: finds the marker and both parts, and checks
-    /// the state size against `T`.
+    /// the state size against `T` (and, on a self-describing segment, that
+    /// it was created as a signal of this layout).
     pub fn open(seg: &Segment, name: &str) -> Result<Signal<T>> {
         Ok(Signal {
             raw: RawSignal::open(seg, name, Some(Self::ELEM))?,
