@@ -100,14 +100,20 @@ impl<T: ShmElement> Queue<T> {
     /// least 2 (docs/FORMAT.md §8.1); 0, or a capacity that rounds above
     /// 2^31, is an error.
     pub fn create(seg: &Segment, name: &str, capacity: usize) -> Result<Self> {
-        RawQueue::create(seg, name, Self::ELEM, capacity).map(Self::from_raw)
+        let fingerprint = Some(T::LAYOUT.fingerprint());
+        RawQueue::create_as(seg, name, Self::ELEM, capacity, fingerprint).map(Self::from_raw)
     }
 
     /// Opens the queue named `name`, checking its header against the entry
     /// and `T`.
     pub fn open(seg: &Segment, name: &str) -> Result<Self> {
-        RawQueue::open_as(seg, name, Some(Self::ELEM), Some(std::any::type_name::<T>()))
-            .map(Self::from_raw)
+        RawQueue::open_as(
+            seg,
+            name,
+            Some(Self::ELEM),
+            Some(std::any::type_name::<T>()),
+        )
+        .map(Self::from_raw)
     }
 
     /// The stored capacity (a power of two).

@@ -83,14 +83,20 @@ impl<T: ShmElement> Stack<T> {
     /// Creates a stack named `name` of exactly `capacity` elements
     /// (1..=i32::MAX; the reference does not round).
     pub fn create(seg: &Segment, name: &str, capacity: usize) -> Result<Self> {
-        RawStack::create(seg, name, Self::ELEM, capacity).map(Self::from_raw)
+        let fingerprint = Some(T::LAYOUT.fingerprint());
+        RawStack::create_as(seg, name, Self::ELEM, capacity, fingerprint).map(Self::from_raw)
     }
 
     /// Opens the stack named `name`, checking its header against the entry
     /// and `T`.
     pub fn open(seg: &Segment, name: &str) -> Result<Self> {
-        RawStack::open_as(seg, name, Some(Self::ELEM), Some(std::any::type_name::<T>()))
-            .map(Self::from_raw)
+        RawStack::open_as(
+            seg,
+            name,
+            Some(Self::ELEM),
+            Some(std::any::type_name::<T>()),
+        )
+        .map(Self::from_raw)
     }
 
     /// The capacity.

@@ -1,4 +1,4 @@
-//! `Array<T>` (FORMAT.md §3): one entry `name`.
+//! `Array<T>` (docs/FORMAT.md §3.1): one entry `name`.
 //!
 //! | off | field |
 //! |---|---|

@@ -1,4 +1,4 @@
-//! `Pool<T>`, a Treiber free list of nodes (FORMAT.md §4): one entry `name`.
+//! `Pool<T>`, a Treiber free list of nodes (docs/FORMAT.md §4.3): one entry `name`.
 //!
 //! | off | field |
 //! |---|---|

@@ -1,4 +1,4 @@
-//! `Queue<T>`, Vyukov's bounded MPMC queue (FORMAT.md §3): one entry `name`.
+//! `Queue<T>`, Vyukov's bounded MPMC queue (docs/FORMAT.md §3.2): one entry `name`.
 //!
 //! | off | field |
 //! |---|---|

@@ -1,4 +1,4 @@
-//! `Ring<T>`, a single-producer single-consumer byte ring (FORMAT.md §4):
+//! `Ring<T>`, a single-producer single-consumer byte ring (docs/FORMAT.md §4.4):
 //! one entry `name`. The buffer of a typed [`super::stream`] is a ring.
 //!
 //! | off | field |

@@ -1,4 +1,4 @@
-//! `Stack<T>` (FORMAT.md §3): one entry `name`.
+//! `Stack<T>` (docs/FORMAT.md §3.3): one entry `name`.
 //!
 //! | off | field |
 //! |---|---|

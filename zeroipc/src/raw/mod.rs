@@ -39,10 +39,12 @@
 //! # Ok::<(), zeroipc::Error>(())
 //! ```
 
+pub mod array;
 pub mod channel;
 pub mod future;
 pub mod lazy;
 pub mod map;
+pub mod pool;
 pub mod queue;
 pub mod ring;
 pub mod set;
@@ -50,10 +52,12 @@ pub mod signal;
 pub mod stack;
 pub mod stream;
 
+pub use array::RawArray;
 pub use channel::RawChannel;
 pub use future::RawFuture;
 pub use lazy::RawLazy;
 pub use map::RawMap;
+pub use pool::RawPool;
 pub use queue::RawQueue;
 pub use ring::RawRing;
 pub use set::RawSet;
@@ -61,9 +65,70 @@ pub use signal::RawSignal;
 pub use stack::RawStack;
 pub use stream::RawStream;
 
+use crate::describe::{check_description, Description};
 use crate::error::{Error, Result};
-use crate::format::ElemLayout;
+use crate::format::{ElemLayout, StructureKind};
 use crate::region::Region;
+use crate::segment::{Part, Segment};
+
+/// Registers the one entry `name` of `size` bytes of a single-entry kind,
+/// recording `desc` in the segment's self-description (when it has one),
+/// and runs `init` on the zeroed region under the table lock.
+pub(crate) fn register_described_one(
+    seg: &Segment,
+    name: &str,
+    size: u64,
+    desc: &Description,
+    init: impl FnOnce(&Region),
+) -> Result<Region> {
+    let mut regions = seg.register_described(&[Part::new(name, size)], desc, |r| {
+        init(&r[0]);
+        Ok(())
+    })?;
+    regions.pop().ok_or_else(|| Error::InvalidParameter {
+        segment: seg.name().to_owned(),
+        what: format!("{name:?}: registering one part returned no region"),
+    })
+}
+
+/// The description a single-entry kind records at creation: its element
+/// layout, the element type's fingerprint when a typed veneer knows it, and
+/// the stored capacity.
+pub(crate) fn description_of(
+    kind: StructureKind,
+    elem: ElemLayout,
+    fingerprint: Option<u64>,
+    stored_capacity: u64,
+) -> Description {
+    Description {
+        elem_fingerprint: fingerprint,
+        ..Description::with_layout(kind, elem, stored_capacity)
+    }
+}
+
+/// The open-time self-description check (issue 14 §4): refuses a
+/// structure recorded as another kind, or with another element layout than
+/// `elem`; when the caller gives no layout, returns the recorded one (which
+/// knows the alignment the header does not store), else `elem`.
+pub(crate) fn described_elem(
+    seg: &Segment,
+    name: &str,
+    kind: StructureKind,
+    elem: Option<ElemLayout>,
+) -> Result<Option<ElemLayout>> {
+    let expected = Description {
+        elem,
+        ..Description::new(kind)
+    };
+    check_description(seg, name, &expected)?;
+    match elem {
+        Some(e) => Ok(Some(e)),
+        None => Ok(seg
+            .description(name)?
+            .filter(|d| d.kind == kind)
+            .and_then(|d| d.elem)),
+    }
+}
 
 /// The element layout a header's stored element size implies when the
 /// caller gives none: that size, aligned to the largest power of two that

@@ -50,9 +50,9 @@
 //! nobody) and then return [`Error::Timeout`]; [`RawQueue::items`] copies
 //! the queued values in FIFO order without taking them.
 
-use super::{check_elem_size, check_len};
+use super::{check_elem_size, check_len, described_elem, description_of, register_described_one};
 use crate::error::{Error, Result};
-use crate::format::{queue as fmt, ElemLayout};
+use crate::format::{queue as fmt, ElemLayout, StructureKind};
 use crate::region::atomic::{AtomicU32, Ordering};
 use crate::region::Region;
 use crate::segment::Segment;
@@ -210,7 +210,24 @@ impl RawQueue {
     /// elements: the stored capacity is `capacity` rounded up to a power of
     /// two, at least 2; 0, or a capacity that rounds above 2^31, is an
     /// error.
-    pub fn create(seg: &Segment, name: &str, elem: ElemLayout, capacity: usize) -> Result<RawQueue> {
+    pub fn create(
+        seg: &Segment,
+        name: &str,
+        elem: ElemLayout,
+        capacity: usize,
+    ) -> Result<RawQueue> {
+        Self::create_as(seg, name, elem, capacity, None)
+    }
+
+    /// [`RawQueue::create`] recording the element type's fingerprint (a typed
+    /// veneer's) in the segment's self-description.
+    pub(crate) fn create_as(
+        seg: &Segment,
+        name: &str,
+        elem: ElemLayout,
+        capacity: usize,
+        fingerprint: Option<u64>,
+    ) -> Result<RawQueue> {
         let bad = |what: String| Error::InvalidParameter {
             segment: seg.name().to_owned(),
             what: format!("queue {name:?}: {what}"),
@@ -236,9 +253,12 @@ impl RawQueue {
                 elem.size()
             ))
         })?;
-        let region = seg.register(name, size, |r| {
-            Self::init_region(r, elem, capacity);
-            Ok(())
+        let stored = StructureKind::Queue
+            .stored_capacity(capacity as u64)
+            .unwrap_or(0);
+        let desc = description_of(StructureKind::Queue, elem, fingerprint, stored);
+        let region = register_described_one(seg, name, size, &desc, |r| {
+            Self::init_region(r, elem, capacity)
         })?;
         Self::from_region(region, Some(elem))
     }
@@ -258,7 +278,7 @@ impl RawQueue {
         elem: Option<ElemLayout>,
         type_name: Option<&str>,
     ) -> Result<RawQueue> {
-        // TODO(issue 14 §4): check_description once the self-description API lands.
+        let elem = described_elem(seg, name, StructureKind::Queue, elem)?;
         Self::from_region_as(seg.region(name)?, elem, type_name)
     }
 
@@ -470,7 +490,13 @@ impl RawQueue {
     /// Like [`RawQueue::push`], but waits up to `timeout` for room;
     /// [`Error::Timeout`] when none came (nothing was written).
     pub fn push_timeout(&self, src: &[u8], timeout: Duration) -> Result<()> {
-        check_len(&self.region, KIND, "push_timeout", self.elem_size, src.len())?;
+        check_len(
+            &self.region,
+            KIND,
+            "push_timeout",
+            self.elem_size,
+            src.len(),
+        )?;
         self.push_timeout_with(timeout, |r, off| r.write_bytes(off, src))
     }
 
@@ -706,7 +732,11 @@ mod tests {
         assert_eq!(q.len(), 3);
         assert_eq!(
             raw.items(),
-            vec![0u32.to_ne_bytes().to_vec(), 1u32.to_ne_bytes().to_vec(), 2u32.to_ne_bytes().to_vec()]
+            vec![
+                0u32.to_ne_bytes().to_vec(),
+                1u32.to_ne_bytes().to_vec(),
+                2u32.to_ne_bytes().to_vec()
+            ]
         );
         assert!(!q.is_empty());
         assert_eq!(q.pop(), Some(0));

@@ -40,9 +40,9 @@
 //! [`Error::Timeout`]; [`RawRing::items`] copies the unread elements
 //! (`read_pos..write_pos`) without consuming them.
 
-use super::{check_elem_size, check_len};
+use super::{check_elem_size, check_len, described_elem, description_of, register_described_one};
 use crate::error::{Error, Result};
-use crate::format::{ring as fmt, ElemLayout};
+use crate::format::{ring as fmt, ElemLayout, StructureKind};
 use crate::region::atomic::{AtomicU64, Ordering};
 use crate::region::Region;
 use crate::segment::Segment;
@@ -143,7 +143,9 @@ impl RawRing {
         if cap == 0 || cap % stored_size != 0 {
             return Err(region.mismatch(
                 KIND,
-                format!("capacity {cap} bytes is not a nonzero multiple of elem_size {stored_size}"),
+                format!(
+                    "capacity {cap} bytes is not a nonzero multiple of elem_size {stored_size}"
+                ),
             ));
         }
         if fmt::HEADER_SIZE + cap != len {
@@ -163,6 +165,18 @@ impl RawRing {
     /// Creates a ring holding `capacity` elements of `elem` (stored as
     /// `capacity * elem.size()` bytes, which must be 1..=u32::MAX).
     pub fn create(seg: &Segment, name: &str, elem: ElemLayout, capacity: usize) -> Result<RawRing> {
+        Self::create_as(seg, name, elem, capacity, None)
+    }
+
+    /// [`RawRing::create`] recording the element type's fingerprint (a typed
+    /// veneer's) in the segment's self-description.
+    pub(crate) fn create_as(
+        seg: &Segment,
+        name: &str,
+        elem: ElemLayout,
+        capacity: usize,
+        fingerprint: Option<u64>,
+    ) -> Result<RawRing> {
         let size = Self::size_for(elem, capacity).ok_or_else(|| Error::InvalidParameter {
             segment: seg.name().to_owned(),
             what: format!(
@@ -171,9 +185,12 @@ impl RawRing {
                 fmt::MAX_CAPACITY_BYTES
             ),
         })?;
-        let region = seg.register(name, size, |r| {
-            Self::init_region(r, elem, capacity);
-            Ok(())
+        let stored = StructureKind::Ring
+            .stored_capacity(capacity as u64)
+            .unwrap_or(0);
+        let desc = description_of(StructureKind::Ring, elem, fingerprint, stored);
+        let region = register_described_one(seg, name, size, &desc, |r| {
+            Self::init_region(r, elem, capacity)
         })?;
         Self::from_region(region, Some(elem))
     }
@@ -192,7 +209,7 @@ impl RawRing {
         elem: Option<ElemLayout>,
         type_name: Option<&str>,
     ) -> Result<RawRing> {
-        // TODO(issue 14 §4): check_description once the self-description API lands.
+        let elem = described_elem(seg, name, StructureKind::Ring, elem)?;
         Self::from_region_as(seg.region(name)?, elem, type_name)
     }
 
@@ -328,7 +345,13 @@ impl RawRing {
     /// when the ring is full (no overwrite).
     #[inline]
     pub fn write(&self, src: &[u8]) -> Result<bool> {
-        check_len(&self.region, KIND, "write", self.elem_size as usize, src.len())?;
+        check_len(
+            &self.region,
+            KIND,
+            "write",
+            self.elem_size as usize,
+            src.len(),
+        )?;
         Ok(self.write_elems(src) == 1)
     }
 
@@ -336,7 +359,13 @@ impl RawRing {
     /// `Ok(false)` when the ring is empty.
     #[inline]
     pub fn read(&self, out: &mut [u8]) -> Result<bool> {
-        check_len(&self.region, KIND, "read", self.elem_size as usize, out.len())?;
+        check_len(
+            &self.region,
+            KIND,
+            "read",
+            self.elem_size as usize,
+            out.len(),
+        )?;
         Ok(self.read_elems(out) == 1)
     }
 
@@ -375,14 +404,26 @@ impl RawRing {
     /// Like [`RawRing::write`], but waits up to `timeout` for room;
     /// [`Error::Timeout`] when none came (nothing was written).
     pub fn write_timeout(&self, src: &[u8], timeout: Duration) -> Result<()> {
-        check_len(&self.region, KIND, "write_timeout", self.elem_size as usize, src.len())?;
+        check_len(
+            &self.region,
+            KIND,
+            "write_timeout",
+            self.elem_size as usize,
+            src.len(),
+        )?;
         self.write_timeout_elem(src, timeout)
     }
 
     /// Like [`RawRing::read`], but waits up to `timeout` for an element;
     /// [`Error::Timeout`] when none came (`out` is unchanged).
     pub fn read_timeout(&self, out: &mut [u8], timeout: Duration) -> Result<()> {
-        check_len(&self.region, KIND, "read_timeout", self.elem_size as usize, out.len())?;
+        check_len(
+            &self.region,
+            KIND,
+            "read_timeout",
+            self.elem_size as usize,
+            out.len(),
+        )?;
         self.read_timeout_elem(out, timeout)
     }
 
@@ -457,7 +498,13 @@ impl RawRing {
     /// (exactly the element size). Does not move `read_pos`.
     #[inline]
     pub fn read_at(&self, pos: u64, out: &mut [u8]) -> Result<()> {
-        check_len(&self.region, KIND, "read_at", self.elem_size as usize, out.len())?;
+        check_len(
+            &self.region,
+            KIND,
+            "read_at",
+            self.elem_size as usize,
+            out.len(),
+        )?;
         self.copy_out(pos, out);
         Ok(())
     }

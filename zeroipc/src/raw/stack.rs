@@ -74,9 +74,9 @@
 //! deadline and then return [`Error::Timeout`]; [`RawStack::items`] copies
 //! the values bottom to top without taking them.
 
-use super::{check_elem_size, check_len};
+use super::{check_elem_size, check_len, described_elem, description_of, register_described_one};
 use crate::error::{Error, Result};
-use crate::format::{stack as fmt, ElemLayout};
+use crate::format::{stack as fmt, ElemLayout, StructureKind};
 use crate::region::atomic::{AtomicI32, AtomicU32, Ordering};
 use crate::region::Region;
 use crate::segment::Segment;
@@ -305,7 +305,24 @@ impl RawStack {
 
     /// Creates a stack named `name` of exactly `capacity` elements of
     /// `elem` (1..=i32::MAX; the reference does not round).
-    pub fn create(seg: &Segment, name: &str, elem: ElemLayout, capacity: usize) -> Result<RawStack> {
+    pub fn create(
+        seg: &Segment,
+        name: &str,
+        elem: ElemLayout,
+        capacity: usize,
+    ) -> Result<RawStack> {
+        Self::create_as(seg, name, elem, capacity, None)
+    }
+
+    /// [`RawStack::create`] recording the element type's fingerprint (a typed
+    /// veneer's) in the segment's self-description.
+    pub(crate) fn create_as(
+        seg: &Segment,
+        name: &str,
+        elem: ElemLayout,
+        capacity: usize,
+        fingerprint: Option<u64>,
+    ) -> Result<RawStack> {
         let bad = |what: String| Error::InvalidParameter {
             segment: seg.name().to_owned(),
             what: format!("stack {name:?}: {what}"),
@@ -328,9 +345,12 @@ impl RawStack {
                 elem.size()
             ))
         })?;
-        let region = seg.register(name, size, |r| {
-            Self::init_region(r, elem, capacity);
-            Ok(())
+        let stored = StructureKind::Stack
+            .stored_capacity(capacity as u64)
+            .unwrap_or(0);
+        let desc = description_of(StructureKind::Stack, elem, fingerprint, stored);
+        let region = register_described_one(seg, name, size, &desc, |r| {
+            Self::init_region(r, elem, capacity)
         })?;
         Self::from_region(region, Some(elem))
     }
@@ -349,7 +369,7 @@ impl RawStack {
         elem: Option<ElemLayout>,
         type_name: Option<&str>,
     ) -> Result<RawStack> {
-        // TODO(issue 14 §4): check_description once the self-description API lands.
+        let elem = described_elem(seg, name, StructureKind::Stack, elem)?;
         Self::from_region_as(seg.region(name)?, elem, type_name)
     }
 
@@ -563,7 +583,13 @@ impl RawStack {
     /// Like [`RawStack::push`], but retries until `timeout` passes;
     /// [`Error::Timeout`] then (nothing was written).
     pub fn push_timeout(&self, src: &[u8], timeout: Duration) -> Result<()> {
-        check_len(&self.region, KIND, "push_timeout", self.elem_size, src.len())?;
+        check_len(
+            &self.region,
+            KIND,
+            "push_timeout",
+            self.elem_size,
+            src.len(),
+        )?;
         self.push_timeout_with(timeout, |r, off| r.write_bytes(off, src))
     }
 
@@ -680,7 +706,10 @@ mod tests {
         assert_eq!(s.push(4), Err(4));
         assert_eq!(s.pop(), Some(3));
         s.push(5).unwrap();
-        let items: Vec<Vec<u8>> = [1u32, 2, 5].iter().map(|v| v.to_ne_bytes().to_vec()).collect();
+        let items: Vec<Vec<u8>> = [1u32, 2, 5]
+            .iter()
+            .map(|v| v.to_ne_bytes().to_vec())
+            .collect();
         assert_eq!(s.raw().items(), items);
         let got: Vec<u32> = std::iter::from_fn(|| s.pop()).collect();
         assert_eq!(got, vec![5, 2, 1]);
