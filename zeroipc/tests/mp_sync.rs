@@ -780,7 +780,7 @@ fn single_process_semantics_and_argument_errors() {
     assert!(l.count_down(0).is_err());
     l.count_down(10).unwrap(); // saturates at 0
     assert_eq!(l.count(), 0);
-    l.reset();
+    l.reset().unwrap();
     assert_eq!(l.count(), 3);
     assert!(Latch::create(&seg, "bad", -1).is_err());
     assert!(Barrier::create(&seg, "bad", 0).is_err());

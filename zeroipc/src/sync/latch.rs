@@ -276,9 +276,12 @@ impl Latch {
 
     /// Stores the initial count again (the reference's `reset`). Only
     /// meaningful when no process is waiting on or counting down the latch;
-    /// a concurrent waiter may or may not have been released.
-    pub fn reset(&self) {
+    /// a concurrent waiter may or may not have been released. Never waits;
+    /// no error is possible today (the `Result` is the kind's convention,
+    /// as for [`Latch::count_down`]).
+    pub fn reset(&self) -> Result<()> {
         self.count_word().store(self.initial, Ordering::Release);
+        Ok(())
     }
 
     /// The underlying region.

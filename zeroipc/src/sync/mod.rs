@@ -52,7 +52,7 @@
 //! | [`Monitor`] | `lock`, [`MonitorGuard::wait`] | `try_lock`, [`MonitorGuard::try_wait`] | `lock_timeout`, [`MonitorGuard::wait_timeout`] |
 //!
 //! Calls that never wait (`Semaphore::release`, `Mutex::force_unlock`,
-//! `Latch::count_down`, `Event::signal`, `Event::reset`,
+//! `Latch::count_down`, `Latch::reset`, `Event::signal`, `Event::reset`,
 //! `Monitor::notify_one`/`notify_all`, whose hand-over wait is bounded by
 //! [`monitor::NOTIFY_HANDSHAKE`]) have one form and return a `Result` too.
 //!
