@@ -72,21 +72,6 @@ impl<T: ShmElement> Queue<T> {
         RawQueue::size_for(Self::ELEM, capacity)
     }
 
-    /// Writes a fresh header into the zeroed `region`, whose size must be
-    /// `size_for(capacity)` (for composites built on the typed queue).
-    #[allow(dead_code)] // kept until every composite uses RawQueue directly
-    pub(crate) fn init_region(region: &Region, capacity: usize) {
-        RawQueue::init_region(region, Self::ELEM, capacity)
-    }
-
-    /// Validates the header in `region` against its size and `T`, and
-    /// caches the bounds.
-    #[allow(dead_code)] // kept until every composite uses RawQueue directly
-    pub(crate) fn from_region(region: Region) -> Result<Self> {
-        RawQueue::from_region_as(region, Some(Self::ELEM), Some(std::any::type_name::<T>()))
-            .map(Self::from_raw)
-    }
-
     fn from_raw(raw: RawQueue) -> Self {
         Queue {
             raw,

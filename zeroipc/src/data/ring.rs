@@ -71,23 +71,9 @@ impl<T: ShmElement> Ring<T> {
 
     /// Entry size of a ring of `capacity_elems` elements (`None` if zero or
     /// too large).
-    #[allow(dead_code)] // for composites built on the typed ring (and the format tests)
+    #[allow(dead_code)] // used by the format catalogue's tests
     pub(crate) fn size_for(capacity_elems: usize) -> Option<u64> {
         RawRing::size_for(Self::ELEM, capacity_elems)
-    }
-
-    /// Writes a fresh header for `capacity_elems` elements into the zeroed
-    /// `region` (which must be `size_for(capacity_elems)` bytes).
-    #[allow(dead_code)] // for composites built on the typed ring (and the format tests)
-    pub(crate) fn init_region(region: &Region, capacity_elems: usize) {
-        RawRing::init_region(region, Self::ELEM, capacity_elems)
-    }
-
-    /// Validates `region` as a `Ring<T>` and caches its capacity.
-    #[allow(dead_code)] // for composites built on the typed ring (and the format tests)
-    pub(crate) fn from_region(region: Region) -> Result<Self> {
-        RawRing::from_region_as(region, Some(Self::ELEM), Some(std::any::type_name::<T>()))
-            .map(Self::from_raw)
     }
 
     fn from_raw(raw: RawRing) -> Self {
@@ -212,30 +198,6 @@ impl<T: ShmElement> Ring<T> {
     pub fn region(&self) -> &Region {
         self.raw.region()
     }
-
-    /// Current `write_pos` (acquire), for composites such as Stream.
-    #[inline]
-    #[allow(dead_code)] // for composites built on the typed ring (and the format tests)
-    pub(crate) fn write_pos(&self) -> u64 {
-        self.raw.write_pos()
-    }
-
-    /// Current `read_pos` (acquire), for composites such as Stream.
-    #[inline]
-    #[allow(dead_code)] // for composites built on the typed ring (and the format tests)
-    pub(crate) fn read_pos(&self) -> u64 {
-        self.raw.read_pos()
-    }
-
-    /// The element at byte position `pos` (reduced modulo the capacity; a
-    /// copy that would run past the end wraps). Does not move `read_pos`.
-    #[inline]
-    #[allow(dead_code)] // for composites built on the typed ring (and the format tests)
-    pub(crate) fn read_at(&self, pos: u64) -> T {
-        let mut v = zeroed::<T>();
-        self.raw.read_at_unchecked(pos, bytes_of_mut(&mut v));
-        v
-    }
 }
 
 /// An all-zero `T`, to be overwritten by a copy out of the ring.
@@ -297,8 +259,8 @@ mod tests {
             }
         });
         assert!(r.is_empty());
-        assert_eq!(r.write_pos(), N * 8);
-        assert_eq!(r.read_pos(), N * 8);
+        assert_eq!(r.raw().write_pos(), N * 8);
+        assert_eq!(r.raw().read_pos(), N * 8);
         drop(r);
         Segment::unlink(&name).unwrap();
     }
@@ -315,7 +277,9 @@ mod tests {
         assert_eq!(r.len(), 4); // clamped
         let mut out = [0u32; 64];
         assert_eq!(r.read_bulk(&mut out), 4);
-        let _ = r.read_at(u64::MAX);
+        // A copy from any position stays in bounds (and wraps).
+        let mut one = [0u8; 4];
+        r.raw().read_at(u64::MAX, &mut one).unwrap();
         assert_eq!(r.write(1), Err(1)); // garbage fill level reads as full
                                         // Write at a position that straddles the end.
         r.region().atomic_u64(0).store(14, Ordering::Relaxed);
