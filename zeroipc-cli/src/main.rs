@@ -65,7 +65,7 @@ enum Cmd {
         /// Show at most N items (0: all).
         #[arg(long, default_value_t = 1000)]
         limit: u64,
-        /// Element type: i32, u64, f64, ..., `[T; N]`, `T[N]`, `str[N]`,
+        /// Element type: i32, u64, f64, ..., `[T; N]`, `T[N]`, `str<N>`, `str[N]`,
         /// `bytes[N]`, `{field: T, ...}`; for maps `K,V`.
         #[arg(long = "type", value_name = "TYPE")]
         type_: Option<String>,

@@ -12,6 +12,7 @@ use super::source::View;
 use std::collections::HashMap;
 use zeroipc::format::StructureKind as SK;
 use zeroipc::layout::{Kind as LKind, Prim, TypeLayout};
+use zeroipc_gen::types::leak;
 
 /// Name of the schema entry.
 pub const ENTRY: &str = zeroipc_gen::schema_entry::ENTRY_NAME;
@@ -74,10 +75,6 @@ pub fn compile_named(path: &std::path::Path) -> Result<Named, String> {
         }
     }
     Ok(m)
-}
-
-fn leak(t: TypeLayout) -> &'static TypeLayout {
-    Box::leak(Box::new(t))
 }
 
 /// Parses one type spelling of the canonical text (`u32`, `FixedStr<N>`,

@@ -1,24 +1,21 @@
-//! Element types for the inspector: a small type-expression language
-//! (`--type`) that builds [`TypeLayout`]s with C layout rules, so a user can
-//! describe any element without a schema.
+//! Element types for the inspector: `--type` strings in the type grammar
+//! the schema language uses too (`zeroipc_gen::types`, documented in
+//! docs/SCHEMA.md and docs/CLI.md), built into [`TypeLayout`]s with C
+//! layout rules, so a user can describe any element without a schema.
 //!
-//! Grammar (whitespace is ignored):
-//!
-//! ```text
-//! type   := prim | "[" type ";" N "]" | type "[" N "]" | "str[" N "]"
-//!         | "{" field ("," field)* [","] "}" | "struct" "{" ... "}"
-//! field  := ident ":" type
-//! prim   := u8 u16 u32 u64 i8 i16 i32 i64 f32 f64
-//!         | uint8_t .. uint64_t | int8_t .. int64_t | float | double | char | bool
-//! ```
-//!
-//! `T[N]` (C style) and `[T; N]` (Rust style) are the same array; `str[N]` is
-//! a NUL-padded UTF-8 string of `N` bytes; a `{...}` record is laid out like
-//! a C struct (each field at the next multiple of its alignment, size rounded
-//! up to the largest alignment). Layouts are leaked to obtain the `&'static`
-//! shape the layout model uses; an inspector process builds only a handful.
+//! Accepted: the primitives (`u8` .. `f64`, and the C spellings
+//! `uint32_t`, `float`, `double`, ... of `zeroipc_gen::types::C_ALIASES`),
+//! `T[N]` (C style) and `[T; N]` (Rust style) for the same array,
+//! `str<N>` and `str[N]` for a NUL-padded UTF-8 string of `N` bytes,
+//! `bytes[N]` for raw bytes, and `{field: T, ...}` (or `struct {...}`) for
+//! a record laid out like a C struct. Records and enums of a schema are
+//! chosen with `--schema PATH --record NAME`, and lengths are numbers
+//! (constants are a schema's). Layouts are leaked to obtain the
+//! `&'static` shape the layout model uses; an inspector process builds
+//! only a handful.
 
-use zeroipc::layout::{Field, Kind, Prim, TypeLayout};
+use zeroipc::layout::{Kind, Prim, TypeLayout};
+use zeroipc_gen::types::{self as grammar, leak, Base, Dim, FieldExpr, TypeExpr};
 
 /// Parses a type expression (see the module docs).
 ///
@@ -27,20 +24,94 @@ use zeroipc::layout::{Field, Kind, Prim, TypeLayout};
 /// let rec = parse_type("{id: i32, x: f32, y: f64}").unwrap();
 /// assert_eq!((rec.size, rec.align), (16, 8));
 /// assert_eq!(parse_type("char[3]").unwrap().size, 3);
+/// // The schema's spellings work too.
+/// assert_eq!(parse_type("str<20>").unwrap().size, 20);
+/// assert_eq!(parse_type("[u16; 4]").unwrap().size, 8);
 /// assert!(parse_type("i33").is_err());
 /// ```
 pub fn parse_type(text: &str) -> Result<&'static TypeLayout, String> {
-    let mut p = Parser {
-        s: text.as_bytes(),
-        i: 0,
-        text,
+    let expr = grammar::parse(text).map_err(|e| {
+        format!(
+            "bad type {text:?} at column {}: {}",
+            e.span.start + 1,
+            e.message
+        )
+    })?;
+    build(text, &expr)
+}
+
+/// Largest length and array size the inspector accepts (a segment holds
+/// far less; the bound keeps a typo from allocating gigabytes).
+const MAX_LEN: u64 = 1 << 30;
+
+/// The layout of a parsed `--type` expression.
+fn build(text: &str, e: &TypeExpr) -> Result<&'static TypeLayout, String> {
+    let err = |span: &std::ops::Range<usize>, what: String| {
+        format!("bad type {text:?} at column {}: {what}", span.start + 1)
     };
-    let t = p.ty()?;
-    p.ws();
-    if p.i != p.s.len() {
-        return Err(p.err("unexpected text after the type"));
+    let len = |d: &Dim, span: &std::ops::Range<usize>| match d {
+        Dim::Lit(n) if (1..=MAX_LEN).contains(n) => Ok(*n as usize),
+        Dim::Lit(_) => Err(err(span, "expected a length between 1 and 2^30".to_owned())),
+        Dim::Const(..) => Err(err(
+            span,
+            "lengths are numbers here (constants are a schema's)".to_owned(),
+        )),
+    };
+    let array = |t: &'static TypeLayout, n: usize, span| {
+        grammar::array_of(t, n)
+            .filter(|a| a.size as u64 <= MAX_LEN)
+            .ok_or_else(|| err(span, "array too large".to_owned()))
+    };
+    let mut t = match &e.base {
+        Base::Named { ns: None, name } => match grammar::prim_by_name(name, true) {
+            Some(p) => p.layout(),
+            None => {
+                return Err(err(
+                    &e.base_span,
+                    format!(
+                        "unknown type {name:?} (primitives: {}; a schema's records: --schema PATH --record NAME)",
+                        grammar::PRIMITIVES.join(" ")
+                    ),
+                ))
+            }
+        },
+        Base::Named { ns: Some(ns), name } => {
+            return Err(err(
+                &e.base_span,
+                format!("{ns}.{name} is a schema's type: use --schema PATH --record {name}"),
+            ))
+        }
+        Base::Str(d, span) => grammar::fixed_str(len(d, span)?),
+        Base::Bytes(d, span) => raw_bytes(len(d, span)?),
+        Base::Array(elem, d, span) => array(build(text, elem)?, len(d, span)?, span)?,
+        Base::Record(fields) => record(text, fields, &e.base_span)?,
+    };
+    for (d, span) in e.dims.iter().rev() {
+        t = array(t, len(d, span)?, span)?;
     }
     Ok(t)
+}
+
+/// An inline record: at least one field, names unique, C layout.
+fn record(
+    text: &str,
+    fields: &[FieldExpr],
+    span: &std::ops::Range<usize>,
+) -> Result<&'static TypeLayout, String> {
+    let err = |span: &std::ops::Range<usize>, what: String| {
+        format!("bad type {text:?} at column {}: {what}", span.start + 1)
+    };
+    if fields.is_empty() {
+        return Err(err(span, "a record needs at least one field".to_owned()));
+    }
+    let mut built: Vec<(String, &'static TypeLayout)> = Vec::new();
+    for f in fields {
+        if built.iter().any(|(n, _)| *n == f.name) {
+            return Err(err(&f.name_span, format!("duplicate field {:?}", f.name)));
+        }
+        built.push((f.name.clone(), build(text, &f.ty)?));
+    }
+    grammar::c_struct(built).ok_or_else(|| err(span, "record too large".to_owned()))
 }
 
 /// The byte index of the first comma outside brackets (`u32,f64` has one;
@@ -66,23 +137,6 @@ pub fn parse_key_value(text: &str) -> Result<(&'static TypeLayout, &'static Type
             "a map needs two types, key and value: --type K,V (got {text:?})"
         )),
     }
-}
-
-/// A primitive by its Rust or C name.
-pub fn prim_by_name(name: &str) -> Option<Prim> {
-    Some(match name {
-        "u8" | "uint8_t" | "uchar" | "byte" | "bool" => Prim::U8,
-        "u16" | "uint16_t" => Prim::U16,
-        "u32" | "uint32_t" => Prim::U32,
-        "u64" | "uint64_t" | "size_t" => Prim::U64,
-        "i8" | "int8_t" | "char" => Prim::I8,
-        "i16" | "int16_t" | "short" => Prim::I16,
-        "i32" | "int32_t" | "int" => Prim::I32,
-        "i64" | "int64_t" | "long" => Prim::I64,
-        "f32" | "float" => Prim::F32,
-        "f64" | "double" => Prim::F64,
-        _ => return None,
-    })
 }
 
 /// The integer type the inspector assumes for an element of `size` bytes
@@ -152,196 +206,6 @@ pub fn type_name(t: &TypeLayout) -> String {
     }
 }
 
-fn leak(t: TypeLayout) -> &'static TypeLayout {
-    Box::leak(Box::new(t))
-}
-
-fn align_up(n: usize, a: usize) -> usize {
-    n.div_ceil(a) * a
-}
-
-struct Parser<'a> {
-    s: &'a [u8],
-    i: usize,
-    text: &'a str,
-}
-
-impl Parser<'_> {
-    fn err(&self, what: &str) -> String {
-        format!("bad type {:?} at column {}: {what}", self.text, self.i + 1)
-    }
-
-    fn ws(&mut self) {
-        while self.i < self.s.len() && self.s[self.i].is_ascii_whitespace() {
-            self.i += 1;
-        }
-    }
-
-    fn eat(&mut self, c: u8) -> bool {
-        self.ws();
-        if self.s.get(self.i) == Some(&c) {
-            self.i += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn expect(&mut self, c: u8) -> Result<(), String> {
-        if self.eat(c) {
-            Ok(())
-        } else {
-            Err(self.err(&format!("expected '{}'", c as char)))
-        }
-    }
-
-    fn ident(&mut self) -> Option<&str> {
-        self.ws();
-        let start = self.i;
-        while self.i < self.s.len()
-            && (self.s[self.i].is_ascii_alphanumeric() || self.s[self.i] == b'_')
-        {
-            self.i += 1;
-        }
-        (self.i > start).then(|| &self.text[start..self.i])
-    }
-
-    fn number(&mut self) -> Result<usize, String> {
-        self.ws();
-        let start = self.i;
-        while self.i < self.s.len() && self.s[self.i].is_ascii_digit() {
-            self.i += 1;
-        }
-        self.text[start..self.i]
-            .parse::<usize>()
-            .ok()
-            .filter(|&n| n > 0 && n <= 1 << 30)
-            .ok_or_else(|| self.err("expected a length between 1 and 2^30"))
-    }
-
-    fn ty(&mut self) -> Result<&'static TypeLayout, String> {
-        let mut t = self.atom()?;
-        // C-style suffixes: T[N][M] is an array of N arrays of M.
-        let mut dims = Vec::new();
-        while self.eat(b'[') {
-            dims.push(self.number()?);
-            self.expect(b']')?;
-        }
-        for &n in dims.iter().rev() {
-            t = array_of(t, n).ok_or_else(|| self.err("array too large"))?;
-        }
-        Ok(t)
-    }
-
-    fn atom(&mut self) -> Result<&'static TypeLayout, String> {
-        if self.eat(b'[') {
-            let elem = self.ty()?;
-            self.expect(b';')?;
-            let n = self.number()?;
-            self.expect(b']')?;
-            return array_of(elem, n).ok_or_else(|| self.err("array too large"));
-        }
-        if self.eat(b'{') {
-            return self.record();
-        }
-        let save = self.i;
-        let Some(word) = self.ident().map(str::to_owned) else {
-            return Err(self.err("expected a type"));
-        };
-        match word.as_str() {
-            "struct" => {
-                self.expect(b'{')?;
-                self.record()
-            }
-            "str" => {
-                self.expect(b'[')?;
-                let n = self.number()?;
-                self.expect(b']')?;
-                Ok(leak(TypeLayout {
-                    name: "",
-                    size: n,
-                    align: 1,
-                    kind: Kind::FixedStr { len: n },
-                    doc: "",
-                }))
-            }
-            "bytes" => {
-                self.expect(b'[')?;
-                let n = self.number()?;
-                self.expect(b']')?;
-                Ok(raw_bytes(n))
-            }
-            w => match prim_by_name(w) {
-                Some(p) => Ok(p.layout()),
-                None => {
-                    self.i = save;
-                    Err(self.err(&format!(
-                        "unknown type {w:?} (primitives: u8 u16 u32 u64 i8 i16 i32 i64 f32 f64)"
-                    )))
-                }
-            },
-        }
-    }
-
-    fn record(&mut self) -> Result<&'static TypeLayout, String> {
-        let mut fields = Vec::new();
-        let mut end = 0usize;
-        let mut align = 1usize;
-        loop {
-            if self.eat(b'}') {
-                break;
-            }
-            let name = self
-                .ident()
-                .map(str::to_owned)
-                .ok_or_else(|| self.err("expected a field name"))?;
-            if fields.iter().any(|f: &Field| f.name == name) {
-                return Err(self.err(&format!("duplicate field {name:?}")));
-            }
-            self.expect(b':')?;
-            let t = self.ty()?;
-            let off = align_up(end, t.align);
-            end = off + t.size;
-            align = align.max(t.align);
-            fields.push(Field {
-                name: Box::leak(name.into_boxed_str()),
-                offset: off,
-                layout: t,
-                doc: "",
-            });
-            if !self.eat(b',') {
-                self.expect(b'}')?;
-                break;
-            }
-        }
-        if fields.is_empty() {
-            return Err(self.err("a record needs at least one field"));
-        }
-        Ok(leak(TypeLayout {
-            name: "",
-            size: align_up(end, align),
-            align,
-            kind: Kind::Struct {
-                fields: Box::leak(fields.into_boxed_slice()),
-            },
-            doc: "",
-        }))
-    }
-}
-
-fn array_of(elem: &'static TypeLayout, n: usize) -> Option<&'static TypeLayout> {
-    let size = elem.size.checked_mul(n)?;
-    (size <= 1 << 30).then(|| {
-        leak(TypeLayout {
-            name: "",
-            size,
-            align: elem.align,
-            kind: Kind::Array { elem, len: n },
-            doc: "",
-        })
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,6 +229,8 @@ mod tests {
         assert_eq!(parse_type("i32[2][3]").unwrap().size, 24);
         assert_eq!(parse_type("str[8]").unwrap().size, 8);
         assert_eq!(type_name(parse_type("i32[2]").unwrap()), "[i32; 2]");
+        assert_eq!(parse_type("str<8>").unwrap().size, 8);
+        assert_eq!(parse_type("[u8; 2][3]").unwrap().size, 6);
     }
 
     #[test]

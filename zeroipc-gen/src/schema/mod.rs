@@ -17,6 +17,7 @@ pub mod kinds;
 pub mod node;
 pub mod output;
 
+use crate::types::{self, leak, Base, Dim, TypeExpr};
 use diag::{Diagnostic, Severity};
 use kinds::{ElementUse, Params, StructureKind};
 use node::{Node, Sp};
@@ -882,128 +883,9 @@ fn extract_segment(ctx: &mut Ctx, name: &Sp<String>, body: &Sp<Node>) -> Option<
 // Type expressions: `u32`, `f64[4][3]`, `str<16>`, `common.Vec3[2]`, dims
 // may name integer constants.
 
-#[derive(Debug, Clone)]
-enum DimRef {
-    Lit(u64),
-    Const(Option<String>, String),
-}
-
-#[derive(Debug, Clone)]
-enum Base {
-    Named(Option<String>, String),
-    Str(DimRef, Range<usize>),
-}
-
-#[derive(Debug, Clone)]
-struct TypeExpr {
-    base: Base,
-    base_span: Range<usize>,
-    dims: Vec<(DimRef, Range<usize>)>,
-}
-
-fn parse_type_expr(s: &str) -> Result<TypeExpr, (String, Range<usize>)> {
-    let b = s.as_bytes();
-    let mut i = 0;
-    let skip_ws = |i: &mut usize| {
-        while *i < b.len() && b[*i] == b' ' {
-            *i += 1;
-        }
-    };
-    let ident = |i: &mut usize| -> Option<Range<usize>> {
-        let start = *i;
-        if *i < b.len() && (b[*i] == b'_' || b[*i].is_ascii_alphabetic()) {
-            *i += 1;
-            while *i < b.len() && (b[*i] == b'_' || b[*i].is_ascii_alphanumeric()) {
-                *i += 1;
-            }
-            Some(start..*i)
-        } else {
-            None
-        }
-    };
-    let dim = |i: &mut usize| -> Result<DimRef, (String, Range<usize>)> {
-        let start = *i;
-        if *i < b.len() && b[*i].is_ascii_digit() {
-            while *i < b.len() && (b[*i].is_ascii_digit() || b[*i] == b'_') {
-                *i += 1;
-            }
-            let text: String = s[start..*i].chars().filter(|c| *c != '_').collect();
-            return text
-                .parse::<u64>()
-                .map(DimRef::Lit)
-                .map_err(|_| ("length does not fit in 64 bits".to_owned(), start..*i));
-        }
-        let Some(r1) = ident(i) else {
-            return Err((
-                "expected a length (a number or a constant)".to_owned(),
-                start..(start + 1).min(b.len().max(start + 1)),
-            ));
-        };
-        if *i < b.len() && b[*i] == b'.' {
-            *i += 1;
-            let Some(r2) = ident(i) else {
-                return Err(("expected a constant name after `.`".to_owned(), *i..*i + 1));
-            };
-            return Ok(DimRef::Const(Some(s[r1].to_owned()), s[r2].to_owned()));
-        }
-        Ok(DimRef::Const(None, s[r1].to_owned()))
-    };
-    skip_ws(&mut i);
-    let start = i;
-    let Some(r1) = ident(&mut i) else {
-        return Err((
-            "expected a type name".to_owned(),
-            i..(i + 1).min(s.len().max(i + 1)),
-        ));
-    };
-    let base = if &s[r1.clone()] == "str" && i < b.len() && b[i] == b'<' {
-        i += 1;
-        let ds = i;
-        let d = dim(&mut i)?;
-        let de = i;
-        if i >= b.len() || b[i] != b'>' {
-            return Err(("expected `>` after the string length".to_owned(), i..i + 1));
-        }
-        i += 1;
-        Base::Str(d, ds..de)
-    } else if i < b.len() && b[i] == b'.' {
-        i += 1;
-        let Some(r2) = ident(&mut i) else {
-            return Err(("expected a type name after `.`".to_owned(), i..i + 1));
-        };
-        Base::Named(Some(s[r1].to_owned()), s[r2].to_owned())
-    } else {
-        Base::Named(None, s[r1].to_owned())
-    };
-    let base_span = start..i;
-    let mut dims = Vec::new();
-    loop {
-        skip_ws(&mut i);
-        if i >= b.len() {
-            break;
-        }
-        if b[i] != b'[' {
-            let c = s[i..].chars().next().unwrap_or(' ');
-            return Err((format!("unexpected `{c}` in a type"), i..i + c.len_utf8()));
-        }
-        i += 1;
-        skip_ws(&mut i);
-        let ds = i;
-        let d = dim(&mut i)?;
-        let de = i;
-        skip_ws(&mut i);
-        if i >= b.len() || b[i] != b']' {
-            return Err(("expected `]`".to_owned(), i..i + 1));
-        }
-        i += 1;
-        dims.push((d, ds..de));
-    }
-    Ok(TypeExpr {
-        base,
-        base_span,
-        dims,
-    })
-}
+// Type expressions (`u32`, `f64[4][3]`, `str<16>`, `[u8; 4]`,
+// `common.Vec3[2]`; lengths may name integer constants) are parsed by the
+// shared grammar of `crate::types`.
 
 /// The file span of bytes `r` inside the string literal at `lit`.
 fn sub_span(lit: &Range<usize>, r: &Range<usize>) -> Range<usize> {
@@ -1019,30 +901,6 @@ fn sub_span(lit: &Range<usize>, r: &Range<usize>) -> Range<usize> {
 
 fn leak_str(s: &str) -> &'static str {
     Box::leak(s.to_owned().into_boxed_str())
-}
-
-fn leak(t: TypeLayout) -> &'static TypeLayout {
-    Box::leak(Box::new(t))
-}
-
-fn array_of(elem: &'static TypeLayout, len: usize) -> &'static TypeLayout {
-    leak(TypeLayout {
-        name: "",
-        size: elem.size * len,
-        align: elem.align,
-        kind: Kind::Array { elem, len },
-        doc: "",
-    })
-}
-
-fn fixed_str(len: usize) -> &'static TypeLayout {
-    leak(TypeLayout {
-        name: "",
-        size: len,
-        align: 1,
-        kind: Kind::FixedStr { len },
-        doc: "",
-    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1071,17 +929,17 @@ struct Resolver<'a> {
     diags: Vec<Diagnostic>,
 }
 
-const PRIM_HELP: &str = "the primitive types are u8, u16, u32, u64, i8, i16, i32, i64, f32, f64; strings are str<N>; arrays T[N] or T[N][M]";
+const PRIM_HELP: &str = "the primitive types are u8, u16, u32, u64, i8, i16, i32, i64, f32, f64; strings are str<N> or str[N]; arrays T[N], T[N][M] or [T; N]";
 
 impl Resolver<'_> {
     fn ns_index(&self, ns: &str) -> Option<usize> {
         self.namespaces.iter().position(|n| n == ns)
     }
 
-    fn dim(&mut self, file: usize, d: &DimRef, span: Range<usize>, what: &str) -> Option<u64> {
+    fn dim(&mut self, file: usize, d: &Dim, span: Range<usize>, what: &str) -> Option<u64> {
         match d {
-            DimRef::Lit(n) => Some(*n),
-            DimRef::Const(ns, name) => {
+            Dim::Lit(n) => Some(*n),
+            Dim::Const(ns, name) => {
                 let target = match ns {
                     Some(ns) => match self.ns_index(ns) {
                         Some(i) => i,
@@ -1122,58 +980,106 @@ impl Resolver<'_> {
 
     /// Resolves a type string at `lit` in `file`.
     fn resolve(&mut self, file: usize, lit: &Sp<String>) -> Option<&'static TypeLayout> {
-        let expr = match parse_type_expr(&lit.v) {
+        let expr = match types::parse(&lit.v) {
             Ok(e) => e,
-            Err((msg, r)) => {
+            Err(e) => {
                 self.diags.push(
                     Diagnostic::error(
                         file,
-                        sub_span(&lit.span, &r),
-                        format!("invalid type `{}`: {msg}", lit.v),
+                        sub_span(&lit.span, &e.span),
+                        format!("invalid type `{}`: {}", lit.v, e.message),
                     )
                     .help(PRIM_HELP),
                 );
                 return None;
             }
         };
-        let base_span = sub_span(&lit.span, &expr.base_span);
+        self.build_type(file, &lit.span, &expr)
+    }
+
+    /// The layout of a parsed type expression found in the string literal
+    /// at `lit` (spans in `expr` are relative to its text).
+    fn build_type(
+        &mut self,
+        file: usize,
+        lit: &Range<usize>,
+        expr: &TypeExpr,
+    ) -> Option<&'static TypeLayout> {
+        let base_span = sub_span(lit, &expr.base_span);
         let mut t = match &expr.base {
-            Base::Str(d, r) => {
-                let n = self.dim(file, d, sub_span(&lit.span, r), "a string length")?;
+            Base::Str(d, r) | Base::Bytes(d, r) => {
+                let what = if matches!(expr.base, Base::Str(..)) {
+                    "a string length"
+                } else {
+                    "a byte count"
+                };
+                let n = self.dim(file, d, sub_span(lit, r), what)?;
                 if n == 0 {
                     self.diags.push(
-                        Diagnostic::error(file, sub_span(&lit.span, r), "string capacity 0")
+                        Diagnostic::error(file, sub_span(lit, r), "string capacity 0")
                             .label("a fixed string needs at least one byte"),
                     );
                     return None;
                 }
-                fixed_str(n as usize)
-            }
-            Base::Named(ns, name) => self.named(file, ns.as_deref(), name, base_span)?,
-        };
-        for (d, r) in expr.dims.iter().rev() {
-            let span = sub_span(&lit.span, r);
-            let n = self.dim(file, d, span.clone(), "an array length")?;
-            if n == 0 {
-                self.diags
-                    .push(Diagnostic::error(file, span, "array length 0").label(
-                        "zero-sized fields are not allowed (C++ has no zero-length arrays)",
-                    ));
-                return None;
-            }
-            match (n as usize).checked_mul(t.size) {
-                Some(s) if s <= u32::MAX as usize => {}
-                _ => {
-                    self.diags.push(
-                        Diagnostic::error(file, span, "array too large")
-                            .label(format!("{n} elements of {} bytes", t.size)),
-                    );
-                    return None;
+                match expr.base {
+                    Base::Str(..) => types::fixed_str(n as usize),
+                    _ => self.array(file, Prim::U8.layout(), n, sub_span(lit, r))?,
                 }
             }
-            t = array_of(t, n as usize);
+            Base::Array(elem, d, r) => {
+                let elem = self.build_type(file, lit, elem)?;
+                let span = sub_span(lit, r);
+                let n = self.dim(file, d, span.clone(), "an array length")?;
+                self.array(file, elem, n, span)?
+            }
+            Base::Record(_) => {
+                self.diags.push(
+                    Diagnostic::error(
+                        file,
+                        base_span,
+                        "inline records are not allowed in a schema",
+                    )
+                    .label("the generated code needs a name for every record")
+                    .help("declare it as `[records.Name]` and use its name"),
+                );
+                return None;
+            }
+            Base::Named { ns, name } => self.named(file, ns.as_deref(), name, base_span)?,
+        };
+        for (d, r) in expr.dims.iter().rev() {
+            let span = sub_span(lit, r);
+            let n = self.dim(file, d, span.clone(), "an array length")?;
+            t = self.array(file, t, n, span)?;
         }
         Some(t)
+    }
+
+    /// `[elem; n]`, refusing a zero or too large length.
+    fn array(
+        &mut self,
+        file: usize,
+        t: &'static TypeLayout,
+        n: u64,
+        span: Range<usize>,
+    ) -> Option<&'static TypeLayout> {
+        if n == 0 {
+            self.diags.push(
+                Diagnostic::error(file, span, "array length 0")
+                    .label("zero-sized fields are not allowed (C++ has no zero-length arrays)"),
+            );
+            return None;
+        }
+        match (n as usize).checked_mul(t.size) {
+            Some(s) if s <= u32::MAX as usize => {}
+            _ => {
+                self.diags.push(
+                    Diagnostic::error(file, span, "array too large")
+                        .label(format!("{n} elements of {} bytes", t.size)),
+                );
+                return None;
+            }
+        }
+        types::array_of(t, n as usize)
     }
 
     fn named(
@@ -2033,7 +1939,7 @@ fn build_segment(file: usize, s: &RawSegment, res: &mut Resolver) -> Option<Segm
                     let n = match &v.v {
                         Node::Int(i) => Some(*i),
                         Node::Str(name) => {
-                            let d = match parse_type_expr(&format!("x[{name}]")) {
+                            let d = match types::parse(&format!("x[{name}]")) {
                                 Ok(TypeExpr { dims, .. }) if dims.len() == 1 => {
                                     Some(dims[0].0.clone())
                                 }
@@ -2613,25 +2519,62 @@ mod tests {
 
     #[test]
     fn type_expressions_parse_with_spans() {
-        let e = parse_type_expr("common.Vec3[4][N]").unwrap();
-        assert!(matches!(&e.base, Base::Named(Some(ns), n) if ns == "common" && n == "Vec3"));
+        use crate::types::parse;
+        let e = parse("common.Vec3[4][N]").unwrap();
+        assert!(
+            matches!(&e.base, Base::Named { ns: Some(ns), name } if ns == "common" && name == "Vec3")
+        );
         assert_eq!(e.base_span, 0..11);
-        assert!(matches!(e.dims[0].0, DimRef::Lit(4)));
-        assert!(matches!(&e.dims[1].0, DimRef::Const(None, n) if n == "N"));
+        assert!(matches!(e.dims[0].0, Dim::Lit(4)));
+        assert!(matches!(&e.dims[1].0, Dim::Const(None, n) if n == "N"));
         assert_eq!(e.dims[1].1, 15..16);
-        let e = parse_type_expr("str<16>[2]").unwrap();
-        assert!(matches!(e.base, Base::Str(DimRef::Lit(16), _)));
-        assert_eq!(parse_type_expr("u8[1_000]").unwrap().dims.len(), 1);
-        assert!(parse_type_expr("f32[4").is_err());
-        assert!(parse_type_expr("[4]f32").is_err());
-        assert!(parse_type_expr("str<>").is_err());
-        assert_eq!(parse_type_expr("f32 x").unwrap_err().1, 4..5);
+        let e = parse("str<16>[2]").unwrap();
+        assert!(matches!(e.base, Base::Str(Dim::Lit(16), _)));
+        assert_eq!(parse("u8[1_000]").unwrap().dims.len(), 1);
+        assert!(parse("f32[4").is_err());
+        assert!(parse("[4]f32").is_err());
+        assert!(parse("str<>").is_err());
+        assert_eq!(parse("f32 x").unwrap_err().span, 4..5);
     }
 
     #[test]
     fn sub_spans_point_inside_the_string_literal() {
         // `type = "Vec4"` with the literal at 7..13: the name is at 8..12.
         assert_eq!(sub_span(&(7..13), &(0..4)), 8..12);
+    }
+
+    #[test]
+    fn the_cli_spellings_of_arrays_and_strings_are_accepted() {
+        let c = compile(vec![Source::new(
+            "t.toml",
+            r#"
+[constants]
+N = 3
+[records.R]
+fields = [
+  { name = "a", type = "[u16; 2]" },
+  { name = "b", type = "[[u8; 2]; N]" },
+  { name = "s", type = "str[6]" },
+  { name = "r", type = "bytes[4]" },
+  { name = "t", type = "[str<2>; 2][2]" },
+]
+"#,
+        )]);
+        assert!(c.diagnostics.is_empty(), "{}", c.render_diagnostics());
+        let r = &c.files[0].types[0];
+        assert_eq!(r.size, 4 + 6 + 6 + 4 + 8);
+        let Kind::Struct { fields } = r.kind else {
+            panic!("a record")
+        };
+        let offsets: Vec<usize> = fields.iter().map(|f| f.offset).collect();
+        assert_eq!(offsets, [0, 4, 10, 16, 20]);
+        assert_eq!(type_text(fields[2].layout), type_text(types::fixed_str(6)));
+        // Inline records and C spellings are the inspector's only.
+        for bad in ["{a: u8}", "double", "[u8; 0]"] {
+            let src = format!("[records.X]\nfields = [{{ name = \"a\", type = \"{bad}\" }}]\n");
+            let c = compile(vec![Source::new("t.toml", src)]);
+            assert!(!c.diagnostics.is_empty(), "{bad} accepted");
+        }
     }
 
     #[test]
