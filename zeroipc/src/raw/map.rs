@@ -1101,27 +1101,21 @@ impl RawMap {
     /// now, `None` the claim was lost.
     #[inline]
     fn update_value<Q: ProbeKey>(&self, s: u64, q: &Q, value: &[u8]) -> Option<bool> {
-        // Exclusive claim OCCUPIED -> INSERTING (acquire: we then own the
-        // key/value bytes, and see the last writer's).
-        self.state(s)
-            .compare_exchange(
-                fmt::OCCUPIED,
-                fmt::INSERTING,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            )
-            .ok()?;
-        // Seqlock writer side: the claim is ordered before our value store
-        // for any reader.
-        fence(Ordering::Release);
-        let still_ours = q.is_at(&self.region, self.key_at(s));
-        if still_ours {
-            self.write_val(s, value);
-        }
-        // Publish (release) the value, or hand the slot back untouched if it
-        // was erased and refilled with another key since we compared.
-        self.state(s).store(fmt::OCCUPIED, Ordering::Release);
-        Some(still_ours)
+        // The one claim routine: OCCUPIED -> INSERTING (acquire: we then own
+        // the key/value bytes, and see the last writer's), handed back
+        // OCCUPIED with a release store that publishes the new value (or
+        // hands the slot back untouched if it was erased and refilled with
+        // another key since we compared).
+        self.with_claim(s, |off| {
+            // Seqlock writer side: the claim is ordered before our value
+            // store for any optimistic reader (`stable_match`).
+            fence(Ordering::Release);
+            let still_ours = q.is_at(&self.region, off + self.key_off);
+            if still_ours {
+                self.write_val(s, value);
+            }
+            (still_ours, fmt::OCCUPIED)
+        })
     }
 
     /// Phase 3 of insert: look for the key or a competing claim on the
@@ -1276,12 +1270,13 @@ impl RawMap {
         })
     }
 
-    /// The one routine that reads a slot's contents (lookups, removals and
-    /// iteration; module doc, #12): claims slot `s` (OCCUPIED ->
-    /// INSERTING), runs `body` on the slot's offset while nobody else may
-    /// write its key and value, and hands the slot back in the state `body`
-    /// returns (OCCUPIED: unchanged; DELETED: removed). `None` if the slot
-    /// was not OCCUPIED at the claim.
+    /// The one routine that claims a published slot, and so the one that
+    /// reads a slot's contents (lookups, removals, updates and iteration;
+    /// module doc, #12): claims slot `s` (OCCUPIED -> INSERTING), runs
+    /// `body` on the slot's offset while nobody else may write its key and
+    /// value, and hands the slot back in the state `body` returns
+    /// (OCCUPIED: unchanged or updated; DELETED: removed). `None` if the
+    /// slot was not OCCUPIED at the claim.
     #[inline]
     fn with_claim<R>(&self, s: u64, body: impl FnOnce(usize) -> (R, u32)) -> Option<R> {
         // Exclusive claim. Acquire: pairs with the release store that
@@ -1297,8 +1292,8 @@ impl RawMap {
             .ok()?;
         let (r, next) = body(self.slot_off(s));
         debug_assert!(next == fmt::OCCUPIED || next == fmt::DELETED);
-        // Release: our copies (and a removal's size decrement) happen before
-        // the next claimer's writes to the slot.
+        // Release: our copies or value store (and a removal's size
+        // decrement) happen before the next claimer's accesses to the slot.
         self.state(s).store(next, Ordering::Release);
         Some(r)
     }
