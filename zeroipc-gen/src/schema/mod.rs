@@ -1354,13 +1354,45 @@ fn prim_range(p: Prim) -> (i128, i128) {
 /// Compiles a set of schema files.
 pub fn compile(sources: Vec<Source>) -> Compiled {
     let mut diags = Vec::new();
+    let raws = read_files(&sources, &mut diags);
+    let namespaces = assign_namespaces(&sources, &raws, &mut diags);
+    let mut res = Resolver {
+        raws: &raws,
+        namespaces: &namespaces,
+        names: HashMap::new(),
+        consts: HashMap::new(),
+        enums: HashMap::new(),
+        records: HashMap::new(),
+        stack: Vec::new(),
+        diags: Vec::new(),
+    };
+    let type_namespace = register_names(&sources, &raws, &namespaces, &mut res);
+    let mut constants = read_constants(&raws, &mut res);
+    resolve_types(&raws, &mut res);
+    let files = build_files(&raws, &namespaces, &mut constants, &mut res);
+    diags.extend(res.diags);
+    diags.sort_by(|a, b| {
+        (a.file, a.span.start, a.severity).cmp(&(b.file, b.span.start, b.severity))
+    });
+    diags.dedup();
+    Compiled {
+        sources,
+        files,
+        diagnostics: diags,
+        type_namespace,
+    }
+}
+
+/// Stage "read": each source parsed as TOML and its tables extracted
+/// (`None` for a file with a syntax error, reported).
+fn read_files(sources: &[Source], diags: &mut Vec<Diagnostic>) -> Vec<Option<RawFile>> {
     let mut raws: Vec<Option<RawFile>> = Vec::new();
     for (i, s) in sources.iter().enumerate() {
         match node::parse(&s.text) {
             Ok(root) => {
                 let mut ctx = Ctx {
                     file: i,
-                    diags: &mut diags,
+                    diags,
                 };
                 raws.push(Some(extract(&mut ctx, &root)));
             }
@@ -1384,7 +1416,15 @@ pub fn compile(sources: Vec<Source>) -> Compiled {
             }
         }
     }
-    // Namespaces.
+    raws
+}
+
+/// Each file's namespace: its `namespace` key or its file stem, unique.
+fn assign_namespaces(
+    sources: &[Source],
+    raws: &[Option<RawFile>],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<String> {
     let mut namespaces: Vec<String> = Vec::new();
     let mut ns_first: HashMap<String, usize> = HashMap::new();
     for (i, r) in raws.iter().enumerate() {
@@ -1436,18 +1476,18 @@ pub fn compile(sources: Vec<Source>) -> Compiled {
         }
         namespaces.push(ns);
     }
-    let mut res = Resolver {
-        raws: &raws,
-        namespaces: &namespaces,
-        names: HashMap::new(),
-        consts: HashMap::new(),
-        enums: HashMap::new(),
-        records: HashMap::new(),
-        stack: Vec::new(),
-        diags: Vec::new(),
-    };
-    // Names: records, enums and segments share one global namespace
-    // (type names are part of the layout fingerprint).
+    namespaces
+}
+
+/// Registers every record, enum and segment name in `res.names`; they share
+/// one global namespace (type names are part of the layout fingerprint).
+/// Returns each type's namespace.
+fn register_names(
+    sources: &[Source],
+    raws: &[Option<RawFile>],
+    namespaces: &[String],
+    res: &mut Resolver,
+) -> BTreeMap<String, String> {
     let mut global: HashMap<String, (usize, Range<usize>)> = HashMap::new();
     let mut type_namespace = BTreeMap::new();
     for (fi, r) in raws.iter().enumerate() {
@@ -1501,7 +1541,11 @@ pub fn compile(sources: Vec<Source>) -> Compiled {
             res.names.insert((fi, name.v.clone()), tr);
         }
     }
-    // Constants.
+    type_namespace
+}
+
+/// Every file's constants, checked and registered in `res.consts`.
+fn read_constants(raws: &[Option<RawFile>], res: &mut Resolver) -> Vec<Vec<Constant>> {
     let mut constants: Vec<Vec<Constant>> = vec![Vec::new(); raws.len()];
     for (fi, r) in raws.iter().enumerate() {
         let Some(r) = r else { continue };
@@ -1550,7 +1594,12 @@ pub fn compile(sources: Vec<Source>) -> Compiled {
             }
         }
     }
-    // Enums.
+    constants
+}
+
+/// Stage "resolve types" and "lay out records": every enum, then every
+/// record (each once, dependencies on demand, cycles detected).
+fn resolve_types(raws: &[Option<RawFile>], res: &mut Resolver) {
     for (fi, r) in raws.iter().enumerate() {
         let Some(r) = r else { continue };
         for (ei, e) in r.enums.iter().enumerate() {
@@ -1568,7 +1617,16 @@ pub fn compile(sources: Vec<Source>) -> Compiled {
             }
         }
     }
-    // Segments.
+}
+
+/// Stage "build segments": each file's types in source order, its
+/// constants and its segments.
+fn build_files(
+    raws: &[Option<RawFile>],
+    namespaces: &[String],
+    constants: &mut [Vec<Constant>],
+    res: &mut Resolver,
+) -> Vec<FileDef> {
     let mut files = Vec::new();
     for (fi, r) in raws.iter().enumerate() {
         let Some(r) = r else { continue };
@@ -1588,7 +1646,7 @@ pub fn compile(sources: Vec<Source>) -> Compiled {
         types.extend(order.into_iter().map(|(_, l)| l));
         let mut segments = Vec::new();
         for s in &r.segments {
-            if let Some(seg) = segment::build_segment(fi, s, &mut res) {
+            if let Some(seg) = segment::build_segment(fi, s, res) {
                 segments.push(seg);
             }
         }
@@ -1601,17 +1659,7 @@ pub fn compile(sources: Vec<Source>) -> Compiled {
             segments,
         });
     }
-    diags.extend(res.diags);
-    diags.sort_by(|a, b| {
-        (a.file, a.span.start, a.severity).cmp(&(b.file, b.span.start, b.severity))
-    });
-    diags.dedup();
-    Compiled {
-        sources,
-        files,
-        diagnostics: diags,
-        type_namespace,
-    }
+    files
 }
 
 fn const_value(file: usize, c: &RawConst, diags: &mut Vec<Diagnostic>) -> Option<ConstValue> {
