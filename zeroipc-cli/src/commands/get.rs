@@ -2,7 +2,7 @@
 
 use super::{find_structure, Fields};
 use crate::inspect::classify::{self, classify, force_kind, Structure};
-use crate::inspect::decode::{Kind, Types, Want};
+use crate::inspect::decode::{Contents, Decoded, Kind, Types, Want};
 use crate::inspect::source::Image;
 use crate::inspect::{schema, types, value::Value};
 use crate::output::{
@@ -142,56 +142,7 @@ struct GetReport<'a> {
 pub fn get(seg: &str, o: &GetOptions, g: &Global, out: &mut dyn Write) -> Result<i32, CliError> {
     let img = Image::open(seg, g.no_map)?;
     let named = g.named()?;
-    let mut c = classify(&img.entries, &img, named.as_ref());
-    let forced = match &o.kind {
-        Some(k) => Some(Kind::parse(k).ok_or_else(|| {
-            CliError::usage(format!(
-                "unknown kind {k:?} (one of: {})",
-                Kind::ALL.map(Kind::name).join(", ")
-            ))
-        })?),
-        None => None,
-    };
-    let (mut st, mut note) = match forced {
-        Some(k) => (
-            force_kind(k, &o.name, &img.entries, &img, Types::default())
-                .map_err(CliError::problem)?,
-            None,
-        ),
-        None => find_structure(&mut c, &o.name).ok_or_else(|| {
-            CliError::problem(format!(
-                "segment {}: no structure named {:?} (see `zeroipc show {}`)",
-                img.name, o.name, img.name
-            ))
-        })?,
-    };
-    if let Some(t) = user_types(o, &st, named.as_ref())? {
-        if st.basis == "schema" {
-            let n = "--type overrides the type the schema gives".to_owned();
-            note = Some(match note {
-                Some(x) => format!("{x}; {n}"),
-                None => n,
-            });
-        }
-        st.types = t;
-        if !st.certain && st.basis == "header" {
-            // Re-decide the kind with the user's type: only kinds that fit
-            // both the bytes and the type stay.
-            let v = st.parts.remove(0).1;
-            let entry = st.entries[0].clone();
-            let mut again = classify::guess_single(v, t);
-            again.entries[0] = entry;
-            if again.kind != Kind::Unknown {
-                st = again;
-            } else {
-                return Err(CliError::problem(format!(
-                    "{}: no structure kind fits these bytes with type {}",
-                    o.name,
-                    o.type_.as_deref().or(o.record.as_deref()).unwrap_or("?")
-                )));
-            }
-        }
-    }
+    let (st, note) = select(&img, o, named.as_ref())?;
     let want = Want {
         range: o.range,
         limit: o.limit,
@@ -205,37 +156,129 @@ pub fn get(seg: &str, o: &GetOptions, g: &Global, out: &mut dyn Write) -> Result
     })?;
     let rep = structure_report(&st, Ok(&d));
     if g.json {
-        let contents = d.contents.as_ref().map(|c| ContentsReport {
-            order: c.order,
-            total: c.total,
-            shown: c.items.len(),
-            items: c
-                .items
-                .iter()
-                .map(|i| ItemReport {
-                    index: i.index,
-                    key: i.key.as_ref(),
-                    value: &i.value,
-                })
-                .collect(),
-        });
-        emit_json(
-            out,
-            &GetReport {
-                segment: img.name.clone(),
-                structure: rep,
-                note,
-                fields: Fields(&d.fields),
-                contents,
-                problems: &d.problems,
-            },
-        )?;
-        return Ok(EXIT_OK);
+        write_json(&img.name, rep, note, &d, out)?;
+    } else {
+        let text = render_text(&img.name, &st, &rep, note.as_deref(), &d, o);
+        out.write_all(text.as_bytes()).map_err(out_err)?;
     }
+    Ok(EXIT_OK)
+}
+
+/// The structure `get` shows: found by name (or forced with `--kind`),
+/// with the user's types applied; and a note for the output.
+fn select(
+    img: &Image,
+    o: &GetOptions,
+    named: Option<&schema::Named>,
+) -> Result<(Structure, Option<String>), CliError> {
+    let forced = match &o.kind {
+        Some(k) => Some(Kind::parse(k).ok_or_else(|| {
+            CliError::usage(format!(
+                "unknown kind {k:?} (one of: {})",
+                Kind::ALL.map(Kind::name).join(", ")
+            ))
+        })?),
+        None => None,
+    };
+    let (mut st, mut note) = match forced {
+        Some(k) => (
+            force_kind(k, &o.name, &img.entries, img, Types::default())
+                .map_err(CliError::problem)?,
+            None,
+        ),
+        None => {
+            let mut c = classify(&img.entries, img, named);
+            find_structure(&mut c, &o.name).ok_or_else(|| {
+                CliError::problem(format!(
+                    "segment {}: no structure named {:?} (see `zeroipc show {}`)",
+                    img.name, o.name, img.name
+                ))
+            })?
+        }
+    };
+    if let Some(t) = user_types(o, &st, named)? {
+        if st.basis == "schema" {
+            let n = "--type overrides the type the schema gives".to_owned();
+            note = Some(match note {
+                Some(x) => format!("{x}; {n}"),
+                None => n,
+            });
+        }
+        st = with_types(st, t, o)?;
+    }
+    Ok((st, note))
+}
+
+/// `st` with the user's types; a kind guessed from the header is decided
+/// again with them (only kinds that fit both the bytes and the type stay).
+fn with_types(mut st: Structure, t: Types, o: &GetOptions) -> Result<Structure, CliError> {
+    st.types = t;
+    if st.certain || st.basis != "header" {
+        return Ok(st);
+    }
+    let v = st.parts.remove(0).1;
+    let entry = st.entries[0].clone();
+    let mut again = classify::guess_single(v, t);
+    again.entries[0] = entry;
+    if again.kind == Kind::Unknown {
+        return Err(CliError::problem(format!(
+            "{}: no structure kind fits these bytes with type {}",
+            o.name,
+            o.type_.as_deref().or(o.record.as_deref()).unwrap_or("?")
+        )));
+    }
+    Ok(again)
+}
+
+/// `get --json`.
+fn write_json(
+    segment: &str,
+    rep: StructureReport,
+    note: Option<String>,
+    d: &Decoded,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let contents = d.contents.as_ref().map(|c| ContentsReport {
+        order: c.order,
+        total: c.total,
+        shown: c.items.len(),
+        items: c
+            .items
+            .iter()
+            .map(|i| ItemReport {
+                index: i.index,
+                key: i.key.as_ref(),
+                value: &i.value,
+            })
+            .collect(),
+    });
+    emit_json(
+        out,
+        &GetReport {
+            segment: segment.to_owned(),
+            structure: rep,
+            note,
+            fields: Fields(&d.fields),
+            contents,
+            problems: &d.problems,
+        },
+    )
+}
+
+/// `get` as text: the structure line, its entries and fields, the contents
+/// and the problems.
+fn render_text(
+    segment: &str,
+    st: &Structure,
+    rep: &StructureReport,
+    note: Option<&str>,
+    d: &Decoded,
+    o: &GetOptions,
+) -> String {
     let mut s = String::new();
     s.push_str(&format!(
         "{} {}: {}{}\n",
-        img.name,
+        segment,
         st.name,
         st.kind_label(),
         if st.certain {
@@ -250,6 +293,9 @@ pub fn get(seg: &str, o: &GetOptions, g: &Global, out: &mut dyn Write) -> Result
         }
     ));
     if let Some(n) = &note {
+        s.push_str(&format!("note: {n}\n"));
+    }
+    if let Some(n) = note {
         s.push_str(&format!("note: {n}\n"));
     }
     let mut rows: Vec<Vec<String>> = Vec::new();
@@ -284,50 +330,56 @@ pub fn get(seg: &str, o: &GetOptions, g: &Global, out: &mut dyn Write) -> Result
     rows.push(vec!["summary".to_owned(), d.summary.clone()]);
     s.push_str(&render::table(&rows));
     if let Some(cn) = &d.contents {
-        s.push_str(&format!(
-            "contents: {}, {} of {} item{}\n",
-            cn.order,
-            cn.items.len(),
-            cn.total,
-            if cn.total == 1 { "" } else { "s" }
-        ));
-        let label = match st.kind {
-            Kind::Structure(SK::Array) => "",
-            Kind::Structure(SK::Pool) => "node ",
-            Kind::Schema => "",
-            _ => "slot ",
-        };
-        let mut t = Vec::new();
-        for i in &cn.items {
-            let idx = if st.kind == Kind::Schema {
-                String::new()
-            } else if label.is_empty() {
-                format!("[{}]", i.index)
-            } else {
-                format!("{label}{}", i.index)
-            };
-            let val = match (&i.key, st.kind) {
-                (Some(k), _) => format!("{k} => {}", i.value),
-                (None, Kind::Schema) => match &i.value {
-                    Value::Str(t) => t.clone(),
-                    v => v.to_string(),
-                },
-                (None, _) => i.value.to_string(),
-            };
-            t.push(vec![format!("  {idx}"), val]);
-        }
-        s.push_str(&render::table(&t));
-        let shown_end = cn.items.len() as u64;
-        if shown_end < cn.total && o.range.is_none() {
-            s.push_str(&format!(
-                "  ... {} more (use --range or --limit 0)\n",
-                cn.total - shown_end
-            ));
-        }
+        s.push_str(&render_contents(st, cn, o));
     }
     for p in &d.problems {
         s.push_str(&format!("problem: {p}\n"));
     }
-    out.write_all(s.as_bytes()).map_err(out_err)?;
-    Ok(EXIT_OK)
+    s
+}
+
+/// The contents table of `get`'s text output.
+fn render_contents(st: &Structure, cn: &Contents, o: &GetOptions) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "contents: {}, {} of {} item{}\n",
+        cn.order,
+        cn.items.len(),
+        cn.total,
+        if cn.total == 1 { "" } else { "s" }
+    ));
+    let label = match st.kind {
+        Kind::Structure(SK::Array) => "",
+        Kind::Structure(SK::Pool) => "node ",
+        Kind::Schema => "",
+        _ => "slot ",
+    };
+    let mut t = Vec::new();
+    for i in &cn.items {
+        let idx = if st.kind == Kind::Schema {
+            String::new()
+        } else if label.is_empty() {
+            format!("[{}]", i.index)
+        } else {
+            format!("{label}{}", i.index)
+        };
+        let val = match (&i.key, st.kind) {
+            (Some(k), _) => format!("{k} => {}", i.value),
+            (None, Kind::Schema) => match &i.value {
+                Value::Str(t) => t.clone(),
+                v => v.to_string(),
+            },
+            (None, _) => i.value.to_string(),
+        };
+        t.push(vec![format!("  {idx}"), val]);
+    }
+    s.push_str(&render::table(&t));
+    let shown_end = cn.items.len() as u64;
+    if shown_end < cn.total && o.range.is_none() {
+        s.push_str(&format!(
+            "  ... {} more (use --range or --limit 0)\n",
+            cn.total - shown_end
+        ));
+    }
+    s
 }
