@@ -1,4 +1,4 @@
-//! `Channel<T>` (FORMAT.md §4): `name`[`HEADER_SUFFIX`] ([`HEADER_SIZE`]
+//! `Channel<T>` (docs/FORMAT.md §4.9): `name`[`HEADER_SUFFIX`] ([`HEADER_SIZE`]
 //! bytes), then either `name`[`BUFFER_SUFFIX`], a [`super::queue`]
 //! (buffered, capacity a power of two of at least 2), or
 //! `name`[`SLOT_SUFFIX`], a rendezvous slot (unbuffered, capacity 0).

@@ -1,4 +1,4 @@
-//! `Future<T>` (FORMAT.md §4): one entry `name`.
+//! `Future<T>` (docs/FORMAT.md §4.5): one entry `name`.
 //!
 //! | off | field |
 //! |---|---|

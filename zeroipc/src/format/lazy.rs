@@ -1,5 +1,5 @@
-//! `Lazy<T>`, the C++ reference's generic layout (FORMAT.md §4,
-//! REFERENCE-NOTES §8.1): one entry `name`. `T` is an integer or float
+//! `Lazy<T>`, the C++ reference's generic layout (docs/FORMAT.md §4.6):
+//! one entry `name`. `T` is an integer or float
 //! primitive (the runtime's `Arithmetic`; the schema compiler checks the
 //! same).
 //!

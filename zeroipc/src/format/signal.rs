@@ -1,4 +1,4 @@
-//! `Signal<T>` (FORMAT.md §3): entries, in creation order,
+//! `Signal<T>` (docs/FORMAT.md §3.12): entries, in creation order,
 //! `name`[`STATE_SUFFIX`] ([`state_size`] bytes), `name`[`MTX_SUFFIX`] (a
 //! [`super::mutex`]), then `name`, a [`super::MARKER_SIZE`]-byte marker.
 //!

@@ -1,4 +1,4 @@
-//! `Stream<T>` and `Stream<void>` (FORMAT.md §4).
+//! `Stream<T>` and `Stream<void>` (docs/FORMAT.md §4.7, §4.8).
 //!
 //! A typed stream is two entries created together, `name`[`HEADER_SUFFIX`]
 //! ([`HEADER_SIZE`] bytes) and `name`[`BUFFER_SUFFIX`], a [`super::ring`]
