@@ -29,6 +29,9 @@ struct ShowReport {
     bytes_used: u64,
     bytes_free: u64,
     schema: Option<SchemaReport>,
+    /// Structures the `__zeroipc_kinds` entry records (absent without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    self_described: Option<usize>,
     structures: Vec<StructureReport>,
 }
 
@@ -79,6 +82,7 @@ pub fn show(seg: &str, g: &Global, out: &mut dyn Write) -> Result<i32, CliError>
                 bytes_used: used,
                 bytes_free: free,
                 schema: schema_report(&c),
+                self_described: c.described,
                 structures: reports,
             },
         )?;
@@ -90,7 +94,7 @@ pub fn show(seg: &str, g: &Global, out: &mut dyn Write) -> Result<i32, CliError>
     } else {
         0
     };
-    let kv = vec![
+    let mut kv = vec![
         vec!["segment".to_owned(), img.name.clone()],
         vec![
             "file".to_owned(),
@@ -139,6 +143,12 @@ pub fn show(seg: &str, g: &Global, out: &mut dyn Write) -> Result<i32, CliError>
             },
         ],
     ];
+    if let Some(n) = c.described {
+        kv.push(vec![
+            "described".to_owned(),
+            format!("{n} structures recorded in __zeroipc_kinds: their kinds are not guessed"),
+        ]);
+    }
     s.push_str(&render::table(&kv));
     s.push('\n');
     if c.structures.is_empty() {

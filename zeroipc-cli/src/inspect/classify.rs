@@ -1,6 +1,8 @@
 //! Which structure each table entry belongs to, and of what kind.
 //!
-//! In order: the `__schema` entry (certain kinds and types); composite
+//! In order: the `__schema` entry (certain kinds and types); the
+//! `__zeroipc_kinds` self-description entry our runtime writes (certain
+//! kinds, and types where a record's fingerprint is a primitive's); composite
 //! structures recognised by their entry names and sizes (`_header` +
 //! `_buffer`/`_slot`, `_state`/`_rmtx`/`_wmtx` + 1-byte marker, `_mtx`/
 //! `_cond`/`_count` + marker, `_state`/`_mtx` + marker, `name` + `_sem`),
@@ -12,6 +14,7 @@
 //! exactly); anything else is a guess, printed with a `?`.
 
 use super::decode::{decode, Ctx, Decoded, Kind, Types};
+use super::described;
 use super::schema;
 use super::source::{EntryInfo, View};
 use zeroipc::format::StructureKind as SK;
@@ -199,6 +202,9 @@ impl Views for super::source::Image {
 /// What the classifier found, plus anything it could not use.
 #[derive(Debug, Default)]
 pub struct Classified {
+    /// Structures recorded in the self-description entry, when present
+    /// and readable.
+    pub described: Option<usize>,
     /// Structures in table order of their first entry.
     pub structures: Vec<Structure>,
     /// The schema entry's header, when present and readable.
@@ -335,7 +341,10 @@ pub fn classify(
         }
     }
 
-    // 2. Composites by name.
+    // 2. Structures the self-description entry records: never guessed.
+    self_described(entries, src, &mut taken, &mut found, &mut out);
+
+    // 3. Composites by name.
     for i in 0..entries.len() {
         if taken[i] {
             continue;
@@ -369,7 +378,7 @@ pub fn classify(
         }
     }
 
-    // 3. Everything else alone.
+    // 4. Everything else alone.
     for (i, e) in entries.iter().enumerate() {
         if taken[i] {
             continue;
@@ -388,21 +397,110 @@ pub fn classify(
     out
 }
 
-fn schema_single(
-    s: &schema::SchemaStructure,
+/// Step 2 of [`classify`]: the `__zeroipc_kinds` entry, and every
+/// structure it records, with the recorded kind (certain, basis
+/// `self-description`) and, where the record says, element types.
+fn self_described(
+    entries: &[EntryInfo],
+    src: &dyn Views,
+    taken: &mut [bool],
+    found: &mut Vec<(usize, Structure)>,
+    out: &mut Classified,
+) {
+    let Some(i) = entries.iter().position(|e| e.name == described::ENTRY) else {
+        return;
+    };
+    taken[i] = true;
+    let Ok(view) = src.view(&entries[i]) else {
+        return;
+    };
+    let records = described::read_records(&view);
+    found.push((
+        i,
+        Structure {
+            name: entries[i].name.clone(),
+            kind: Kind::SelfDescription,
+            certain: records.is_ok(),
+            alternatives: Vec::new(),
+            parts: vec![("main", view)],
+            entries: vec![entries[i].clone()],
+            types: Types::default(),
+            basis: "names",
+        },
+    ));
+    let records = match records {
+        Ok((records, _)) => records,
+        Err(e) => {
+            out.problems.push((described::ENTRY.to_owned(), e));
+            return;
+        }
+    };
+    out.described = Some(records.len());
+    for (name, d) in records {
+        let kind = described::kind_of(&d);
+        let named_entries = kind.part_names(&name);
+        let classified_already = entries
+            .iter()
+            .zip(taken.iter())
+            .any(|(e, t)| *t && named_entries.iter().any(|(_, n)| *n == e.name));
+        if classified_already {
+            // The `__schema` entry named it (a generated segment that also
+            // describes itself): the schema's types are richer.
+            continue;
+        }
+        let types = described::types_of(&d);
+        let single = SchemaStructureRef {
+            name: &name,
+            kind,
+            types,
+        };
+        let hit = composite_from(kind, &name, entries, taken, src, types)
+            .or_else(|| single_entry(&single, entries, taken, src));
+        match hit {
+            Some((idx, mut st)) => {
+                st.basis = "self-description";
+                for &j in &idx {
+                    taken[j] = true;
+                }
+                found.push((idx[0], st));
+            }
+            None => out.problems.push((
+                name.clone(),
+                format!(
+                    "{} records a {} {name:?}, but its entries are missing or do not fit",
+                    described::ENTRY,
+                    kind.name()
+                ),
+            )),
+        }
+    }
+}
+
+/// A structure a schema or a self-description record names.
+struct SchemaStructureRef<'a> {
+    name: &'a str,
+    kind: Kind,
+    types: Types,
+}
+
+/// A single-entry structure named by a schema or a record, taken as
+/// stated even when its bytes do not decode (the decoder then reports
+/// why).
+fn single_entry(
+    s: &SchemaStructureRef,
     entries: &[EntryInfo],
     taken: &[bool],
     src: &dyn Views,
 ) -> Option<(Vec<usize>, Structure)> {
     let i = entries.iter().position(|e| e.name == s.name)?;
-    if taken[i] || s.kind.part_names(&s.name).len() != 1 {
+    if taken[i] || s.kind.part_names(s.name).len() != 1 {
         return None;
     }
     let v = src.view(&entries[i]).ok()?;
     Some((
         vec![i],
         Structure {
-            name: s.name.clone(),
+            name: s.name.to_owned(),
             kind: s.kind,
             certain: true,
             alternatives: Vec::new(),
@@ -412,6 +510,20 @@ fn schema_single(
             basis: "schema",
         },
     ))
+}
+
+fn schema_single(
+    s: &schema::SchemaStructure,
+    entries: &[EntryInfo],
+    taken: &[bool],
+    src: &dyn Views,
+) -> Option<(Vec<usize>, Structure)> {
+    let r = SchemaStructureRef {
+        name: &s.name,
+        kind: s.kind,
+        types: s.types,
+    };
+    single_entry(&r, entries, taken, src)
 }
 
 /// Rebuilds a structure with a kind forced by the user (`--kind`), using

@@ -32,6 +32,8 @@ pub enum Kind {
     StreamVoid,
     /// The `__schema` entry of zeroipc-gen segments.
     Schema,
+    /// The `__zeroipc_kinds` self-description entry of our runtime.
+    SelfDescription,
     /// A 1-byte marker entry that belongs to no composite.
     Marker,
     /// Nothing matched.
@@ -40,8 +42,8 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind: the catalogue's 20 in its order, then the others.
-    pub const ALL: [Kind; 24] = {
-        let mut all = [Kind::Unknown; 24];
+    pub const ALL: [Kind; 25] = {
+        let mut all = [Kind::Unknown; 25];
         let mut i = 0;
         while i < SK::ALL.len() {
             all[i] = Kind::Structure(SK::ALL[i]);
@@ -49,7 +51,8 @@ impl Kind {
         }
         all[20] = Kind::StreamVoid;
         all[21] = Kind::Schema;
-        all[22] = Kind::Marker;
+        all[22] = Kind::SelfDescription;
+        all[23] = Kind::Marker;
         all
     };
 
@@ -60,6 +63,7 @@ impl Kind {
             Kind::Structure(k) => k.name(),
             Kind::StreamVoid => "stream_void",
             Kind::Schema => "schema",
+            Kind::SelfDescription => "self_description",
             Kind::Marker => "marker",
             Kind::Unknown => "unknown",
         }
@@ -1876,6 +1880,38 @@ fn schema(ctx: &Ctx) -> R<Decoded> {
     Ok(d)
 }
 
+/// The `__zeroipc_kinds` entry: its records as contents.
+fn self_description(ctx: &Ctx) -> R<Decoded> {
+    let v = ctx.main()?;
+    let (records, problems) = super::described::read_records(v)?;
+    let n = records.len() as u64;
+    let mut d = Decoded {
+        fields: vec![f("records", u(n))],
+        summary: format!(
+            "self-description: {n} structure{} recorded",
+            if n == 1 { "" } else { "s" }
+        ),
+        problems,
+        ..Default::default()
+    };
+    if let Some((a, b)) = ctx.window(n) {
+        d.contents = Some(Contents {
+            order: "record order (creation order)",
+            total: n,
+            items: records[a as usize..b as usize]
+                .iter()
+                .zip(a..b)
+                .map(|((name, r), index)| Item {
+                    index,
+                    key: None,
+                    value: Value::Str(super::described::describe_record(name, r)),
+                })
+                .collect(),
+        });
+    }
+    Ok(d)
+}
+
 fn marker(ctx: &Ctx) -> R<Decoded> {
     exact(ctx.main()?, 1)?;
     Ok(Decoded {
@@ -2009,6 +2045,7 @@ fn decode_raw(kind: Kind, ctx: &Ctx) -> R<Decoded> {
         Kind::Structure(SK::Channel) => channel(ctx),
         Kind::StreamVoid => stream_void(ctx),
         Kind::Schema => schema(ctx),
+        Kind::SelfDescription => self_description(ctx),
         Kind::Marker => marker(ctx),
         Kind::Unknown => unknown(ctx),
     }

@@ -12,6 +12,7 @@
 
 pub mod classify;
 pub mod decode;
+pub mod described;
 pub mod schema;
 pub mod source;
 pub mod types;

@@ -1390,10 +1390,7 @@ fn read_files(sources: &[Source], diags: &mut Vec<Diagnostic>) -> Vec<Option<Raw
     for (i, s) in sources.iter().enumerate() {
         match node::parse(&s.text) {
             Ok(root) => {
-                let mut ctx = Ctx {
-                    file: i,
-                    diags,
-                };
+                let mut ctx = Ctx { file: i, diags };
                 raws.push(Some(extract(&mut ctx, &root)));
             }
             Err((msg, span)) => {

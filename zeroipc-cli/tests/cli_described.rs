@@ -1,0 +1,106 @@
+//! The `zeroipc` binary on self-describing segments (the `__zeroipc_kinds`
+//! entry our runtime writes): recorded kinds are taken, not guessed, even
+//! where the bytes fit several kinds (a Stack and a Set of the same
+//! capacity, a Future and a Lazy); the entry is listed and decoded; `check`
+//! finds the segment sound and reports a record whose structure is missing.
+
+#[path = "cli_golden/support.rs"]
+mod support;
+
+use serde_json::Value;
+use support::*;
+use zeroipc::data::set::SetInsert;
+use zeroipc::{Future, Lazy, Queue, SegmentOptions, Set, Stack};
+
+/// `show --json`'s structures by name.
+fn structures(shm: &Shm) -> Vec<Value> {
+    let r = run(&["--json", "show", &shm.name]);
+    assert_eq!(r.code, 0, "{}", r.err);
+    r.json()["structures"].as_array().unwrap().clone()
+}
+
+fn find<'a>(list: &'a [Value], name: &str) -> &'a Value {
+    list.iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("no structure {name} in {list:#?}"))
+}
+
+#[test]
+fn recorded_kinds_are_certain_and_not_guessed() {
+    let shm = Shm::named("described");
+    let seg = SegmentOptions::new()
+        .size(1 << 18)
+        .self_describing(true)
+        .create(&shm.name)
+        .unwrap();
+    let undo = Stack::<u32>::create(&seg, "undo", 8).unwrap();
+    undo.push(7).unwrap();
+    let seen = Set::<u32>::create(&seg, "seen", 8).unwrap();
+    assert_eq!(seen.insert(9), SetInsert::Inserted);
+    let jobs = Queue::<u16>::create(&seg, "jobs", 4).unwrap();
+    jobs.push(3).unwrap();
+    Future::<i64>::create(&seg, "answer").unwrap();
+    Lazy::<i32>::constant(&seg, "lz", 5).unwrap();
+
+    let list = structures(&shm);
+    for (name, kind) in [
+        ("undo", "stack"),
+        ("seen", "set"),
+        ("jobs", "queue"),
+        ("answer", "future"),
+        ("lz", "lazy"),
+    ] {
+        let s = find(&list, name);
+        assert_eq!(s["kind"], kind, "{s:#}");
+        assert_eq!(s["certain"], true, "{s:#}");
+        assert_eq!(s["basis"], "self-description", "{s:#}");
+        assert!(s["error"].is_null(), "{s:#}");
+    }
+    // The recorded fingerprint of a primitive gives the element type.
+    assert_eq!(find(&list, "jobs")["type"], "u16");
+    assert_eq!(find(&list, "answer")["type"], "i64");
+    let entry = find(&list, "__zeroipc_kinds");
+    assert_eq!(entry["kind"], "self_description");
+    assert!(entry["summary"].as_str().unwrap().contains("5 structures"));
+
+    let text = run(&["show", &shm.name]);
+    assert!(
+        text.out
+            .contains("5 structures recorded in __zeroipc_kinds"),
+        "{}",
+        text.out
+    );
+    let got = run(&["get", &shm.name, "undo"]);
+    assert_eq!(got.code, 0, "{}", got.err);
+    assert!(got.out.contains("undo: stack\n"), "{}", got.out);
+    let check = run(&["check", &shm.name]);
+    assert_eq!(check.code, 0, "{}{}", check.out, check.err);
+    assert!(!check.out.contains("guessed"), "{}", check.out);
+}
+
+#[test]
+fn a_record_without_its_structure_is_a_problem() {
+    let shm = Shm::named("described-missing");
+    let seg = SegmentOptions::new()
+        .size(1 << 16)
+        .self_describing(true)
+        .create(&shm.name)
+        .unwrap();
+    Stack::<u32>::create(&seg, "undo", 4).unwrap();
+    drop(seg);
+    // Rename the stack's table entry: the record now names nothing.
+    let mut bytes = std::fs::read(shm.path()).unwrap();
+    let name_at = bytes
+        .windows(5)
+        .position(|w| w == b"undo\0")
+        .expect("the table entry's name");
+    bytes[name_at..name_at + 4].copy_from_slice(b"odnu");
+    std::fs::write(shm.path(), &bytes).unwrap();
+    let check = run(&["check", &shm.name]);
+    assert_eq!(check.code, 1, "{}{}", check.out, check.err);
+    assert!(
+        check.out.contains("records a stack \"undo\""),
+        "{}",
+        check.out
+    );
+}
