@@ -37,7 +37,7 @@ use zeroipc::data::map::MapInsert;
 use zeroipc::data::set::SetInsert;
 use zeroipc::hash::key_hash;
 use zeroipc::{
-    Channel, Error, Event, EventMode, Latch, Map, Once, Pool, Queue, Segment, Set, Stack,
+    Barrier, Channel, Error, Event, EventMode, Latch, Map, Once, Pool, Queue, Segment, Set, Stack,
 };
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
@@ -660,6 +660,51 @@ fn latch_publishes_count_down_writes() {
             w.join().unwrap();
         }
         assert_eq!(latch.count(), 0);
+    });
+}
+
+/// A participant polling with `Barrier::try_wait` meets one blocked in
+/// `wait`: the poller arrives once however often it polls, exactly one of
+/// the two leads generation 0, and each sees the other's write made before
+/// arriving (the leader's release increment / the arrivals' AcqRel
+/// fetch_add, checked by the race detector).
+#[test]
+fn barrier_try_wait_meets_a_blocking_wait() {
+    model("barrier_try_wait_meets_a_blocking_wait", 3, || {
+        let shm = Shm::new();
+        let cells = Arc::new([Data::new(), Data::new()]);
+        Barrier::create(&shm.seg, "b", 2).unwrap();
+        let seg = shm.seg.clone();
+        let c = cells.clone();
+        let poller = thread::spawn(move || {
+            let b = Barrier::open(&seg, "b").unwrap();
+            c[0].write(1);
+            let done = loop {
+                if let Some(r) = b.try_wait().unwrap() {
+                    break r;
+                }
+                // Not done: the arrival stays pending on the handle, and the
+                // next poll resumes it instead of arriving again.
+                assert_eq!(b.pending_generation(), Some(0));
+                thread::yield_now();
+            };
+            (done, c[1].read())
+        });
+        let seg = shm.seg.clone();
+        let c = cells.clone();
+        let blocker = thread::spawn(move || {
+            let b = Barrier::open(&seg, "b").unwrap();
+            c[1].write(2);
+            let done = b.wait().unwrap();
+            (done, c[0].read())
+        });
+        let (p, seen_by_poller) = poller.join().unwrap();
+        let (w, seen_by_blocker) = blocker.join().unwrap();
+        assert_eq!((seen_by_poller, seen_by_blocker), (2, 1));
+        assert_eq!((p.generation(), w.generation()), (0, 0));
+        assert!(p.is_leader() != w.is_leader(), "exactly one leader");
+        let b = Barrier::open(&shm.seg, "b").unwrap();
+        assert_eq!((b.generation(), b.arrived()), (1, 0));
     });
 }
 
