@@ -43,7 +43,7 @@
 //!   (one more probe per [`TRY_SEND_REPROBE`] while nothing changes).
 
 use super::zeroed;
-use crate::element::{bytes_of, bytes_of_mut, ShmElement};
+use crate::element::{bytes_of_mut, ShmElement};
 use crate::error::{Result, SendError};
 use crate::format::ElemLayout;
 use crate::raw::channel::{self as raw, RawChannel};
@@ -196,7 +196,7 @@ impl<T: ShmElement> Channel<T> {
     #[inline]
     pub fn send(&self, v: T) -> Result<()> {
         self.raw
-            .send_until(bytes_of(&v), &Deadline::forever(), true)
+            .send_with(|r, off| r.write::<T>(off, v), &Deadline::forever(), true)
     }
 
     /// Like [`Channel::send`], giving up after `timeout`: the value comes
@@ -207,7 +207,11 @@ impl<T: ShmElement> Channel<T> {
     #[inline]
     pub fn send_timeout(&self, v: T, timeout: Duration) -> Result<(), SendError<T>> {
         self.raw
-            .send_until(bytes_of(&v), &Deadline::after(timeout), true)
+            .send_with(
+                |r, off| r.write::<T>(off, v),
+                &Deadline::after(timeout),
+                true,
+            )
             .map_err(|error| SendError { value: v, error })
     }
 
@@ -222,14 +226,16 @@ impl<T: ShmElement> Channel<T> {
     #[inline]
     pub fn try_send(&self, v: T) -> Result<(), SendError<T>> {
         self.raw
-            .send_until(bytes_of(&v), &Deadline::forever(), false)
+            .send_with(|r, off| r.write::<T>(off, v), &Deadline::forever(), false)
             .map_err(|error| SendError { value: v, error })
     }
 
     #[inline]
     fn recv_until(&self, deadline: &Deadline, block: bool) -> Result<Option<T>> {
         let mut v = zeroed::<T>();
-        let got = self.raw.recv_until(bytes_of_mut(&mut v), deadline, block)?;
+        let got = self
+            .raw
+            .recv_with(|r, off| v = r.read::<T>(off), deadline, block)?;
         Ok(got.then_some(v))
     }
 

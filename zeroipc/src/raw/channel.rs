@@ -588,10 +588,11 @@ impl RawChannel {
 
     // ----- buffered ---------------------------------------------------------
 
-    fn buffered_send(
+    #[inline]
+    fn buffered_send<W: Fn(&Region, usize)>(
         &self,
         q: &RawQueue,
-        src: &[u8],
+        write: W,
         deadline: &Deadline,
         block: bool,
     ) -> Result<()> {
@@ -603,7 +604,7 @@ impl RawChannel {
             if self.is_closed() {
                 return Some(Err(self.closed_err()));
             }
-            q.push_with(|r, off| r.write_bytes(off, src)).then(|| {
+            q.push_with(&write).then(|| {
                 Self::wake_if(self.receivers(), tail);
                 Ok(())
             })
@@ -622,17 +623,18 @@ impl RawChannel {
             .unwrap_or_else(|| Err(self.timeout_err(deadline)))
     }
 
-    fn buffered_recv(
+    #[inline]
+    fn buffered_recv<R: FnMut(&Region, usize)>(
         &self,
         q: &RawQueue,
-        out: &mut [u8],
+        mut read: R,
         deadline: &Deadline,
         block: bool,
     ) -> Result<bool> {
         let _inside = CountGuard::enter(self.receivers());
         let head = q.region().atomic_u32(crate::format::queue::HEAD as usize);
         let mut attempt = || {
-            if q.pop_with(|r, off| r.read_bytes(off, out)).is_some() {
+            if q.pop_with(&mut read).is_some() {
                 Self::wake_if(self.senders(), head);
                 return Some(Ok(true));
             }
@@ -645,7 +647,7 @@ impl RawChannel {
                 // first saw the closure, not per call.
                 let since = *self.local.closed_seen.get_or_init(Instant::now);
                 if self.senders().load(Ordering::SeqCst) == 0 || since.elapsed() >= CLOSE_GRACE {
-                    return Some(match q.pop_with(|r, off| r.read_bytes(off, out)) {
+                    return Some(match q.pop_with(&mut read) {
                         Some(()) => Ok(true),
                         None => Err(self.closed_err()),
                     });
@@ -753,7 +755,7 @@ impl RawChannel {
         &self,
         slot: &Region,
         data_off: usize,
-        src: &[u8],
+        write: &dyn Fn(&Region, usize),
         deadline: &Deadline,
         block: bool,
     ) -> Result<()> {
@@ -802,7 +804,7 @@ impl RawChannel {
         //    bytes to put back if the value is withdrawn.
         let mut old = OldBytes::read(slot, data_off, self.size);
         let old_consumed = consumed.load(Ordering::Relaxed);
-        slot.write_bytes(data_off, src);
+        write(slot, data_off);
         // Relaxed: ordered before the Release store of `ready` below, which
         // is what receivers acquire.
         consumed.store(0, Ordering::Relaxed);
@@ -891,7 +893,12 @@ impl RawChannel {
     }
 
     /// One attempt to claim and take the value in the slot into `out`.
-    fn take_slot(&self, slot: &Region, data_off: usize, out: &mut [u8]) -> bool {
+    fn take_slot(
+        &self,
+        slot: &Region,
+        data_off: usize,
+        read: &mut dyn FnMut(&Region, usize),
+    ) -> bool {
         let ready = slot.atomic_u8(fmt::SLOT_READY as usize);
         // Acquire on success: pairs with the sender's Release `ready = 1`,
         // so the value is fully written; the claim makes it ours alone (no
@@ -907,7 +914,7 @@ impl RawChannel {
         {
             return false;
         }
-        slot.read_bytes(data_off, out);
+        read(slot, data_off);
         // Release: our copy happens-before the sender's return (it acquires
         // consumed) and before the next value is written (the next sender
         // acquires ready == 0).
@@ -923,14 +930,14 @@ impl RawChannel {
         &self,
         slot: &Region,
         data_off: usize,
-        out: &mut [u8],
+        read: &mut dyn FnMut(&Region, usize),
         deadline: &Deadline,
         block: bool,
     ) -> Result<bool> {
         let _inside = CountGuard::enter(self.receivers());
         let ready = slot.atomic_u8(fmt::SLOT_READY as usize);
         loop {
-            if self.take_slot(slot, data_off, out) {
+            if self.take_slot(slot, data_off, read) {
                 return Ok(true);
             }
             if self.is_closed() && ready.load(Ordering::Acquire) != fmt::SLOT_FULL {
@@ -952,15 +959,48 @@ impl RawChannel {
 
     // ----- the operations, once ---------------------------------------------
 
-    /// Sends `src` (length checked by the caller): blocking until
-    /// `deadline` when `block`, else without waiting for room or a receiver
-    /// to arrive ([`Error::Full`]).
+    /// Sends the value that `write(region, offset)` copies into an
+    /// element's place (the byte API copies a slice, the typed veneer its
+    /// `T`, so the copy has the element's size at compile time): blocking
+    /// until `deadline` when `block`, else without waiting for room or a
+    /// receiver to arrive ([`Error::Full`]). `write` runs at most once, when
+    /// the place is ours.
+    #[inline]
+    pub(crate) fn send_with<W: Fn(&Region, usize)>(
+        &self,
+        write: W,
+        deadline: &Deadline,
+        block: bool,
+    ) -> Result<()> {
+        match &*self.mode {
+            Mode::Buffered(q) => self.buffered_send(q, write, deadline, block),
+            Mode::Unbuffered { slot, data_off } => {
+                self.unbuffered_send(slot, *data_off, &write, deadline, block)
+            }
+        }
+    }
+
+    /// Sends `src` (length checked by the caller): see `send_with`.
     #[inline]
     pub(crate) fn send_until(&self, src: &[u8], deadline: &Deadline, block: bool) -> Result<()> {
+        self.send_with(|r, off| r.write_bytes(off, src), deadline, block)
+    }
+
+    /// Receives a value through `read(region, offset)`, which copies the
+    /// element at that place out (see `send_with`): `Ok(true)` when a value
+    /// was taken, `Ok(false)` when none is there now (`block` false),
+    /// [`Error::Closed`] once closed and drained, [`Error::Timeout`].
+    #[inline]
+    pub(crate) fn recv_with<R: FnMut(&Region, usize)>(
+        &self,
+        mut read: R,
+        deadline: &Deadline,
+        block: bool,
+    ) -> Result<bool> {
         match &*self.mode {
-            Mode::Buffered(q) => self.buffered_send(q, src, deadline, block),
+            Mode::Buffered(q) => self.buffered_recv(q, read, deadline, block),
             Mode::Unbuffered { slot, data_off } => {
-                self.unbuffered_send(slot, *data_off, src, deadline, block)
+                self.unbuffered_recv(slot, *data_off, &mut read, deadline, block)
             }
         }
     }
@@ -975,12 +1015,7 @@ impl RawChannel {
         deadline: &Deadline,
         block: bool,
     ) -> Result<bool> {
-        match &*self.mode {
-            Mode::Buffered(q) => self.buffered_recv(q, out, deadline, block),
-            Mode::Unbuffered { slot, data_off } => {
-                self.unbuffered_recv(slot, *data_off, out, deadline, block)
-            }
-        }
+        self.recv_with(|r, off| r.read_bytes(off, out), deadline, block)
     }
 
     /// Sends `src`, waiting for room (buffered) or a receiver (unbuffered)
