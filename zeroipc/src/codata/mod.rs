@@ -100,7 +100,13 @@ pub(crate) mod testutil {
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         );
-        let s = Segment::create(&name, 1 << 20).unwrap();
+        // Self-describing: the structures' records are checked on every
+        // open of these tests (describe_tests covers segments without).
+        let s = crate::SegmentOptions::new()
+            .size(1 << 20)
+            .self_describing(true)
+            .create(&name)
+            .unwrap();
         Tmp(name, s)
     }
 }

@@ -462,12 +462,13 @@ mod tests {
     fn wrong_lengths_and_held_mutex_change_nothing() {
         let t = seg("rawsiglen");
         let elem = ElemLayout::new(12, 4).unwrap();
+        let before = t.1.entries().unwrap().len(); // the self-description, if any
         let e = RawSignal::create(&t.1, "bad", elem, &[0; 11]).unwrap_err();
         assert!(
             e.to_string().contains("11 bytes") && e.to_string().contains("12 bytes"),
             "{e}"
         );
-        assert!(t.1.entries().unwrap().is_empty());
+        assert_eq!(t.1.entries().unwrap().len(), before);
         let s = RawSignal::create(&t.1, "s", elem, &[1; 12]).unwrap();
         let e = s.set_timeout(&[0; 13], None).unwrap_err();
         assert!(matches!(e, Error::InvalidArgument { .. }), "{e}");
