@@ -11,13 +11,14 @@
 
 use crate::describe::{structure_name, Description};
 use crate::error::{Error, Result};
+use crate::format::align_up;
 use crate::format::describe as describe_fmt;
-use crate::region::Region;
-use crate::table::{
-    self, align8, table_bytes, Bounds, Entry, TableHeader, DEFAULT_MAX_ENTRIES, ENTRY_OFF_OFFSET,
-    ENTRY_OFF_SIZE, ENTRY_SIZE, HEADER_SIZE, MAGIC, NAME_FIELD, OFF_ENTRY_COUNT, OFF_MAGIC,
-    OFF_MAX_ENTRIES, OFF_MEMORY_SIZE, OFF_NEXT_OFFSET, OFF_VERSION, VERSION,
+use crate::format::table::{
+    entry, entry_offset, header, table_bytes, Entry, RawEntry, TableHeader, DEFAULT_MAX_ENTRIES,
+    ENTRY_SIZE, HEADER_SIZE, MAGIC, NAME_FIELD, VERSION,
 };
+use crate::region::Region;
+use crate::table::{self, Bounds};
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -261,21 +262,23 @@ impl SegmentOptions {
             };
             // A fresh ftruncated object is zero; write the header last-to-first
             // so the magic (what openers test first) appears after the rest.
-            seg.header_u32(OFF_VERSION)
+            seg.header_u32(header::VERSION)
                 .store(VERSION, Ordering::Relaxed);
-            seg.header_u32(OFF_ENTRY_COUNT).store(0, Ordering::Relaxed);
-            seg.header_u32(OFF_MAX_ENTRIES)
+            seg.header_u32(header::ENTRY_COUNT)
+                .store(0, Ordering::Relaxed);
+            seg.header_u32(header::MAX_ENTRIES)
                 .store(self.max_entries, Ordering::Relaxed);
-            seg.header_u64(OFF_MEMORY_SIZE)
+            seg.header_u64(header::MEMORY_SIZE)
                 .store(self.size, Ordering::Relaxed);
-            seg.header_u64(OFF_NEXT_OFFSET)
+            seg.header_u64(header::NEXT_OFFSET)
                 .store(needed, Ordering::Relaxed);
             if let Some(size) = self.description_entry_size(needed) {
                 // Nobody else can reach the segment yet (no magic, and we
                 // hold the flock), so no lock is taken here.
                 seg.add_description_entry(size)?;
             }
-            seg.header_u32(OFF_MAGIC).store(MAGIC, Ordering::Release);
+            seg.header_u32(header::MAGIC)
+                .store(MAGIC, Ordering::Release);
             Ok(seg)
         };
         match setup() {
@@ -421,20 +424,13 @@ struct Inner {
 }
 
 fn read_header(inner: &Inner) -> TableHeader {
-    let base = inner.map.as_mut_ptr();
+    let mut bytes = [0u8; HEADER_SIZE as usize];
     // SAFETY: the mapping is at least HEADER_SIZE bytes (checked by the
-    // caller) and page-aligned; volatile reads of plain integers at their
-    // natural alignment cannot be undefined whatever a peer writes.
-    unsafe {
-        TableHeader {
-            magic: base.add(OFF_MAGIC).cast::<u32>().read_volatile(),
-            version: base.add(OFF_VERSION).cast::<u32>().read_volatile(),
-            entry_count: base.add(OFF_ENTRY_COUNT).cast::<u32>().read_volatile(),
-            max_entries: base.add(OFF_MAX_ENTRIES).cast::<u32>().read_volatile(),
-            memory_size: base.add(OFF_MEMORY_SIZE).cast::<u64>().read_volatile(),
-            next_offset: base.add(OFF_NEXT_OFFSET).cast::<u64>().read_volatile(),
-        }
-    }
+    // caller); the header is copied by atomic loads (`copy::load`), as every
+    // party accesses its words atomically, so a concurrent registration's
+    // stores of `entry_count`/`next_offset` race nothing.
+    unsafe { crate::region::copy::load(inner.map.as_mut_ptr(), &mut bytes) };
+    TableHeader::from_bytes(&bytes)
 }
 
 /// An open, validated segment. Cheap to clone (shares one mapping); the
@@ -539,16 +535,18 @@ impl Segment {
         self.inner.map.as_mut_ptr()
     }
 
-    fn header_u32(&self, off: usize) -> &AtomicU32 {
+    fn header_u32(&self, off: u64) -> &AtomicU32 {
+        debug_assert!(off + 4 <= HEADER_SIZE && off % 4 == 0);
         // SAFETY: header offsets are < 32 and 4-aligned, the mapping is
         // page-aligned and at least 32 bytes (checked on open/create), and
         // header words are shared with other processes, hence atomics.
-        unsafe { &*self.base_ptr().add(off).cast::<AtomicU32>() }
+        unsafe { &*self.base_ptr().add(off as usize).cast::<AtomicU32>() }
     }
 
-    fn header_u64(&self, off: usize) -> &AtomicU64 {
+    fn header_u64(&self, off: u64) -> &AtomicU64 {
+        debug_assert!(off + 8 <= HEADER_SIZE && off % 8 == 0);
         // SAFETY: as `header_u32`, for the two 8-aligned u64 header words.
-        unsafe { &*self.base_ptr().add(off).cast::<AtomicU64>() }
+        unsafe { &*self.base_ptr().add(off as usize).cast::<AtomicU64>() }
     }
 
     /// A fresh snapshot of the header (values may change under us).
@@ -558,7 +556,7 @@ impl Segment {
 
     /// Current entry count (acquire), checked against the cached max.
     fn entry_count(&self) -> Result<u32> {
-        let n = self.header_u32(OFF_ENTRY_COUNT).load(Ordering::Acquire);
+        let n = self.header_u32(header::ENTRY_COUNT).load(Ordering::Acquire);
         if n > self.inner.bounds.max_entries {
             return Err(Error::CorruptTable {
                 segment: self.inner.name.clone(),
@@ -576,24 +574,15 @@ impl Segment {
         debug_assert!(i < self.inner.bounds.max_entries);
         // SAFETY: i < max_entries and the table (32 + 48*max_entries bytes)
         // was checked to fit in the mapping on open/create.
-        unsafe {
-            self.base_ptr()
-                .add((HEADER_SIZE + ENTRY_SIZE * i as u64) as usize)
-        }
+        unsafe { self.base_ptr().add(entry_offset(i) as usize) }
     }
 
-    fn raw_entry(&self, i: u32) -> ([u8; NAME_FIELD], u64, u64) {
-        let p = self.entry_base(i);
-        let mut name = [0u8; NAME_FIELD];
+    fn raw_entry(&self, i: u32) -> RawEntry {
+        let mut bytes = [0u8; ENTRY_SIZE as usize];
         // SAFETY: the 48-byte entry lies inside the table (see entry_base);
-        // copies out of shared memory into private memory, with volatile
-        // reads for the 8-aligned integer fields.
-        unsafe {
-            std::ptr::copy_nonoverlapping(p, name.as_mut_ptr(), NAME_FIELD);
-            let off = p.add(ENTRY_OFF_OFFSET).cast::<u64>().read_volatile();
-            let size = p.add(ENTRY_OFF_SIZE).cast::<u64>().read_volatile();
-            (name, off, size)
-        }
+        // copied by atomic loads into private memory.
+        unsafe { crate::region::copy::load(self.entry_base(i), &mut bytes) };
+        RawEntry::from_bytes(&bytes)
     }
 
     /// Every entry in use, validated.
@@ -601,8 +590,8 @@ impl Segment {
         let n = self.entry_count()?;
         (0..n)
             .map(|i| {
-                let (name, off, size) = self.raw_entry(i);
-                table::validate_entry(&self.inner.name, &self.inner.bounds, i, &name, off, size)
+                let raw = self.raw_entry(i);
+                table::validate_entry(&self.inner.name, &self.inner.bounds, i, &raw)
             })
             .collect()
     }
@@ -611,18 +600,11 @@ impl Segment {
     pub fn find(&self, name: &str) -> Result<Option<Entry>> {
         let n = self.entry_count()?;
         for i in 0..n {
-            let (raw, off, size) = self.raw_entry(i);
-            let len = raw.iter().position(|&b| b == 0).unwrap_or(NAME_FIELD);
-            if &raw[..len] == name.as_bytes() {
-                return table::validate_entry(
-                    &self.inner.name,
-                    &self.inner.bounds,
-                    i,
-                    &raw,
-                    off,
-                    size,
-                )
-                .map(Some);
+            let raw = self.raw_entry(i);
+            let len = raw.name.iter().position(|&b| b == 0).unwrap_or(NAME_FIELD);
+            if &raw.name[..len] == name.as_bytes() {
+                return table::validate_entry(&self.inner.name, &self.inner.bounds, i, &raw)
+                    .map(Some);
             }
         }
         Ok(None)
@@ -641,8 +623,10 @@ impl Segment {
 
     /// Bytes still free for allocation (ignoring alignment of the next one).
     pub fn free_bytes(&self) -> u64 {
-        let next = self.header_u64(OFF_NEXT_OFFSET).load(Ordering::Acquire);
-        self.size().saturating_sub(align8(next))
+        let next = self.header_u64(header::NEXT_OFFSET).load(Ordering::Acquire);
+        // Saturates to 0 when `next` is beyond any aligned offset.
+        let start = align_up(next, 8).unwrap_or(u64::MAX);
+        self.size().saturating_sub(start)
     }
 
     /// Registers one structure: see [`Segment::register_group`].
@@ -887,11 +871,11 @@ impl Segment {
                 .atomic_u32(describe_fmt::header::COUNT as usize)
                 .store(slot + 1, Ordering::Release);
         }
-        self.header_u64(OFF_NEXT_OFFSET)
+        self.header_u64(header::NEXT_OFFSET)
             .store(cursor, Ordering::Release);
         // Publish: the release store orders the entries and the structures'
         // initialised headers before the new count (readers load with acquire).
-        self.header_u32(OFF_ENTRY_COUNT)
+        self.header_u32(header::ENTRY_COUNT)
             .store(count + parts.len() as u32, Ordering::Release);
         Ok(regions)
     }
@@ -959,7 +943,7 @@ impl Segment {
     fn plan_allocation(&self, parts: &[Part]) -> Result<(Vec<u64>, u64)> {
         let seg_name = &self.inner.name;
         let memory_size = self.inner.bounds.memory_size;
-        let next = self.header_u64(OFF_NEXT_OFFSET).load(Ordering::Acquire);
+        let next = self.header_u64(header::NEXT_OFFSET).load(Ordering::Acquire);
         if next > memory_size || next < self.inner.bounds.data_start {
             return Err(Error::CorruptTable {
                 segment: seg_name.clone(),
@@ -973,9 +957,9 @@ impl Segment {
         let mut cursor = next;
         let mut starts = Vec::with_capacity(parts.len());
         for p in parts {
-            let start = align8(cursor);
-            match start.checked_add(p.size) {
-                Some(end) if end <= memory_size => {
+            let start = align_up(cursor, 8);
+            match start.and_then(|start| Some((start, start.checked_add(p.size)?))) {
+                Some((start, end)) if end <= memory_size => {
                     starts.push(start);
                     cursor = end;
                 }
@@ -985,7 +969,8 @@ impl Segment {
                         segment: seg_name.clone(),
                         name: parts[0].name.clone(),
                         requested,
-                        available: memory_size.saturating_sub(align8(next)),
+                        available: memory_size
+                            .saturating_sub(align_up(next, 8).unwrap_or(u64::MAX)),
                     });
                 }
             }
@@ -995,17 +980,16 @@ impl Segment {
 
     /// Writes table slot `slot` (not yet published: `slot >= entry_count`).
     fn write_entry(&self, slot: u32, name: &str, start: u64, size: u64) {
-        let e = self.entry_base(slot);
-        let mut field = [0u8; NAME_FIELD];
-        field[..name.len()].copy_from_slice(name.as_bytes());
+        let mut bytes = [0u8; ENTRY_SIZE as usize];
+        bytes[..name.len()].copy_from_slice(name.as_bytes());
+        let at = |off: u64| off as usize..off as usize + 8;
+        bytes[at(entry::OFFSET)].copy_from_slice(&start.to_le_bytes());
+        bytes[at(entry::SIZE)].copy_from_slice(&size.to_le_bytes());
         // SAFETY: slot < max_entries (checked by check_new_entries) lies
         // inside the validated table; we hold the table lock, and readers do
-        // not look at this slot until entry_count is published.
-        unsafe {
-            std::ptr::copy_nonoverlapping(field.as_ptr(), e, NAME_FIELD);
-            e.add(ENTRY_OFF_OFFSET).cast::<u64>().write_volatile(start);
-            e.add(ENTRY_OFF_SIZE).cast::<u64>().write_volatile(size);
-        }
+        // not look at this slot until entry_count is published. Atomic
+        // stores (`copy::store`), as every access to shared bytes.
+        unsafe { crate::region::copy::store(self.entry_base(slot), &bytes) };
     }
 }
 

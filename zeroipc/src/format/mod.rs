@@ -51,17 +51,12 @@
 //! and `tests/tests/format_parity.rs` (the schema compiler) compare the
 //! rest. Those copies are to be replaced by this module (issue 14).
 //!
-//! Not moved yet, because the runtime uses them where they are, but found
-//! here: the table's constants, types and helpers ([`table`], today in
-//! `crate::table`, whose header and entry validation will move here as one
-//! routine that collects every problem), the Map/Set key hash
-//! ([`key_hash`], [`murmur64a`], today in `crate::hash`), FNV-1a
-//! ([`fnv1a64`], [`FNV1A_OFFSET_BASIS`], today in `crate::layout`), and the
-//! alignment helper: [`align_up`] is the checked one every formula here
-//! uses; the unchecked copies in `crate::table` (re-exported from
-//! [`table`]), `data/map.rs`, `data/pool.rs`, `codata/mod.rs`,
-//! `codata/lazy.rs`, `zeroipc-derive`'s validation and zeroipc-gen's
-//! `kinds.rs`, `inspect/decode.rs` and `inspect/types.rs` are to go.
+//! The table's layout and its one validation routine live here
+//! ([`table`]; `crate::table` re-exports them and turns the first problem
+//! into the runtime's error), as does the self-description entry
+//! ([`describe`]). The Map/Set key hash is [`map::KeyLayout`] (with
+//! [`key_hash`] and [`murmur64a`]), FNV-1a is [`fnv1a64`], and
+//! [`align_up`] is the one alignment helper.
 
 mod elem;
 mod kind;
