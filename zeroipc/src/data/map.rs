@@ -209,6 +209,17 @@ impl<K: ShmElement, V: ShmElement> Map<K, V> {
     }
 
     /// The byte-level map this veneer wraps (for tools).
+    ///
+    /// ```
+    /// use zeroipc::{Map, Segment};
+    /// let name = format!("/zeroipc-doc-map-raw-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let m = Map::<u32, u32>::create(&seg, "m", 4)?;
+    /// assert!(m.insert(1, 2).is_stored());
+    /// assert_eq!(m.raw().entries(), [(1u32.to_le_bytes().to_vec(), 2u32.to_le_bytes().to_vec())]);
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
     pub fn raw(&self) -> &RawMap {
         &self.raw
     }

@@ -155,6 +155,17 @@ impl<T: ShmElement> Set<T> {
     }
 
     /// The byte-level set this veneer wraps (for tools).
+    ///
+    /// ```
+    /// use zeroipc::{Segment, Set};
+    /// let name = format!("/zeroipc-doc-set-raw-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let s = Set::<u8>::create(&seg, "s", 4)?;
+    /// assert!(s.insert(3).is_inserted());
+    /// assert!(s.raw().contains(&[3])?);
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
     pub fn raw(&self) -> &RawSet {
         &self.raw
     }

@@ -516,6 +516,24 @@ impl RawMap {
     /// that records none must be given; a value's is then taken as its
     /// stored size with the largest alignment that divides it (at most 8),
     /// checked against the entry size.
+    ///
+    /// ```
+    /// use zeroipc::format::{map::KeyLayout, ElemLayout};
+    /// use zeroipc::raw::RawMap;
+    /// use zeroipc::{Map, SegmentOptions, Segment};
+    /// let name = format!("/zeroipc-doc-rawmap-open-{}", std::process::id());
+    /// let seg = SegmentOptions::new().size(1 << 16).self_describing(true).create(&name)?;
+    /// let typed = Map::<i64, u8>::create(&seg, "m", 4)?;
+    /// assert!(typed.insert(-5, 9).is_stored());
+    /// // The segment records the layouts: nothing to give.
+    /// let raw = RawMap::open(&seg, "m", None, None)?;
+    /// assert_eq!((raw.key(), raw.value()), (KeyLayout::of::<i64>(), ElemLayout::of::<u8>()));
+    /// let mut out = [0u8; 1];
+    /// assert!(raw.get(&(-5i64).to_le_bytes(), &mut out)? && out == [9]);
+    /// assert!(!raw.contains(&5i64.to_le_bytes())?);
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
     pub fn open(
         seg: &Segment,
         name: &str,
@@ -814,6 +832,20 @@ impl RawMap {
     /// each entry returned was present when read; entries added or removed
     /// meanwhile may or may not appear. Slots held by a writer are waited
     /// for, at most [`STUCK_SLOT_WAIT`] once per call (then skipped).
+    ///
+    /// ```
+    /// use zeroipc::format::{map::KeyLayout, ElemLayout};
+    /// use zeroipc::raw::RawMap;
+    /// use zeroipc::Segment;
+    /// let name = format!("/zeroipc-doc-rawmap-entries-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let m = RawMap::create(&seg, "m", KeyLayout::of::<u16>(), ElemLayout::of::<u16>(), 4)?;
+    /// assert!(m.insert(&7u16.to_le_bytes(), &70u16.to_le_bytes())?.is_stored());
+    /// assert_eq!(m.entries(), [(vec![7, 0], vec![70, 0])]);
+    /// assert_eq!(m.len(), 1); // still there: entries() takes nothing out
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
     pub fn entries(&self) -> Vec<(Vec<u8>, Vec<u8>)> {
         let mut gave_up = false;
         let key_size = self.key.elem().size() as usize;

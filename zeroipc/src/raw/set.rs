@@ -138,6 +138,20 @@ impl RawSet {
     /// self-description is used; an element of a segment that records none
     /// must be given (integers, floats and bytes hash differently, which
     /// the header cannot tell).
+    ///
+    /// ```
+    /// use zeroipc::format::map::KeyLayout;
+    /// use zeroipc::raw::RawSet;
+    /// use zeroipc::{Segment, SegmentOptions, Set};
+    /// let name = format!("/zeroipc-doc-rawset-open-{}", std::process::id());
+    /// let seg = SegmentOptions::new().size(1 << 16).self_describing(true).create(&name)?;
+    /// assert!(Set::<f32>::create(&seg, "s", 4)?.insert(0.0).is_inserted());
+    /// let raw = RawSet::open(&seg, "s", None)?; // layout and float equality from the record
+    /// assert_eq!(raw.elem(), KeyLayout::of::<f32>());
+    /// assert_eq!(raw.members(), [0.0f32.to_le_bytes().to_vec()]);
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
     pub fn open(seg: &Segment, name: &str, elem: Option<KeyLayout>) -> Result<RawSet> {
         let table = RawMap::open_table(seg, name, HEADER, elem, None)?;
         Ok(RawSet { table })
