@@ -1019,12 +1019,12 @@ impl RawChannel {
     }
 
     /// Sends `src`, waiting for room (buffered) or a receiver (unbuffered)
-    /// forever (`timeout` `None`) or at most `timeout` ([`Error::Timeout`];
+    /// at most `timeout` (`Duration::MAX`: no limit) ([`Error::Timeout`];
     /// an unbuffered value not taken by then is withdrawn). [`Error::Closed`]
     /// if the channel is (or becomes, before the value was taken) closed.
-    pub fn send_timeout(&self, src: &[u8], timeout: Option<Duration>) -> Result<()> {
+    pub fn send_timeout(&self, src: &[u8], timeout: Duration) -> Result<()> {
         self.check_len("send", src.len())?;
-        self.send_until(src, &Deadline::from_timeout(timeout), true)
+        self.send_until(src, &Deadline::after(timeout), true)
     }
 
     /// Sends `src` without waiting for room or for a receiver to arrive:
@@ -1036,12 +1036,12 @@ impl RawChannel {
         self.send_until(src, &Deadline::forever(), false)
     }
 
-    /// Receives the next value into `out`, waiting forever (`timeout`
-    /// `None`) or at most `timeout`; after close, what is left, then
+    /// Receives the next value into `out`, waiting at most `timeout`
+    /// (`Duration::MAX`: no limit); after close, what is left, then
     /// [`Error::Closed`].
-    pub fn recv_timeout(&self, out: &mut [u8], timeout: Option<Duration>) -> Result<()> {
+    pub fn recv_timeout(&self, out: &mut [u8], timeout: Duration) -> Result<()> {
         self.check_len("recv", out.len())?;
-        self.recv_until(out, &Deadline::from_timeout(timeout), true)
+        self.recv_until(out, &Deadline::after(timeout), true)
             .map(|_| ())
     }
 
@@ -1197,10 +1197,10 @@ mod tests {
                 let rx = opened.clone();
                 let h = std::thread::spawn(move || {
                     let mut out = vec![0u8; size as usize];
-                    rx.recv_timeout(&mut out, Some(Duration::from_secs(20)))
+                    rx.recv_timeout(&mut out, Duration::from_secs(20))
                         .map(|()| out)
                 });
-                ch.send_timeout(&v, Some(Duration::from_secs(20))).unwrap();
+                ch.send_timeout(&v, Duration::from_secs(20)).unwrap();
                 assert_eq!(h.join().unwrap().unwrap(), v);
                 assert!(ch.items().is_empty());
             }
@@ -1229,7 +1229,7 @@ mod tests {
                 e.to_string().contains("11 bytes") && e.to_string().contains("12 bytes"),
                 "{e}"
             );
-            assert!(ch.send_timeout(&[0; 13], None).is_err());
+            assert!(ch.send_timeout(&[0; 13], Duration::MAX).is_err());
             assert!(ch.try_recv(&mut [0u8; 4]).is_err());
             assert!(select(&[&ch], &mut [0u8; 4], None).is_err());
             assert!(ch.is_empty());
@@ -1245,15 +1245,14 @@ mod tests {
         let ch = RawChannel::create(&t.1, "u", ElemLayout::new(4, 4).unwrap(), 0).unwrap();
         assert!(ch.items().is_empty());
         let tx = ch.clone();
-        let h = std::thread::spawn(move || tx.send_timeout(&[9; 4], Some(Duration::from_secs(20))));
+        let h = std::thread::spawn(move || tx.send_timeout(&[9; 4], Duration::from_secs(20)));
         let offered = poll_until(Some(Duration::from_secs(20)), || {
             let items = ch.items();
             (!items.is_empty()).then_some(items)
         });
         assert_eq!(offered, Some(vec![vec![9; 4]]));
         let mut out = [0u8; 4];
-        ch.recv_timeout(&mut out, Some(Duration::from_secs(20)))
-            .unwrap();
+        ch.recv_timeout(&mut out, Duration::from_secs(20)).unwrap();
         h.join().unwrap().unwrap();
         assert_eq!(out, [9; 4]);
     }

@@ -400,11 +400,11 @@ impl RawFuture {
         }
     }
 
-    /// Waits for the value (`timeout` `None`: forever) and copies it into
+    /// Waits for the value (at most `timeout`; `Duration::MAX`: no limit) and copies it into
     /// `out`; [`Error::Failed`] or [`Error::Timeout`].
-    pub fn get_timeout(&self, out: &mut [u8], timeout: Option<Duration>) -> Result<()> {
+    pub fn get_timeout(&self, out: &mut [u8], timeout: Duration) -> Result<()> {
         self.check_len("the output buffer", out.len())?;
-        self.get_until(out, &Deadline::from_timeout(timeout))
+        self.get_until(out, &Deadline::after(timeout))
     }
 
     /// The error message if the future completed with an error.
@@ -479,7 +479,7 @@ mod tests {
         assert_eq!(f.state(), fmt::PENDING);
         let mut out = [0u8; 13];
         assert!(f.try_get(&mut out).is_err());
-        assert!(f.get_timeout(&mut out, Some(Duration::ZERO)).is_err());
+        assert!(f.get_timeout(&mut out, Duration::ZERO).is_err());
         assert!(RawFuture::open(&t.1, "f", Some(ElemLayout::new(64, 8).unwrap())).is_err());
     }
 
@@ -489,14 +489,14 @@ mod tests {
         let f = RawFuture::create(&t.1, "f", ElemLayout::of::<u64>()).unwrap();
         let mut out = [0u8; 8];
         let e = f
-            .get_timeout(&mut out, Some(Duration::from_millis(5)))
+            .get_timeout(&mut out, Duration::from_millis(5))
             .unwrap_err();
         assert!(matches!(e, Error::Timeout { .. }), "{e}");
         assert_eq!(f.waiters(), 0);
         let g = f.clone();
         let h = std::thread::spawn(move || {
             let mut out = [0u8; 8];
-            g.get_timeout(&mut out, Some(Duration::from_secs(20)))
+            g.get_timeout(&mut out, Duration::from_secs(20))
                 .map(|()| out)
         });
         assert!(f.set_value(&9u64.to_le_bytes()).unwrap());

@@ -165,6 +165,7 @@ fn prim_layout(prim: Prim) -> ElemLayout {
 /// A shared, computed-once primitive value whose type is known at run time.
 ///
 /// ```
+/// use std::time::Duration;
 /// use zeroipc::layout::Prim;
 /// use zeroipc::raw::lazy::RawLazy;
 /// use zeroipc::{Lazy, LazyOp, Segment};
@@ -174,11 +175,11 @@ fn prim_layout(prim: Prim) -> ElemLayout {
 /// let sum = RawLazy::create(&seg, "sum", Prim::I16, LazyOp::Add(&a[..], &b[..]))?;
 /// let mut out = [0u8; 2];
 /// assert!(!sum.peek(&mut out)?); // not computed yet
-/// sum.force_timeout(&mut out, None)?;
+/// sum.force_timeout(&mut out, Duration::MAX)?;
 /// assert_eq!(i16::from_le_bytes(out), 42);
 /// // The typed veneer reads the same entry.
 /// assert_eq!(Lazy::<i16>::open(&seg, "sum")?.peek(), Some(42));
-/// assert!(sum.force_timeout(&mut [0u8; 4], None).is_err()); // wrong length
+/// assert!(sum.force_timeout(&mut [0u8; 4], Duration::MAX).is_err()); // wrong length
 /// Segment::unlink(&name)?;
 /// # Ok::<(), zeroipc::Error>(())
 /// ```
@@ -597,12 +598,12 @@ impl RawLazy {
     }
 
     /// The value into `out`, computing it if nobody has (exactly one
-    /// process computes; the others wait, forever for `timeout` `None`, else
-    /// at most `timeout`: [`Error::Timeout`]). [`Error::Failed`] if the
+    /// process computes; the others wait, at most `timeout`, `Duration::MAX`
+    /// meaning no limit: [`Error::Timeout`]). [`Error::Failed`] if the
     /// computation failed.
-    pub fn force_timeout(&self, out: &mut [u8], timeout: Option<Duration>) -> Result<()> {
+    pub fn force_timeout(&self, out: &mut [u8], timeout: Duration) -> Result<()> {
         self.check_len(out.len())?;
-        self.force_until(out, &Deadline::from_timeout(timeout))
+        self.force_until(out, &Deadline::after(timeout))
     }
 
     /// Forgets the computed value so the next force computes it again:
@@ -668,7 +669,7 @@ mod tests {
             assert_eq!((snap.state, snap.cached), (fmt::NOT_COMPUTED, None));
             assert_eq!(snap.op, LazyOp::Multiply(a.clone(), b.clone()));
             let mut out = vec![0u8; s];
-            raw.force_timeout(&mut out, None).unwrap();
+            raw.force_timeout(&mut out, Duration::MAX).unwrap();
             let mut want = vec![0u8; s];
             compute(prim, fmt::OP_MULTIPLY, &a, &b, &mut want).unwrap();
             assert_eq!(out, want);
@@ -698,14 +699,14 @@ mod tests {
         assert!(e.to_string().contains("operand b is 3 bytes"), "{e}");
         assert!(t.1.find("x").unwrap().is_none()); // nothing created
         let l = RawLazy::create(&t.1, "y", Prim::U8, LazyOp::Negate(&[1])).unwrap();
-        let e = l.force_timeout(&mut [0u8; 2], None).unwrap_err();
+        let e = l.force_timeout(&mut [0u8; 2], Duration::MAX).unwrap_err();
         assert!(
             e.to_string().contains("2 bytes") && e.to_string().contains("u8"),
             "{e}"
         );
         assert_eq!(l.state(), fmt::NOT_COMPUTED); // nothing forced
         let mut out = [0u8; 1];
-        l.force_timeout(&mut out, None).unwrap();
+        l.force_timeout(&mut out, Duration::MAX).unwrap();
         assert_eq!(out, [255]);
     }
 }

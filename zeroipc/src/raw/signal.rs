@@ -65,19 +65,20 @@ impl Drop for Unlock<'_> {
 /// A shared versioned value of run-time size.
 ///
 /// ```
+/// use std::time::Duration;
 /// use zeroipc::format::ElemLayout;
 /// use zeroipc::raw::signal::RawSignal;
 /// use zeroipc::{Segment, Signal};
 /// let name = format!("/zeroipc-doc-rawsignal-{}", std::process::id());
 /// let seg = Segment::create(&name, 1 << 16)?;
 /// let s = RawSignal::create(&seg, "s", ElemLayout::new(3, 1).unwrap(), &[1, 2, 3])?;
-/// s.set_timeout(&[4, 5, 6], None)?;
+/// s.set_timeout(&[4, 5, 6], Duration::MAX)?;
 /// let mut out = [0u8; 3];
-/// assert_eq!(s.get_timeout(&mut out, None)?, 1); // the version read with it
+/// assert_eq!(s.get_timeout(&mut out, Duration::MAX)?, 1); // the version read with it
 /// assert_eq!(out, [4, 5, 6]);
 /// // The typed veneer shares the entries.
 /// assert_eq!(Signal::<[u8; 3]>::open(&seg, "s")?.get()?, [4, 5, 6]);
-/// assert!(s.set_timeout(&[1, 2], None).is_err()); // wrong length: refused
+/// assert!(s.set_timeout(&[1, 2], Duration::MAX).is_err()); // wrong length: refused
 /// assert_eq!(s.version(), 1);
 /// Segment::unlink(&name)?;
 /// # Ok::<(), zeroipc::Error>(())
@@ -306,11 +307,11 @@ impl RawSignal {
         true
     }
 
-    /// Stores `src` and bumps the version, waiting for the mutex forever
-    /// (`timeout` `None`) or at most `timeout` ([`Error::Timeout`]).
-    pub fn set_timeout(&self, src: &[u8], timeout: Option<Duration>) -> Result<()> {
+    /// Stores `src` and bumps the version, waiting for the mutex at most
+    /// `timeout` (`Duration::MAX`: no limit) ([`Error::Timeout`]).
+    pub fn set_timeout(&self, src: &[u8], timeout: Duration) -> Result<()> {
         self.check_len("set", src.len())?;
-        self.lock_until(&Deadline::from_timeout(timeout))?;
+        self.lock_until(&Deadline::after(timeout))?;
         let _unlock = Unlock(&self.mtx);
         self.write_locked(src);
         Ok(())
@@ -350,12 +351,12 @@ impl RawSignal {
         Some(self.version())
     }
 
-    /// Copies the value into `out` under the mutex (waiting forever for
-    /// `timeout` `None`, else at most `timeout`) and returns the version
+    /// Copies the value into `out` under the mutex (waiting at most `timeout`,
+    /// `Duration::MAX` meaning no limit) and returns the version
     /// read with it.
-    pub fn get_timeout(&self, out: &mut [u8], timeout: Option<Duration>) -> Result<u64> {
+    pub fn get_timeout(&self, out: &mut [u8], timeout: Duration) -> Result<u64> {
         self.check_len("get", out.len())?;
-        self.get_until(out, &Deadline::from_timeout(timeout))
+        self.get_until(out, &Deadline::after(timeout))
     }
 
     /// Waits until the version differs from `since` (within `deadline`);
@@ -442,7 +443,7 @@ mod tests {
             s.update_until(&Deadline::forever(), &mut scratch, |v| v.reverse())
                 .unwrap();
             let mut out = vec![0u8; size as usize];
-            assert_eq!(s.get_timeout(&mut out, None).unwrap(), 1);
+            assert_eq!(s.get_timeout(&mut out, Duration::MAX).unwrap(), 1);
             assert_eq!(out, init.iter().rev().copied().collect::<Vec<_>>());
             // Opened without a layout: the value's bytes come first.
             let o = RawSignal::open(&t.1, &name, None).unwrap();
@@ -453,7 +454,7 @@ mod tests {
         typed.set([7, 8, 9]).unwrap();
         let raw = RawSignal::open(&t.1, "s12", Some(ElemLayout::of::<[u32; 3]>())).unwrap();
         let mut out = [0u8; 12];
-        assert_eq!(raw.get_timeout(&mut out, None).unwrap(), 2);
+        assert_eq!(raw.get_timeout(&mut out, Duration::MAX).unwrap(), 2);
         assert_eq!(out[..4], 7u32.to_le_bytes());
         assert_eq!(raw.wait_change_until(1, &Deadline::forever()).unwrap(), 2);
     }
@@ -470,15 +471,15 @@ mod tests {
         );
         assert_eq!(t.1.entries().unwrap().len(), before);
         let s = RawSignal::create(&t.1, "s", elem, &[1; 12]).unwrap();
-        let e = s.set_timeout(&[0; 13], None).unwrap_err();
+        let e = s.set_timeout(&[0; 13], Duration::MAX).unwrap_err();
         assert!(matches!(e, Error::InvalidArgument { .. }), "{e}");
         assert!(s.try_set(&[0; 4]).is_err());
-        assert!(s.get_timeout(&mut [0u8; 2], None).is_err());
+        assert!(s.get_timeout(&mut [0u8; 2], Duration::MAX).is_err());
         assert!(s.mtx.try_lock_raw());
         assert!(!s.try_set(&[2; 12]).unwrap());
         assert!(s.snapshot().locked);
         let e = s
-            .set_timeout(&[2; 12], Some(Duration::from_millis(5)))
+            .set_timeout(&[2; 12], Duration::from_millis(5))
             .unwrap_err();
         assert!(
             matches!(e, Error::Timeout { ref name, .. } if name == "s"),

@@ -420,11 +420,11 @@ impl RawStream {
     }
 
     /// Emits `src`, waiting while the ring is full (backpressure from the
-    /// consumer) forever (`timeout` `None`) or at most `timeout`.
+    /// consumer) at most `timeout` (`Duration::MAX`: no limit).
     /// [`Error::Closed`] if closed. Single producer only.
-    pub fn emit_timeout(&self, src: &[u8], timeout: Option<Duration>) -> Result<()> {
+    pub fn emit_timeout(&self, src: &[u8], timeout: Duration) -> Result<()> {
         self.check_len("emit", src.len())?;
-        self.emit_until(src, &Deadline::from_timeout(timeout))
+        self.emit_until(src, &Deadline::after(timeout))
     }
 
     /// Broadcast emit: if the ring is full, drops the oldest element (the
@@ -545,12 +545,12 @@ impl RawStream {
         got.unwrap_or_else(|| Err(self.timeout_err(deadline)))
     }
 
-    /// Takes the next element into `out`, waiting forever (`timeout`
-    /// `None`) or at most `timeout`; after close, the remaining elements and
+    /// Takes the next element into `out`, waiting at most `timeout`
+    /// (`Duration::MAX`: no limit); after close, the remaining elements and
     /// then [`Error::Closed`]. Single consumer only.
-    pub fn recv_timeout(&self, out: &mut [u8], timeout: Option<Duration>) -> Result<()> {
+    pub fn recv_timeout(&self, out: &mut [u8], timeout: Duration) -> Result<()> {
         self.check_len("recv", out.len())?;
-        self.recv_until(out, &Deadline::from_timeout(timeout))
+        self.recv_until(out, &Deadline::after(timeout))
     }
 
     /// Attaches a non-destructive reader positioned at the current end of
@@ -693,11 +693,11 @@ impl RawSubscriber {
         got.unwrap_or_else(|| Err(stream.timeout_err(deadline)))
     }
 
-    /// The next element into `out`, waiting forever (`timeout` `None`) or
-    /// at most `timeout` ([`Error::Timeout`]).
-    pub fn next_timeout(&mut self, out: &mut [u8], timeout: Option<Duration>) -> Result<()> {
+    /// The next element into `out`, waiting at most `timeout`
+    /// (`Duration::MAX`: no limit; then [`Error::Timeout`]).
+    pub fn next_timeout(&mut self, out: &mut [u8], timeout: Duration) -> Result<()> {
         self.stream.check_len("next", out.len())?;
-        self.next_until(out, &Deadline::from_timeout(timeout))
+        self.next_until(out, &Deadline::after(timeout))
     }
 }
 
@@ -717,7 +717,7 @@ mod tests {
             let mut sub = s.subscribe();
             let values: Vec<Vec<u8>> = (0..3u8).map(|k| vec![k; size as usize]).collect();
             for v in &values {
-                s.emit_timeout(v, Some(Duration::from_secs(20))).unwrap();
+                s.emit_timeout(v, Duration::from_secs(20)).unwrap();
             }
             assert_eq!(s.items(), values);
             assert_eq!(s.sequence(), 3);
@@ -728,7 +728,7 @@ mod tests {
             }
             let other = RawStream::open(&t.1, &name, None).unwrap();
             assert_eq!(other.elem().size(), size);
-            other.recv_timeout(&mut out, None).unwrap();
+            other.recv_timeout(&mut out, Duration::MAX).unwrap();
             assert_eq!(out, values[0]);
             s.close();
             assert!(other.try_recv(&mut out).unwrap());
@@ -756,7 +756,7 @@ mod tests {
             e.to_string().contains("11 bytes") && e.to_string().contains("12 bytes"),
             "{e}"
         );
-        assert!(s.emit_timeout(&[0; 13], None).is_err());
+        assert!(s.emit_timeout(&[0; 13], Duration::MAX).is_err());
         assert!(s.emit_overwrite(&[0; 1]).is_err());
         assert!(s.try_recv(&mut [0u8; 4]).is_err());
         let mut sub = s.subscribe();
