@@ -39,7 +39,7 @@ pub const DEFAULT_SIZE: u64 = 1 << 20;
 
 /// Whether new segments carry the self-description entry unless the caller
 /// chooses (see [`SegmentOptions::self_describing`]).
-pub const DEFAULT_SELF_DESCRIBING: bool = false;
+pub const DEFAULT_SELF_DESCRIBING: bool = true;
 
 /// Validates a segment name and returns it without its leading `/`.
 ///
@@ -121,7 +121,8 @@ impl Default for SegmentOptions {
 }
 
 impl SegmentOptions {
-    /// Defaults: 1 MiB, 64 entries, mode 0600, own segments only.
+    /// Defaults: 1 MiB, 64 entries, mode 0600, own segments only,
+    /// self-describing.
     pub fn new() -> Self {
         Self::default()
     }
@@ -443,7 +444,9 @@ fn read_header(inner: &Inner) -> TableHeader {
 /// let seg = Segment::create(&name, 1 << 16).unwrap();
 /// let again = Segment::open(&name).unwrap();
 /// assert_eq!(again.size(), 1 << 16);
-/// assert!(again.entries().unwrap().is_empty());
+/// // Only the self-description entry so far (see SegmentOptions::self_describing).
+/// let names: Vec<String> = again.entries().unwrap().into_iter().map(|e| e.name).collect();
+/// assert_eq!(names, ["__zeroipc_kinds"]);
 /// Segment::unlink(&name).unwrap();
 /// ```
 #[derive(Clone)]
@@ -481,7 +484,8 @@ impl Part {
 }
 
 impl Segment {
-    /// Creates a segment of `size` bytes with 64 table entries and mode 0600.
+    /// Creates a segment of `size` bytes with 64 table entries and mode
+    /// 0600, self-describing ([`SegmentOptions::self_describing`]).
     pub fn create(name: &str, size: u64) -> Result<Segment> {
         SegmentOptions::new().size(size).create(name)
     }

@@ -101,6 +101,7 @@ pub fn fresh_like(file: &str) -> (TempSeg, Segment) {
     let seg = SegmentOptions::new()
         .size(fm["segment_size"].as_u64().unwrap())
         .max_entries(fm["max_entries"].as_u64().unwrap() as u32)
+        .self_describing(false) // reproduces a reference image byte for byte
         .create(&t.name)
         .unwrap();
     (t, seg)
