@@ -25,6 +25,29 @@ use crate::element::ShmElement;
 /// Capacity of the NUL-terminated error message fields (Future, Lazy).
 pub(crate) const ERROR_MSG_LEN: usize = crate::format::future::ERROR_MSG_LEN as usize;
 
+/// Counts its holder in a shared counter word (Channel `senders` /
+/// `receivers`, Stream `subscribers`) for its lifetime, also on unwind.
+pub(crate) struct CountGuard<'a>(&'a crate::region::atomic::AtomicU32);
+
+impl<'a> CountGuard<'a> {
+    /// Adds the caller to `word`.
+    pub(crate) fn enter(word: &'a crate::region::atomic::AtomicU32) -> Self {
+        // SeqCst: the Dekker pattern of every user: we increment, then look
+        // at the state (an element, the closed flag); the other side changes
+        // the state, then (after a SeqCst fence) looks at the count. Either
+        // it sees us and wakes us, or we see its change before sleeping.
+        word.fetch_add(1, crate::region::atomic::Ordering::SeqCst);
+        CountGuard(word)
+    }
+}
+
+impl Drop for CountGuard<'_> {
+    fn drop(&mut self) {
+        // SeqCst: as the increment.
+        self.0.fetch_sub(1, crate::region::atomic::Ordering::SeqCst);
+    }
+}
+
 /// An all-zero `T`, the buffer a typed veneer hands to the byte protocol.
 #[inline]
 pub(crate) fn zeroed<T: ShmElement>() -> T {

@@ -79,6 +79,7 @@
 //! ([`crate::wait::MAX_SLEEP`]).
 
 use super::queue::RawQueue;
+use crate::codata::CountGuard;
 use crate::describe::{check_description, Description};
 use crate::error::{Error, Result};
 use crate::format::channel as fmt;
@@ -149,26 +150,6 @@ struct IdleReceivers {
 
 /// Source of [`Local::select_stamp`] values.
 static SELECT_SEQ: LocalU64 = LocalU64::new(0);
-
-/// Decrements a counter word when an operation ends (also on unwind).
-struct CountGuard<'a>(&'a AtomicU32);
-
-impl<'a> CountGuard<'a> {
-    fn enter(word: &'a AtomicU32) -> Self {
-        // SeqCst: pairs with the SeqCst fence/loads on the other side
-        // (Dekker pattern: we increment then look at the state; they change
-        // the state then look at the count), so either they see us and wake
-        // us, or we see their change before sleeping.
-        word.fetch_add(1, Ordering::SeqCst);
-        CountGuard(word)
-    }
-}
-
-impl Drop for CountGuard<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
 
 /// Releases the unbuffered sender lock and wakes senders: `send_seq` odd
 /// -> the next even value after a turn that handed a value over (so

@@ -51,6 +51,7 @@
 //! producer blocked on a full ring polls with bounded sleeps.
 
 use super::ring::RawRing;
+use crate::codata::CountGuard;
 use crate::describe::{check_description, Description};
 use crate::error::{Error, Result};
 use crate::format::stream as fmt;
@@ -63,25 +64,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const KIND: &str = "stream";
-
-/// Counts the holder in `subscribers` for its lifetime (also on unwind).
-struct Attached<'a>(&'a AtomicU32);
-
-impl<'a> Attached<'a> {
-    fn new(word: &'a AtomicU32) -> Self {
-        // SeqCst: Dekker pair with the producer's fence + load in `notify`:
-        // either the producer sees us and wakes us, or we see its element
-        // before sleeping.
-        word.fetch_add(1, Ordering::SeqCst);
-        Attached(word)
-    }
-}
-
-impl Drop for Attached<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
 
 /// A shared stream whose element layout is known at run time (single
 /// producer; see the module docs).
@@ -372,7 +354,7 @@ impl RawStream {
             .atomic_u64(fmt::SEQUENCE as usize)
             .fetch_add(1, Ordering::AcqRel);
         // SeqCst fence: the write_pos store before the subscribers load
-        // (Dekker pair with `Attached::new`).
+        // (Dekker pair with `CountGuard::enter`).
         fence(Ordering::SeqCst);
         if self.subscribers().load(Ordering::Relaxed) > 0 {
             wake_all(self.subscribers());
@@ -534,7 +516,7 @@ impl RawStream {
         if self.try_recv_unchecked(out)? {
             return Ok(());
         }
-        let _attached = Attached::new(self.subscribers());
+        let _attached = CountGuard::enter(self.subscribers());
         let got = wait_until(self.subscribers(), deadline.remaining(), || {
             match self.try_recv_unchecked(out) {
                 Ok(false) => None,
@@ -556,7 +538,7 @@ impl RawStream {
     /// Attaches a non-destructive reader positioned at the current end of
     /// the stream (see the module docs for what it is guaranteed to see).
     pub fn subscribe(&self) -> RawSubscriber {
-        // SeqCst: as `Attached::new`.
+        // SeqCst: as `CountGuard::enter`.
         self.subscribers().fetch_add(1, Ordering::SeqCst);
         RawSubscriber {
             cursor: self.ring.write_pos(),
@@ -571,7 +553,7 @@ impl RawStream {
         timeout: Option<Duration>,
         mut ready: impl FnMut() -> bool,
     ) -> bool {
-        let _attached = Attached::new(self.subscribers());
+        let _attached = CountGuard::enter(self.subscribers());
         wait_until(self.subscribers(), timeout, || ready().then_some(())).is_some()
     }
 }
