@@ -196,7 +196,7 @@ unsafe impl<const N: usize> ShmElement for FixedStr<N> {
 /// types (so `0.0 == -0.0` and NaN never matches), byte equality otherwise.
 #[inline]
 pub(crate) fn key_eq<T: ShmElement>(a: &T, b: &T) -> bool {
-    crate::format::map::KeyLayout::of::<T>().eq(bytes_of(a), bytes_of(b))
+    crate::format::map::KeyLayout::of::<T>().keys_equal(bytes_of(a), bytes_of(b))
 }
 
 #[cfg(test)]

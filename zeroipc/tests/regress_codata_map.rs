@@ -319,10 +319,29 @@ fn fold_stays_usable_after_its_closure_panics() {
 }
 
 // ----- item 9: opening a structure as the wrong kind ------------------------
+//
+// These tests are about the header checks, which are all a segment without
+// a self-description (a reference library's) offers: they create their
+// segments without one. On a self-describing segment (the default) the
+// same opens are refused earlier, as `Error::WrongKind`
+// (`tests/raw_map_set.rs`, `tests/self_describing.rs`).
+
+/// A segment that records nothing about its structures.
+fn undescribed_segment(tag: &str) -> (TempSeg, zeroipc::Segment) {
+    let t = TempSeg {
+        name: unique_name(tag),
+    };
+    let seg = zeroipc::SegmentOptions::new()
+        .size(1 << 16)
+        .self_describing(false)
+        .create(&t.name)
+        .unwrap();
+    (t, seg)
+}
 
 #[test]
 fn an_empty_stack_does_not_open_as_a_set() {
-    let (_t, seg) = temp_segment("stackset", 1 << 16);
+    let (_t, seg) = undescribed_segment("stackset");
     let st = Stack::<u32>::create(&seg, "st", 4).unwrap();
     let e = Set::<u32>::open(&seg, "st").unwrap_err();
     assert!(matches!(e, Error::StructureMismatch { .. }), "{e}");
@@ -334,7 +353,7 @@ fn an_empty_stack_does_not_open_as_a_set() {
 
 #[test]
 fn a_full_set_does_not_open_as_a_stack() {
-    let (_t, seg) = temp_segment("setstack", 1 << 16);
+    let (_t, seg) = undescribed_segment("setstack");
     let set = Set::<u32>::create(&seg, "s", 4).unwrap();
     for v in [10, 20, 30, 40] {
         assert_eq!(set.insert(v), SetInsert::Inserted);
@@ -361,7 +380,7 @@ fn a_map_with_size_above_capacity_is_refused() {
 /// table (here: a stack's data bytes read as states).
 #[test]
 fn a_stack_holding_data_does_not_open_as_a_set() {
-    let (_t, seg) = temp_segment("stackset2", 1 << 16);
+    let (_t, seg) = undescribed_segment("stackset2");
     let st = Stack::<u32>::create(&seg, "st", 4).unwrap();
     st.push(1000).unwrap();
     st.push(2000).unwrap();
@@ -372,7 +391,7 @@ fn a_stack_holding_data_does_not_open_as_a_set() {
 
 #[test]
 fn a_lazy_does_not_open_as_a_future() {
-    let (_t, seg) = temp_segment("lazyfut", 1 << 16);
+    let (_t, seg) = undescribed_segment("lazyfut");
     let l = Lazy::<i32>::deferred(&seg, "l", LazyOp::Add(20, 22)).unwrap();
     let e = Future::<u32>::open(&seg, "l").unwrap_err();
     assert!(matches!(e, Error::StructureMismatch { .. }), "{e}");
@@ -381,7 +400,7 @@ fn a_lazy_does_not_open_as_a_future() {
 
 #[test]
 fn a_ready_future_does_not_open_as_a_lazy() {
-    let (_t, seg) = temp_segment("futlazy", 1 << 16);
+    let (_t, seg) = undescribed_segment("futlazy");
     let f = Future::<u32>::create(&seg, "f").unwrap();
     assert!(f.set_value(7));
     let e = Lazy::<i32>::open(&seg, "f").unwrap_err();

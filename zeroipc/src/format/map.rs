@@ -14,7 +14,7 @@
 //! at `ko = align_up(4, align K)`, value at `vo = align_up(ko + size K,
 //! align V)`, stride `align_up(vo + size V, max(4, align K, align V))`;
 //! entry size `16 + stride * capacity` ([`entry_size`]). The key hash and
-//! key equality over bytes are [`KeyLayout::hash`] and [`KeyLayout::eq`]
+//! key equality over bytes are [`KeyLayout::hash`] and [`KeyLayout::keys_equal`]
 //! ([`crate::format::key_hash`] is the typed form).
 //!
 //! ```
@@ -148,7 +148,7 @@ pub const BYTES_HASH_SEED: u64 = 0xc70f_6907;
 /// assert_eq!((k.prim(), k.elem()), (Some(Prim::I16), ElemLayout::of::<i16>()));
 /// assert_eq!(k.hash(&(-2i16).to_le_bytes()), zeroipc::format::key_hash(&-2i64));
 /// assert_eq!(KeyLayout::of::<[u8; 3]>(), KeyLayout::bytes(ElemLayout::new(3, 1).unwrap()));
-/// assert!(KeyLayout::of::<f64>().eq(&0.0f64.to_le_bytes(), &(-0.0f64).to_le_bytes()));
+/// assert!(KeyLayout::of::<f64>().keys_equal(&0.0f64.to_le_bytes(), &(-0.0f64).to_le_bytes()));
 /// assert_eq!(KeyLayout::new(ElemLayout::new(4, 4).unwrap(), Some(Prim::U64)), None); // sizes differ
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -272,7 +272,7 @@ impl KeyLayout {
     /// keys (so `0.0 == -0.0` and a NaN key equals nothing), the bytes for
     /// every other key.
     #[inline]
-    pub fn eq(self, a: &[u8], b: &[u8]) -> bool {
+    pub fn keys_equal(self, a: &[u8], b: &[u8]) -> bool {
         match self.prim {
             Some(Prim::F32) => match (<[u8; 4]>::try_from(a), <[u8; 4]>::try_from(b)) {
                 (Ok(a), Ok(b)) => f32::from_le_bytes(a) == f32::from_le_bytes(b),

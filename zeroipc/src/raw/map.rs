@@ -11,7 +11,7 @@
 //! Hash: [`KeyLayout::hash`] (the C++ `trivial_hash` as built with
 //! libstdc++), linear probing: probe `i` visits `(h + i) mod 2^64 mod
 //! capacity` for `i < capacity`. Key equality as C++ defines it
-//! ([`KeyLayout::eq`]: `==` for floats, bytes otherwise), so a NaN key is
+//! ([`KeyLayout::keys_equal`]: `==` for floats, bytes otherwise), so a NaN key is
 //! never found and `0.0`/`-0.0` compare equal but hash to different chains
 //! (a C++ quirk we keep for interoperability).
 //!
@@ -335,7 +335,7 @@ impl ProbeKey for ByteKey<'_> {
             // Floats are at most 8 bytes: compare them with the key's own rule.
             let got = &mut buf[..self.bytes.len()];
             region.read_bytes(off, got);
-            return self.layout.eq(got, self.bytes);
+            return self.layout.keys_equal(got, self.bytes);
         }
         // Longer keys compare as bytes: chunk by chunk, without allocating.
         self.bytes.chunks(CHUNK).enumerate().all(|(i, want)| {
