@@ -20,9 +20,9 @@
 //!
 //! Operations: `empty`, `queue` (push+pop), `stack` (push+pop), `map`
 //! (insert of a fresh key + get of it; capacity 65536, so up to N = 32768
-//! stays at load <= 0.5), `pool` (allocate+deallocate), `ring` (write_bulk
-//! + read_bulk of 64 u64s, 512 bytes), `mutex` (lock+unlock), `channel`
-//! (buffered send+recv). The element type is `u64` throughout.
+//! stays at load <= 0.5), `pool` (allocate+deallocate), `ring`
+//! (write_bulk and read_bulk of 64 u64s, 512 bytes), `mutex` (lock+unlock),
+//! `channel` (buffered send+recv). The element type is `u64` throughout.
 
 use std::hint::black_box;
 use std::process::ExitCode;
