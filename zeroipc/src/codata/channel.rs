@@ -83,18 +83,11 @@ pub use crate::raw::channel::{CLOSE_GRACE, TRY_SEND_REPROBE, TRY_SEND_WINDOW};
 /// Segment::unlink(&name)?;
 /// # Ok::<(), zeroipc::Error>(())
 /// ```
+// Clone: `T: Copy` (ShmElement), so the derive adds no real bound.
+#[derive(Clone)]
 pub struct Channel<T: ShmElement> {
     raw: RawChannel,
     _t: PhantomData<T>,
-}
-
-impl<T: ShmElement> Clone for Channel<T> {
-    fn clone(&self) -> Self {
-        Channel {
-            raw: self.raw.clone(),
-            _t: PhantomData,
-        }
-    }
 }
 
 impl<T: ShmElement> std::fmt::Debug for Channel<T> {

@@ -109,18 +109,11 @@ impl FutureState {
 /// Segment::unlink(&name)?;
 /// # Ok::<(), zeroipc::Error>(())
 /// ```
+// Clone: `T: Copy` (ShmElement), so the derive adds no real bound.
+#[derive(Clone)]
 pub struct Future<T: ShmElement> {
     raw: RawFuture,
     _t: PhantomData<T>,
-}
-
-impl<T: ShmElement> Clone for Future<T> {
-    fn clone(&self) -> Self {
-        Future {
-            raw: self.raw.clone(),
-            _t: PhantomData,
-        }
-    }
 }
 
 impl<T: ShmElement> std::fmt::Debug for Future<T> {

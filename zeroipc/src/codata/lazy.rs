@@ -212,18 +212,11 @@ impl LazyState {
 /// Segment::unlink(&name)?;
 /// # Ok::<(), zeroipc::Error>(())
 /// ```
+// Clone: `T: Copy` (ShmElement), so the derive adds no real bound.
+#[derive(Clone)]
 pub struct Lazy<T: Arithmetic> {
     raw: RawLazy,
     _t: PhantomData<T>,
-}
-
-impl<T: Arithmetic> Clone for Lazy<T> {
-    fn clone(&self) -> Self {
-        Lazy {
-            raw: self.raw.clone(),
-            _t: PhantomData,
-        }
-    }
 }
 
 impl<T: Arithmetic> std::fmt::Debug for Lazy<T> {

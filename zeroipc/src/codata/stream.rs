@@ -103,18 +103,11 @@ use std::time::Duration;
 /// Segment::unlink(&name)?;
 /// # Ok::<(), zeroipc::Error>(())
 /// ```
+// Clone: `T: Copy` (ShmElement), so the derive adds no real bound.
+#[derive(Clone)]
 pub struct Stream<T: ShmElement> {
     raw: RawStream,
     _t: PhantomData<T>,
-}
-
-impl<T: ShmElement> Clone for Stream<T> {
-    fn clone(&self) -> Self {
-        Stream {
-            raw: self.raw.clone(),
-            _t: PhantomData,
-        }
-    }
 }
 
 impl<T: ShmElement> std::fmt::Debug for Stream<T> {

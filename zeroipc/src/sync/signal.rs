@@ -58,18 +58,11 @@ use std::time::Duration;
 /// Segment::unlink(&name)?;
 /// # Ok::<(), zeroipc::Error>(())
 /// ```
+// Clone: `T: Copy` (ShmElement), so the derive adds no real bound.
+#[derive(Clone)]
 pub struct Signal<T: ShmElement> {
     raw: RawSignal,
     _t: PhantomData<T>,
-}
-
-impl<T: ShmElement> Clone for Signal<T> {
-    fn clone(&self) -> Self {
-        Signal {
-            raw: self.raw.clone(),
-            _t: PhantomData,
-        }
-    }
 }
 
 impl<T: ShmElement> std::fmt::Debug for Signal<T> {
