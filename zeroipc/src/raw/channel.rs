@@ -77,6 +77,14 @@
 //! first, with an optional timeout. A wake-up lost to a reference peer
 //! (which never wakes anyone) or to a race costs at most one bounded sleep
 //! ([`crate::wait::MAX_SLEEP`]).
+//!
+//! # Forms
+//!
+//! [`RawChannel::try_send`] / [`RawChannel::try_recv`] never wait for
+//! room or a value ([`Error::Full`] / `Ok(false)`);
+//! [`RawChannel::send_timeout`] / [`RawChannel::recv_timeout`] wait at most
+//! their timeout (`Duration::MAX`: no limit); [`RawChannel::items`] copies
+//! the waiting values without taking them.
 
 use super::queue::RawQueue;
 use crate::codata::CountGuard;

@@ -36,7 +36,15 @@
 //! whose state word is 0..=3 and, if 0, whose bytes 8..16 are zero (a fresh
 //! `Lazy` of `Constant(0)`, a computed Lazy) opens as a future; using it
 //! then writes the other kind's bytes. A segment that records its
-//! structures' kinds refuses it (docs/FORMAT.md, self-description).
+//! structures' kinds refuses it (docs/FORMAT.md §11).
+//!
+//! # Forms
+//!
+//! [`RawFuture::try_get`] never waits (`Ok(false)` while pending);
+//! [`RawFuture::get_timeout`] waits at most its timeout
+//! (`Duration::MAX`: no limit) and then returns [`Error::Timeout`];
+//! [`RawFuture::snapshot`] copies state, value and message without
+//! changing a byte. Setting never waits.
 
 use crate::codata::{monotonic_ns, read_msg, write_msg, OPEN_SETTLE_WAIT};
 use crate::describe::{check_description, Description};

@@ -44,7 +44,16 @@
 //! completion time and value lie there). What cannot be told: an entry of
 //! the right size whose words pass these checks (a pending Future with
 //! fewer than 6 waiters reads as a not-yet-computed constant) opens as a
-//! lazy value, and forcing it then writes the other kind's bytes.
+//! lazy value, and forcing it then writes the other kind's bytes. A
+//! segment that records its structures' kinds refuses it (docs/FORMAT.md
+//! §11).
+//!
+//! # Forms
+//!
+//! [`RawLazy::peek`] never computes or waits; [`RawLazy::force_timeout`]
+//! computes or waits for another process's computation at most its
+//! timeout (`Duration::MAX`: no limit); [`RawLazy::snapshot`] copies the
+//! record, the cached value and the message without changing a byte.
 
 use crate::codata::lazy::{Arithmetic, LazyOp};
 use crate::codata::{read_msg, write_msg, OPEN_SETTLE_WAIT};

@@ -21,6 +21,13 @@
 //! Opening accepts the C++ state size `align8(8 + s)` and also the Python
 //! reference's `8 + s` (they differ only when `s` is not a multiple of 8),
 //! so a Python-created signal can be read.
+//!
+//! # Forms
+//!
+//! [`RawSignal::try_set`] takes the mutex only if it is free now;
+//! [`RawSignal::set_timeout`] and [`RawSignal::get_timeout`] wait for it at
+//! most their timeout (`Duration::MAX`: no limit); [`RawSignal::version`]
+//! and [`RawSignal::snapshot`] never take it.
 
 use crate::describe::{check_description, Description};
 use crate::error::{Error, Result};

@@ -49,6 +49,15 @@
 //! that word) after an emit when it is nonzero; every sleep is bounded
 //! ([`crate::wait::MAX_SLEEP`]) because reference producers wake nobody. A
 //! producer blocked on a full ring polls with bounded sleeps.
+//!
+//! # Forms
+//!
+//! [`RawStream::try_emit`] / [`RawStream::try_recv`] /
+//! [`RawSubscriber::try_next`] never wait ([`Error::Full`] / `Ok(false)`);
+//! [`RawStream::emit_timeout`] / [`RawStream::recv_timeout`] /
+//! [`RawSubscriber::next_timeout`] wait at most their timeout
+//! (`Duration::MAX`: no limit); [`RawStream::items`] copies the
+//! unconsumed elements without consuming them.
 
 use super::ring::RawRing;
 use crate::codata::CountGuard;
