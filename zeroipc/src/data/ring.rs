@@ -68,6 +68,8 @@ impl<T: ShmElement> Ring<T> {
         assert!(size_of::<T>() > 0, "Ring elements must not be zero-sized");
         ElemLayout::of::<T>()
     };
+    /// `size_of::<T>()`, passed to the raw ring's hot paths as a constant.
+    const SIZE: u64 = Self::ELEM.size();
 
     /// Entry size of a ring of `capacity_elems` elements (`None` if zero or
     /// too large).
@@ -112,7 +114,7 @@ impl<T: ShmElement> Ring<T> {
     /// Appends `value`; gives it back if the ring is full (no overwrite).
     #[inline]
     pub fn write(&self, value: T) -> std::result::Result<(), T> {
-        if self.raw.write_elems(bytes_of(&value)) == 1 {
+        if self.raw.write_elems_sized(bytes_of(&value), Self::SIZE) == 1 {
             Ok(())
         } else {
             Err(value)
@@ -123,7 +125,7 @@ impl<T: ShmElement> Ring<T> {
     #[inline]
     pub fn read(&self) -> Option<T> {
         let mut v = zeroed::<T>();
-        (self.raw.read_elems(bytes_of_mut(&mut v)) == 1).then_some(v)
+        (self.raw.read_elems_sized(bytes_of_mut(&mut v), Self::SIZE) == 1).then_some(v)
     }
 
     /// Like [`Ring::write`], but waits up to `timeout` for room; on timeout
@@ -148,13 +150,13 @@ impl<T: ShmElement> Ring<T> {
     /// Appends as many leading elements of `src` as fit; returns how many.
     #[inline]
     pub fn write_bulk(&self, src: &[T]) -> usize {
-        self.raw.write_elems(slice_bytes(src))
+        self.raw.write_elems_sized(slice_bytes(src), Self::SIZE)
     }
 
     /// Takes up to `out.len()` elements into `out`; returns how many.
     #[inline]
     pub fn read_bulk(&self, out: &mut [T]) -> usize {
-        self.raw.read_elems(slice_bytes_mut(out))
+        self.raw.read_elems_sized(slice_bytes_mut(out), Self::SIZE)
     }
 
     /// Elements ready to read (snapshot).

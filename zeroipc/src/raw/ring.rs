@@ -297,12 +297,22 @@ impl RawRing {
     /// many elements were written.
     #[inline]
     pub(crate) fn write_elems(&self, src: &[u8]) -> usize {
+        self.write_elems_sized(src, self.elem_size)
+    }
+
+    /// [`RawRing::write_elems`] with the element size `s` given by the
+    /// caller (equal to the cached one): a typed veneer passes its constant
+    /// `size_of::<T>()`, so the divisions by `s` compile to shifts or
+    /// multiplications instead of run-time divisions on the hot path.
+    #[inline]
+    pub(crate) fn write_elems_sized(&self, src: &[u8], s: u64) -> usize {
+        debug_assert_eq!(s, self.elem_size);
         let (wp, free) = self.producer_state();
-        let k = (src.len() as u64 / self.elem_size).min(free / self.elem_size);
+        let k = (src.len() as u64 / s).min(free / s);
         if k == 0 {
             return 0;
         }
-        let n = k * self.elem_size;
+        let n = k * s;
         self.copy_in(wp, &src[..n as usize]);
         // Release: publishes the element bytes to the consumer.
         self.wp().store(wp.wrapping_add(n), Ordering::Release);
@@ -314,12 +324,20 @@ impl RawRing {
     /// many.
     #[inline]
     pub(crate) fn read_elems(&self, out: &mut [u8]) -> usize {
+        self.read_elems_sized(out, self.elem_size)
+    }
+
+    /// [`RawRing::read_elems`] with the element size `s` given by the
+    /// caller (see [`RawRing::write_elems_sized`]).
+    #[inline]
+    pub(crate) fn read_elems_sized(&self, out: &mut [u8], s: u64) -> usize {
+        debug_assert_eq!(s, self.elem_size);
         let (rp, avail) = self.consumer_state();
-        let k = (out.len() as u64 / self.elem_size).min(avail / self.elem_size);
+        let k = (out.len() as u64 / s).min(avail / s);
         if k == 0 {
             return 0;
         }
-        let n = k * self.elem_size;
+        let n = k * s;
         self.copy_out(rp, &mut out[..n as usize]);
         // Release: our copy is done before the producer may overwrite.
         self.rp().store(rp.wrapping_add(n), Ordering::Release);
