@@ -21,8 +21,10 @@
 //! Operations: `empty`, `queue` (push+pop), `stack` (push+pop), `map`
 //! (insert of a fresh key + get of it; capacity 65536, so up to N = 32768
 //! stays at load <= 0.5), `pool` (allocate+deallocate), `ring`
-//! (write_bulk and read_bulk of 64 u64s, 512 bytes), `mutex` (lock+unlock),
-//! `channel` (buffered send+recv). The element type is `u64` throughout.
+//! (write_bulk and read_bulk of 64 u64s, 512 bytes), `ring4k` (the same
+//! with 512 u64s, 4 KiB: the harness's ring figure), `mutex`
+//! (lock+unlock), `channel` (buffered send+recv). The element type is
+//! `u64` throughout.
 
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -30,8 +32,10 @@ use zeroipc::{Channel, Map, Mutex, Pool, Queue, Ring, Segment, SegmentOptions, S
 
 /// Slots of the map: N fresh keys stay at load <= 0.5 up to N = 32768.
 const MAP_CAPACITY: usize = 1 << 16;
-/// Elements per bulk transfer of the ring (512 bytes of u64).
+/// Elements per bulk transfer of `ring` (512 bytes of u64).
 const RING_CHUNK: usize = 64;
+/// Elements per bulk transfer of `ring4k` (4 KiB of u64).
+const RING_CHUNK_4K: usize = 512;
 
 /// A fresh segment unlinked on drop (the name carries the pid).
 struct TempSeg {
@@ -138,6 +142,27 @@ fn kernel_ring(r: &Ring<u64>, src: &[u64], out: &mut [u64], n: u64) -> Result<()
 }
 
 #[inline(never)]
+fn kernel_ring4k(r: &Ring<u64>, src: &[u64], out: &mut [u64], n: u64) -> Result<(), String> {
+    kernel_ring(r, src, out, n)
+}
+
+/// A bulk-transfer kernel: ring, source chunk, output chunk, iterations.
+type RingKernel = fn(&Ring<u64>, &[u64], &mut [u64], u64) -> Result<(), String>;
+
+/// Creates a ring of four chunks and runs `kernel` (one chunk written and
+/// read back per iteration); checks the data came back.
+fn run_ring(seg: &Segment, chunk: usize, n: u64, kernel: RingKernel) -> Result<(), String> {
+    let r = Ring::create(seg, "r", 4 * chunk).map_err(|e| format!("create ring: {e}"))?;
+    let src: Vec<u64> = (0..chunk as u64).collect();
+    let mut out = vec![0u64; chunk];
+    kernel(&r, &src, &mut out, n)?;
+    if n > 0 && out != src {
+        return Err("ring bulk: the data read back differs from the data written".into());
+    }
+    Ok(())
+}
+
+#[inline(never)]
 fn kernel_mutex(m: &Mutex, n: u64) -> Result<(), String> {
     for _ in 0..n {
         let guard = m.lock().map_err(|e| format!("mutex lock: {e}"))?;
@@ -187,16 +212,8 @@ fn run(op: &str, n: u64, seg: &Segment) -> Result<(), String> {
             &Pool::create(seg, "p", 64).map_err(|e| create("pool", e))?,
             n,
         ),
-        "ring" => {
-            let r = Ring::create(seg, "r", 4 * RING_CHUNK).map_err(|e| create("ring", e))?;
-            let src: Vec<u64> = (0..RING_CHUNK as u64).collect();
-            let mut out = vec![0u64; RING_CHUNK];
-            kernel_ring(&r, &src, &mut out, n)?;
-            if out != src {
-                return Err("ring bulk: the data read back differs from the data written".into());
-            }
-            Ok(())
-        }
+        "ring" => run_ring(seg, RING_CHUNK, n, kernel_ring),
+        "ring4k" => run_ring(seg, RING_CHUNK_4K, n, kernel_ring4k),
         "mutex" => kernel_mutex(
             &Mutex::create(seg, "mx").map_err(|e| create("mutex", e))?,
             n,
@@ -206,7 +223,7 @@ fn run(op: &str, n: u64, seg: &Segment) -> Result<(), String> {
             n,
         ),
         other => Err(format!(
-            "unknown operation {other:?} (empty queue stack map pool ring mutex channel)"
+            "unknown operation {other:?} (empty queue stack map pool ring ring4k mutex channel)"
         )),
     }
 }
@@ -223,7 +240,7 @@ fn main() -> ExitCode {
         },
         _ => {
             eprintln!(
-                "usage: callgrind_ops OP N  (OP: empty queue stack map pool ring mutex channel)"
+                "usage: callgrind_ops OP N  (OP: empty queue stack map pool ring ring4k mutex channel)"
             );
             return ExitCode::from(2);
         }
