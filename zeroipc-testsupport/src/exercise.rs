@@ -2,9 +2,9 @@
 //! against whatever a segment holds, for the hostile-input tests.
 //!
 //! Shared by the libFuzzer targets (`fuzz/fuzz_targets/*.rs`, through the
-//! `zeroipc_fuzz` library) and by the `cargo test` suites
-//! `zeroipc/tests/proptest_hostile.rs` and `zeroipc/tests/security.rs`
-//! (included there with `#[path]`), so all three exercise the same calls.
+//! `zeroipc_fuzz` library, which re-exports this module) and by the `cargo
+//! test` suites `zeroipc/tests/proptest_hostile.rs` and
+//! `zeroipc/tests/security.rs`, so all three exercise the same calls.
 //!
 //! Contract under test: whatever bytes the segment holds (and whatever a
 //! peer writes while we run), every call returns `Ok`/`Err`/`None`/a value;
@@ -17,6 +17,7 @@ use std::fmt::Debug;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use zeroipc::codata::lazy::Arithmetic;
+use zeroipc::format::{self as fmt, ElemLayout};
 use zeroipc::{
     Array, Barrier, Channel, Event, Future, Latch, Lazy, Map, Monitor, Mutex, Once, Pool,
     PoolHandle, Queue, Ring, RwLock, Segment, Semaphore, Set, ShmElement, Signal, Stack, Stream,
@@ -119,6 +120,8 @@ pub fn ops_array<T: ShmElement + Debug>(a: &Array<T>, cx: &mut Ctx) {
     let _ = cx.op(a.read_into(len.saturating_sub(2), &mut buf));
     if len <= 4096 {
         cx.op(a.to_vec());
+        // The tools' view: the raw core's snapshot.
+        cx.op(a.raw().items());
     }
     if cx.write {
         let _ = cx.op(a.write_from(len.saturating_sub(1), &buf));
@@ -127,7 +130,11 @@ pub fn ops_array<T: ShmElement + Debug>(a: &Array<T>, cx: &mut Ctx) {
 
 /// Queue: len/is_empty/is_full, pops, pushes.
 pub fn ops_queue<T: ShmElement + Debug>(q: &Queue<T>, cx: &mut Ctx) {
-    cx.op(q.capacity());
+    // The tools' view (the inspector's `get`): the raw core's snapshot,
+    // bounded like the other whole-structure copies.
+    if cx.op(q.capacity()) <= 4096 {
+        cx.op(q.raw().items());
+    }
     cx.op(q.len());
     cx.op(q.is_empty());
     cx.op(q.is_full());
@@ -144,41 +151,43 @@ pub fn ops_queue<T: ShmElement + Debug>(q: &Queue<T>, cx: &mut Ctx) {
     }
 }
 
-/// State word of stack slot `i`, if `i` is a slot (layout of stack.rs).
+/// State word of stack slot `i`, if `i` is a slot (offsets from the
+/// format catalogue).
 fn stack_state<T: ShmElement>(s: &Stack<T>, i: i64) -> Option<u32> {
     let cap = s.capacity();
     if i < 0 || i >= cap as i64 {
         return None;
     }
-    let state_off = (16 + cap * size_of::<T>() + 7) & !7;
-    Some(
-        s.region()
-            .atomic_u32(state_off + 4 * i as usize)
-            .load(Ordering::Relaxed),
-    )
+    let state_off = fmt::stack::state_offset(cap as u64, ElemLayout::of::<T>())?;
+    let off = usize::try_from(state_off + 4 * i as u64).ok()?;
+    Some(s.region().atomic_u32(off).load(Ordering::Relaxed))
 }
 
 fn stack_top<T: ShmElement>(s: &Stack<T>) -> i64 {
-    s.region().atomic_i32(0).load(Ordering::Relaxed) as i64
+    s.region()
+        .atomic_i32(fmt::stack::TOP as usize)
+        .load(Ordering::Relaxed) as i64
 }
 
-/// With `cx.fast`: pop/peek would claim slot `top`, which must be READY (2).
+/// With `cx.fast`: pop/peek would claim slot `top`, which must be READY.
 fn stack_pop_quick<T: ShmElement>(s: &Stack<T>, cx: &mut Ctx) -> bool {
-    let ok = !cx.fast || stack_state(s, stack_top(s)).is_none_or(|st| st == 2);
+    let ok = !cx.fast || stack_state(s, stack_top(s)).is_none_or(|st| st == fmt::stack::READY);
     cx.skipped += u64::from(!ok);
     ok
 }
 
-/// With `cx.fast`: push would claim slot `top + 1`, which must be EMPTY (0).
+/// With `cx.fast`: push would claim slot `top + 1`, which must be EMPTY.
 fn stack_push_quick<T: ShmElement>(s: &Stack<T>, cx: &mut Ctx) -> bool {
-    let ok = !cx.fast || stack_state(s, stack_top(s) + 1).is_none_or(|st| st == 0);
+    let ok = !cx.fast || stack_state(s, stack_top(s) + 1).is_none_or(|st| st == fmt::stack::EMPTY);
     cx.skipped += u64::from(!ok);
     ok
 }
 
 /// Stack: len, peek, pops, pushes.
 pub fn ops_stack<T: ShmElement + Debug>(s: &Stack<T>, cx: &mut Ctx) {
-    cx.op(s.capacity());
+    if cx.op(s.capacity()) <= 4096 && stack_pop_quick(s, cx) {
+        cx.op(s.raw().items());
+    }
     cx.op(s.len());
     cx.op(s.is_empty());
     if stack_pop_quick(s, cx) {
@@ -208,22 +217,17 @@ pub fn ops_stack<T: ShmElement + Debug>(s: &Stack<T>, cx: &mut Ctx) {
 }
 
 /// True unless `cx.fast` and some slot of a hash table (region `r`,
-/// `capacity` slots of `stride` bytes after a 16-byte header) is INSERTING.
-fn slots_quick(r: &zeroipc::region::Region, capacity: usize, stride: usize, cx: &mut Ctx) -> bool {
+/// `capacity` slots of `stride` bytes; the Map/Set layout of the format
+/// catalogue) is INSERTING.
+fn slots_quick(r: &zeroipc::region::Region, capacity: usize, stride: u64, cx: &mut Ctx) -> bool {
     if !cx.fast {
         return true;
     }
-    let stuck = (0..capacity).any(|i| r.atomic_u32(16 + stride * i).load(Ordering::Relaxed) == 3);
+    let state_at = |i: usize| fmt::map::SLOTS + stride * i as u64 + fmt::map::SLOT_STATE;
+    let stuck = (0..capacity)
+        .any(|i| r.atomic_u32(state_at(i) as usize).load(Ordering::Relaxed) == fmt::map::INSERTING);
     cx.skipped += u64::from(stuck);
     !stuck
-}
-
-/// Slot stride of `{u32 state; K key; V value}` (map.rs `SlotLayout`).
-fn slot_stride(ks: usize, ka: usize, vs: usize, va: usize) -> usize {
-    let up = |n: usize, a: usize| n.div_ceil(a) * a;
-    let key_off = up(4, ka);
-    let val_off = up(key_off + ks, va);
-    up(val_off + vs, 4.max(ka).max(va))
 }
 
 /// Map: get/contains/len/iter, insert/remove.
@@ -231,13 +235,10 @@ pub fn ops_map<K: ShmElement + Debug, V: ShmElement + Debug>(m: &Map<K, V>, cx: 
     cx.op(m.len());
     cx.op(m.is_empty());
     let cap = cx.op(m.capacity());
-    let stride = slot_stride(
-        size_of::<K>(),
-        align_of::<K>(),
-        size_of::<V>(),
-        align_of::<V>(),
-    );
-    let probe = slots_quick(m.region(), cap, stride, cx);
+    let Some(slot) = fmt::map::slot_layout(ElemLayout::of::<K>(), ElemLayout::of::<V>()) else {
+        return; // Map::open refuses such a layout
+    };
+    let probe = slots_quick(m.region(), cap, slot.stride, cx);
     let keys: Vec<K> = (0..cx.reps as u8)
         .map(|i| value(i ^ cx.salt as u8))
         .collect();
@@ -249,6 +250,10 @@ pub fn ops_map<K: ShmElement + Debug, V: ShmElement + Debug>(m: &Map<K, V>, cx: 
     let _ = n;
     if cap <= 4096 {
         cx.op(m.entries());
+        if probe {
+            // The tools' view: the raw core's snapshot.
+            cx.op(m.raw().entries());
+        }
     }
     if cx.write && probe {
         for k in &keys {
@@ -265,8 +270,10 @@ pub fn ops_set<T: ShmElement + Debug>(s: &Set<T>, cx: &mut Ctx) {
     cx.op(s.len());
     cx.op(s.is_empty());
     let cap = cx.op(s.capacity());
-    let stride = slot_stride(size_of::<T>(), align_of::<T>(), 0, 1);
-    let probe = slots_quick(s.region(), cap, stride, cx);
+    let Some(slot) = fmt::set::slot_layout(ElemLayout::of::<T>()) else {
+        return; // Set::open refuses such a layout
+    };
+    let probe = slots_quick(s.region(), cap, slot.stride, cx);
     let keys: Vec<T> = (0..cx.reps as u8)
         .map(|i| value(i ^ cx.salt as u8))
         .collect();
@@ -276,6 +283,9 @@ pub fn ops_set<T: ShmElement + Debug>(s: &Set<T>, cx: &mut Ctx) {
     cx.op(s.iter().take(cap.saturating_add(8).min(4096)).count());
     if cap <= 4096 {
         cx.op(s.to_vec());
+        if probe {
+            cx.op(s.raw().members());
+        }
     }
     if cx.write && probe {
         for k in &keys {
@@ -293,6 +303,9 @@ pub fn ops_pool<T: ShmElement + Debug>(p: &Pool<T>, cx: &mut Ctx) {
     cx.op(p.allocated());
     cx.op(p.available());
     cx.op(p.is_full());
+    if cap <= 4096 {
+        let _ = cx.op(p.raw().items());
+    }
     for i in cx.indices(cap) {
         let h = PoolHandle::from_index(i as u32);
         let _ = cx.op(p.get(h));
@@ -318,7 +331,9 @@ pub fn ops_pool<T: ShmElement + Debug>(p: &Pool<T>, cx: &mut Ctx) {
 
 /// Ring: len/free_space, reads, bulk reads, writes.
 pub fn ops_ring<T: ShmElement + Debug>(r: &Ring<T>, cx: &mut Ctx) {
-    cx.op(r.capacity());
+    if cx.op(r.capacity()) <= 4096 {
+        cx.op(r.raw().items());
+    }
     cx.op(r.capacity_bytes());
     cx.op(r.len());
     cx.op(r.is_empty());
@@ -344,7 +359,7 @@ pub fn ops_semaphore(s: &Semaphore, cx: &mut Ctx) {
     cx.op(s.waiting());
     cx.op(s.max_count());
     if cx.write {
-        if cx.op(s.try_acquire()) {
+        if matches!(cx.op(s.try_acquire()), Ok(true)) {
             let _ = cx.op(s.release());
         }
         if cx.op(s.acquire_timeout(cx.wait)).is_ok() {
@@ -377,7 +392,7 @@ pub fn ops_barrier(b: &Barrier, cx: &mut Ctx) {
 pub fn ops_latch(l: &Latch, cx: &mut Ctx) {
     cx.op(l.count());
     cx.op(l.initial());
-    cx.op(l.try_wait());
+    let _ = cx.op(l.try_wait());
     let _ = cx.op(l.wait_timeout(cx.wait));
     if cx.write {
         let _ = cx.op(l.count_down(1));
@@ -403,13 +418,11 @@ pub fn ops_event(e: &Event, cx: &mut Ctx) {
     cx.op(e.waiting());
     ops_semaphore(e.semaphore(), cx);
     if cx.write {
-        cx.op(e.try_wait());
+        let _ = cx.op(e.try_wait());
         let _ = cx.op(e.wait_timeout(cx.wait));
-        e.signal();
-        cx.ops += 1;
-        cx.op(e.try_wait());
-        e.reset();
-        cx.ops += 1;
+        let _ = cx.op(e.signal());
+        let _ = cx.op(e.try_wait());
+        let _ = cx.op(e.reset());
         let _ = cx.op(e.pulse_timeout(cx.wait));
     }
 }
@@ -432,14 +445,12 @@ pub fn ops_monitor(m: &Monitor, cx: &mut Ctx) {
     cx.op(m.is_locked());
     ops_semaphore(m.condition(), cx);
     if cx.write {
-        if let Some(g) = cx.op(m.try_lock()) {
+        if let Ok(Some(g)) = cx.op(m.try_lock()) {
             drop(cx.op(g.wait_timeout(cx.wait)));
         }
         drop(cx.op(m.lock_timeout(cx.wait)));
-        m.notify_one();
-        cx.ops += 1;
-        m.notify_all();
-        cx.ops += 1;
+        let _ = cx.op(m.notify_one());
+        let _ = cx.op(m.notify_all());
     }
 }
 
