@@ -285,6 +285,8 @@ fn sync_bin_is_reproduced_byte_for_byte() {
 #[test]
 fn composite_names_are_checked_before_anything_is_created() {
     let (_t, seg) = temp_segment("sync_names", 1 << 16);
+    // The table as created (with the self-description entry, the default).
+    let (entries, next) = (seg.entries().unwrap(), seg.header().next_offset);
     // 26-byte base: `_mtx` (30) and `_cond` (31) would fit, `_count` (32)
     // does not; the reference leaves two orphans, we leave none.
     let base = "m".repeat(26);
@@ -299,13 +301,22 @@ fn composite_names_are_checked_before_anything_is_created() {
     assert!(Signal::<u32>::create(&seg, &base, 0).is_err());
     let base = "e".repeat(28); // _sem is 32 bytes
     assert!(Event::create(&seg, &base, EventMode::AutoReset).is_err());
-    assert!(seg.entries().unwrap().is_empty(), "orphan entries left");
-    assert_eq!(seg.header().next_offset, seg.data_start());
+    assert_eq!(seg.entries().unwrap(), entries, "orphan entries left");
+    assert_eq!(seg.header().next_offset, next);
+    assert!(
+        seg.descriptions().unwrap().is_empty(),
+        "orphan kind records left"
+    );
 
     // A duplicate part (the marker exists) also fails with nothing added.
     Mutex::create(&seg, "x").unwrap();
     assert!(RwLock::create(&seg, "x").is_err());
-    assert_eq!(seg.entries().unwrap().len(), 1);
+    assert_eq!(seg.entries().unwrap().len(), entries.len() + 1);
+    assert_eq!(
+        seg.descriptions().unwrap().len(),
+        1,
+        "only the mutex is recorded"
+    );
 
     // Longest base names that fit work.
     Monitor::create(&seg, &"m".repeat(25)).unwrap();

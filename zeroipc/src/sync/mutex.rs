@@ -140,6 +140,24 @@ impl Mutex {
         self.sem.count() <= LOCKED
     }
 
+    /// Processes blocked in `lock` now (a snapshot of the semaphore's
+    /// `waiting` word; includes reference peers).
+    ///
+    /// ```
+    /// use zeroipc::{Mutex, Segment};
+    /// let name = format!("/zeroipc-doc-mutex-waiting-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let m = Mutex::create(&seg, "lock")?;
+    /// let g = m.lock()?; // uncontended: nobody had to wait
+    /// assert_eq!(m.waiting(), 0);
+    /// g.unlock()?;
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn waiting(&self) -> i32 {
+        self.sem.waiting()
+    }
+
     /// Unlocks a mutex whose holder is known to be gone (crash recovery).
     ///
     /// Returns an error if it was not locked. Calling this while a live
