@@ -3,6 +3,8 @@
 //! where the bytes fit several kinds (a Stack and a Set of the same
 //! capacity, a Future and a Lazy); the entry is listed and decoded; `check`
 //! finds the segment sound and reports a record whose structure is missing.
+//! And `get` shows a queue's contents as the runtime's raw core reports
+//! them (`RawQueue::items`) when the runtime maps the segment.
 
 #[path = "cli_golden/support.rs"]
 mod support;
@@ -102,5 +104,60 @@ fn a_record_without_its_structure_is_a_problem() {
         check.out.contains("records a stack \"undo\""),
         "{}",
         check.out
+    );
+}
+
+/// `get`'s values of `--json` output.
+fn values(r: &Run) -> Vec<u64> {
+    assert_eq!(r.code, 0, "{}", r.err);
+    r.json()["contents"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["value"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn queue_contents_are_what_the_runtime_queue_says() {
+    use std::sync::atomic::Ordering;
+    use zeroipc::format::{queue, ElemLayout};
+    let shm = Shm::named("rawq");
+    let seg = SegmentOptions::new()
+        .size(1 << 16)
+        .create(&shm.name)
+        .unwrap();
+    let q = Queue::<u32>::create(&seg, "q", 4).unwrap();
+    for v in [10, 20, 30] {
+        q.push(v).unwrap();
+    }
+    // Ticket 1's producer is still writing: its slot's sequence word says
+    // "free" (1), not "published" (2). A pop would stop there.
+    let seq = queue::seq_offset(4, ElemLayout::of::<u32>()).unwrap();
+    q.region()
+        .atomic_u32(seq as usize + queue::SEQ_SIZE as usize)
+        .store(1, Ordering::SeqCst);
+    assert_eq!(q.raw().items(), vec![10u32.to_le_bytes().to_vec()]);
+    let args = |extra: &[&str]| {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(extra);
+        a.extend(["get", shm.name.as_str(), "q", "--type", "u32"]);
+        a.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>()
+    };
+    let run_with = |extra: &[&str]| {
+        let a = args(extra);
+        run(&a.iter().map(String::as_str).collect::<Vec<&str>>())
+    };
+    // Mapped by the runtime: the runtime's queue gives the contents.
+    let mapped = run_with(&[]);
+    assert_eq!(values(&mapped), [10]);
+    // Read from the file (no runtime): the slots are read directly, and
+    // the check names the slot in flight.
+    let file = run_with(&["--no-map"]);
+    assert_eq!(values(&file), [10, 20, 30]);
+    let problems = file.json()["problems"].to_string();
+    assert!(
+        problems.contains("slot 1: sequence 1, expected 2"),
+        "{problems}"
     );
 }

@@ -15,10 +15,11 @@ use super::types::{default_for_size, raw_bytes, type_name};
 use super::value::{decode as decode_value, Value};
 use zeroipc::format::map::KeyLayout;
 use zeroipc::format::{
-    array, channel, future, lazy, map, pool, queue, set, signal, stack, ElemLayout, ElementUse,
-    Shape, StructureKind as SK,
+    array, channel, future, lazy, map, pool, queue, ring, set, signal, stack, ElemLayout,
+    ElementUse, Shape, StructureKind as SK,
 };
 use zeroipc::layout::{Prim, TypeLayout};
+use zeroipc::raw::{RawQueue, RawRing, RawStack};
 
 /// What the inspector can find in a table entry: one of the format
 /// catalogue's structure kinds, or one of the entries that are not
@@ -512,16 +513,27 @@ fn queue_on(v: &View, ctx: &Ctx, types_elem: Option<&'static TypeLayout>) -> R<D
         }
     }
     if let Some((a, b)) = ctx.window(count) {
-        let mut items = Vec::new();
-        for k in a..b {
-            let p = head.wrapping_add(k as u32);
-            let slot = p as u64 % cap;
-            items.push(Item {
-                index: slot,
-                key: None,
-                value: read_value(v, 16 + slot * es, t)?,
-            });
-        }
+        let slot_of = |k: u64| head.wrapping_add(k as u32) as u64 % cap;
+        // The runtime's queue says which values are queued, in pop order;
+        // the slots are read directly only when it cannot be asked (a file
+        // read, or a queue the runtime refuses to open).
+        let items = match runtime_items(v, |seg, name| {
+            RawQueue::open(seg, name, None).map(|q| q.items())
+        }) {
+            Some(values) => window_items(&values, a, b, slot_of, t),
+            None => {
+                let mut items = Vec::new();
+                for k in a..b {
+                    let slot = slot_of(k);
+                    items.push(Item {
+                        index: slot,
+                        key: None,
+                        value: read_value(v, queue::DATA + slot * es, t)?,
+                    });
+                }
+                items
+            }
+        };
         d.contents = Some(Contents {
             order: "pop order, oldest first",
             total: count,
@@ -529,6 +541,39 @@ fn queue_on(v: &View, ctx: &Ctx, types_elem: Option<&'static TypeLayout>) -> R<D
         });
     }
     Ok(d)
+}
+
+/// The values of a structure as the runtime's raw core reports them
+/// (`open` runs on the segment the runtime mapped, by the entry's name);
+/// `None` when the view was read from a file or the runtime refuses the
+/// structure (the decoder then reads the bytes itself and reports why).
+fn runtime_items(
+    v: &View,
+    open: impl FnOnce(&zeroipc::Segment, &str) -> zeroipc::Result<Vec<Vec<u8>>>,
+) -> Option<Vec<Vec<u8>>> {
+    open(v.segment()?, &v.name).ok()
+}
+
+/// Items `[a, b)` of `values` (positions in the contents order), each at
+/// the index `index_of(position)`, decoded as `t`.
+fn window_items(
+    values: &[Vec<u8>],
+    a: u64,
+    b: u64,
+    index_of: impl Fn(u64) -> u64,
+    t: &TypeLayout,
+) -> Vec<Item> {
+    let end = (b as usize).min(values.len());
+    let start = (a as usize).min(end);
+    values[start..end]
+        .iter()
+        .zip(a..)
+        .map(|(bytes, k)| Item {
+            index: index_of(k),
+            key: None,
+            value: decode_value(t, bytes),
+        })
+        .collect()
 }
 
 fn queue(ctx: &Ctx) -> R<Decoded> {
@@ -610,15 +655,29 @@ fn stack(ctx: &Ctx) -> R<Decoded> {
         }
     }
     if let Some((a, b)) = ctx.window(count) {
-        let mut items = Vec::new();
-        for k in a..b {
-            let slot = count - 1 - k;
-            items.push(Item {
-                index: slot,
-                key: None,
-                value: read_value(v, 16 + slot * es, t)?,
-            });
-        }
+        // The runtime's stack lists its values bottom first; pop order is
+        // the reverse.
+        let runtime = runtime_items(v, |seg, name| {
+            RawStack::open(seg, name, None).map(|st| st.items().into_iter().rev().collect())
+        });
+        let items = match runtime {
+            Some(values) => {
+                let n = values.len() as u64;
+                window_items(&values, a, b, |k| n.saturating_sub(1 + k), t)
+            }
+            None => {
+                let mut items = Vec::new();
+                for k in a..b {
+                    let slot = count - 1 - k;
+                    items.push(Item {
+                        index: slot,
+                        key: None,
+                        value: read_value(v, stack::DATA + slot * es, t)?,
+                    });
+                }
+                items
+            }
+        };
         d.contents = Some(Contents {
             order: "pop order, top first",
             total: count,
@@ -1119,15 +1178,25 @@ fn ring_on(v: &View, ctx: &Ctx, given: Option<&'static TypeLayout>) -> R<Decoded
     d.fill = Some(count);
     d.summary = format!("{count} of {cap_el} ({})", pct(count, cap_el));
     if let Some((a, b)) = ctx.window(count) {
-        let mut items = Vec::new();
-        for k in a..b {
-            let off = (rp + k * es) % cap;
-            items.push(Item {
-                index: off / es,
-                key: None,
-                value: read_value(v, 24 + off, t)?,
-            });
-        }
+        let index_of = |k: u64| ((rp + k * es) % cap) / es;
+        let runtime = runtime_items(v, |seg, name| {
+            RawRing::open(seg, name, None).map(|r| r.items())
+        });
+        let items = match runtime {
+            Some(values) => window_items(&values, a, b, index_of, t),
+            None => {
+                let mut items = Vec::new();
+                for k in a..b {
+                    let off = (rp + k * es) % cap;
+                    items.push(Item {
+                        index: off / es,
+                        key: None,
+                        value: read_value(v, ring::DATA + off, t)?,
+                    });
+                }
+                items
+            }
+        };
         d.contents = Some(Contents {
             order: "read order, oldest first",
             total: count,

@@ -339,7 +339,9 @@ pub fn table_problems(raw: &RawTable) -> (Vec<Problem>, Vec<EntryInfo>) {
 }
 
 enum Src {
-    Region(Region),
+    /// An entry of a segment the runtime mapped, with that segment (the
+    /// raw core opens structures through it).
+    Region(Region, Segment),
     File(Arc<File>, u64),
     Mem(Arc<Vec<u8>>, u64),
 }
@@ -382,6 +384,16 @@ impl View {
         }
     }
 
+    /// The segment this entry was mapped from, when the runtime mapped it
+    /// and the entry is the one a lookup of its name finds: the runtime's
+    /// raw core (`zeroipc::raw`) can then open the structure by name.
+    pub fn segment(&self) -> Option<&Segment> {
+        match &self.src {
+            Src::Region(_, seg) => Some(seg),
+            _ => None,
+        }
+    }
+
     /// Copies `n` bytes at `off` (relative to the entry); an error when the
     /// range leaves the entry.
     pub fn bytes(&self, off: u64, n: u64) -> Result<Vec<u8>, String> {
@@ -394,7 +406,7 @@ impl View {
         }
         let mut buf = vec![0u8; n as usize];
         match &self.src {
-            Src::Region(r) => r.read_bytes(off as usize, &mut buf),
+            Src::Region(r, _) => r.read_bytes(off as usize, &mut buf),
             Src::File(f, base) => f.read_exact_at(&mut buf, base + off).map_err(|e| {
                 format!(
                     "reading {n} bytes of {:?} at +{off}: {e} (did the segment shrink?)",
@@ -570,7 +582,7 @@ impl Image {
                     .region(&e.name)
                     .map_err(|err| CliError::problem(err.to_string()))?;
                 if r.offset() == e.offset && r.len() as u64 == e.size {
-                    Src::Region(r)
+                    Src::Region(r, seg.clone())
                 } else {
                     // A second entry with the same name: lookups by name find
                     // the first, so read this one from the file.
