@@ -2290,11 +2290,8 @@ pub fn summary(cases: &[Case], verdicts: &[(usize, Verdict)]) -> String {
     }
     for (i, v) in verdicts {
         let c = &cases[*i];
-        match (&c.bytes, v) {
-            (Bytes::Documented { why, .. }, Verdict::Documented(n)) => {
-                out.push_str(&format!("  documented: {} ({n} bytes): {why}\n", c.label()))
-            }
-            _ => {}
+        if let (Bytes::Documented { why, .. }, Verdict::Documented(n)) = (&c.bytes, v) {
+            out.push_str(&format!("  documented: {} ({n} bytes): {why}\n", c.label()))
         }
     }
     out
