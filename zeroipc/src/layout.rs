@@ -258,18 +258,7 @@ pub struct Variant {
     pub doc: &'static str,
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-
-pub(crate) const fn fnv_bytes(mut h: u64, bytes: &[u8]) -> u64 {
-    let mut i = 0;
-    while i < bytes.len() {
-        h ^= bytes[i] as u64;
-        h = h.wrapping_mul(FNV_PRIME);
-        i += 1;
-    }
-    h
-}
+use crate::format::{fnv1a64_update as fnv_bytes, FNV1A_OFFSET_BASIS as FNV_OFFSET};
 
 const fn fnv_u64(h: u64, v: u64) -> u64 {
     fnv_bytes(h, &v.to_le_bytes())
@@ -359,7 +348,7 @@ fn collect_named(t: &'static TypeLayout, out: &mut Vec<&'static TypeLayout>) {
 
 /// Fingerprint of the empty canonical string, exposed for other-language
 /// implementations to test their FNV-1a against.
-pub const FNV1A_OFFSET_BASIS: u64 = FNV_OFFSET;
+pub use crate::format::FNV1A_OFFSET_BASIS;
 
 #[cfg(test)]
 mod tests {

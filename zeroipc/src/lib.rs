@@ -2,7 +2,7 @@
 //!
 //! Processes on one machine share named segments (`/dev/shm/<name>`) that
 //! hold a table of named structures followed by their bytes, in the format
-//! of `FORMAT.md`. The same bytes are read and written by the ZeroIPC C++,
+//! of docs/FORMAT.md. The same bytes are read and written by the ZeroIPC C++,
 //! Python, C and Go libraries.
 //!
 //! ```

@@ -4,7 +4,8 @@
 //! `O_CREAT | O_EXCL` (an existing segment is never destroyed unless the
 //! caller asks with [`SegmentOptions::create_replacing`]), opened with
 //! `O_NOFOLLOW` (a symlink is refused), mapped shared read-write with
-//! memmap2, and validated on open (FORMAT.md §2). Table mutations by our
+//! memmap2, and validated on open (docs/FORMAT.md §1.2-§1.3, §2.6; the lock:
+//! §2.5). Table mutations by our
 //! processes are serialised with an exclusive `flock` on the segment's file
 //! plus a process-local mutex (flock is per open file description, so two
 //! threads sharing one descriptor would not exclude each other without it).

@@ -1,5 +1,5 @@
 //! The format catalogue: what every structure kind looks like in a segment,
-//! in one place (FORMAT.md §2-§4).
+//! in one place (docs/FORMAT.md §2-§4; entry sizes §10).
 //!
 //! For each of the 20 structure kinds, [`StructureKind`] gives its name,
 //! how it takes element types ([`ElementUse`]), its creation parameters
@@ -55,10 +55,12 @@
 //! ([`table`]; `crate::table` re-exports them and turns the first problem
 //! into the runtime's error), as does the self-description entry
 //! ([`describe`]). The Map/Set key hash is [`map::KeyLayout`] (with
-//! [`key_hash`] and [`murmur64a`]), FNV-1a is [`fnv1a64`], and
+//! [`key_hash`] and [`murmur64a`]), FNV-1a is [`fnv1a64`] (both hashes are
+//! implemented here, once), and
 //! [`align_up`] is the one alignment helper.
 
 mod elem;
+mod hash;
 mod kind;
 
 pub mod array;
@@ -90,8 +92,9 @@ mod tests;
 pub use elem::{align_up, ElemLayout};
 pub use kind::{ElementUse, Param, PartLayout, Parts, Shape, ShapeError, StructureKind};
 
-pub use crate::hash::{key_hash, murmur64a};
-pub use crate::layout::{TypeLayout, FNV1A_OFFSET_BASIS};
+pub use crate::hash::key_hash;
+pub use crate::layout::TypeLayout;
+pub use hash::{fnv1a64, fnv1a64_update, murmur64a, FNV1A_OFFSET_BASIS, FNV1A_PRIME};
 
 /// Size of the 1-byte marker entry `name` that RwLock, Monitor and Signal
 /// register last (its byte is never read or written).
@@ -101,16 +104,3 @@ pub use crate::layout::{TypeLayout, FNV1A_OFFSET_BASIS};
 /// ```
 pub const MARKER_SIZE: u64 = 1;
 
-/// FNV-1a 64 of `bytes` (offset basis [`FNV1A_OFFSET_BASIS`], prime
-/// `0x100000001b3`): the hash of layout fingerprints and of the schema
-/// entry's text.
-///
-/// ```
-/// use zeroipc::format::{fnv1a64, FNV1A_OFFSET_BASIS};
-/// assert_eq!(fnv1a64(b""), FNV1A_OFFSET_BASIS);
-/// assert_eq!(fnv1a64(b"a"), 0xaf63dc4c8601ec8c);
-/// assert_eq!(fnv1a64(b"foobar"), 0x85944171f73967e8);
-/// ```
-pub const fn fnv1a64(bytes: &[u8]) -> u64 {
-    crate::layout::fnv_bytes(FNV1A_OFFSET_BASIS, bytes)
-}

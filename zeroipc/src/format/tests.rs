@@ -1,5 +1,5 @@
 //! The catalogue against the reference tables (the schema compiler's
-//! `kinds.rs` tests, REFERENCE-NOTES §3-§10) and against the runtime's own
+//! `kinds.rs` tests, docs/FORMAT.md §4.1-§4.9) and against the runtime's own
 //! size functions and crate-visible constants.
 
 use super::*;
