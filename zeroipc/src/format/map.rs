@@ -124,6 +124,25 @@ pub const fn entry_size(capacity: u64, key: ElemLayout, value: ElemLayout) -> Op
     }
 }
 
+/// The slot probe `i` visits in a table of `capacity` slots for a key of
+/// hash `h`: `(h + i) mod 2^64 mod capacity` (linear probing, the sum
+/// wrapping in 64 bits as the C++ reference's does). `None` for a capacity
+/// of 0 (no table has one).
+///
+/// ```
+/// use zeroipc::format::map::probe_slot;
+/// assert_eq!(probe_slot(2654435761, 0, 16), Some(1));
+/// assert_eq!(probe_slot(u64::MAX, 1, 16), Some(0)); // wraps before the modulo
+/// assert_eq!(probe_slot(5, 0, 0), None);
+/// ```
+#[inline]
+pub const fn probe_slot(h: u64, i: u64, capacity: u64) -> Option<u64> {
+    match h.wrapping_add(i).checked_rem(capacity) {
+        Some(s) => Some(s),
+        None => None,
+    }
+}
+
 /// Multiplier of the integer key hash (docs/FORMAT.md §5).
 pub const INTEGER_HASH_MULTIPLIER: u64 = 2_654_435_761;
 

@@ -157,9 +157,9 @@
 use crate::describe::{check_description, Description};
 use crate::element::{key_eq, ShmElement};
 use crate::error::{Error, Result};
+use crate::format::key_hash;
 use crate::format::map::{self as fmt, KeyLayout};
 use crate::format::{ElemLayout, StructureKind};
-use crate::hash::{key_hash, probe_slot};
 use crate::raw::{check_len, elem_from_size};
 use crate::region::atomic::{fence, AtomicU32};
 use crate::region::Region;
@@ -905,6 +905,13 @@ impl RawMap {
             .atomic_u32(self.slot_off(s) + fmt::SLOT_STATE as usize)
     }
 
+    /// The slot probe `i` of hash `h` visits ([`fmt::probe_slot`]).
+    #[inline]
+    fn probe_slot(&self, h: u64, i: u64) -> u64 {
+        // The capacity is at least 1 (checked at open), so this is `Some`.
+        fmt::probe_slot(h, i, self.capacity).unwrap_or(0)
+    }
+
     #[inline]
     fn key_at(&self, s: u64) -> usize {
         self.slot_off(s) + self.key_off
@@ -1081,7 +1088,7 @@ impl RawMap {
         let mut first_deleted: Option<(u64, u64)> = None;
         let mut first_empty: Option<(u64, u64)> = None;
         'scan: for i in 0..cap {
-            let s = probe_slot(h, i, cap);
+            let s = self.probe_slot(h, i);
             loop {
                 // SeqCst loads: the re-scan argument needs every non-EMPTY
                 // state this scan saw to be seen by a later re-scanner.
@@ -1156,7 +1163,7 @@ impl RawMap {
     fn rescan<Q: ProbeKey>(&self, q: &Q, h: u64, my_pos: u64, mine: u64, dead: &[u64]) -> Rescan {
         let cap = self.capacity;
         'scan: for i in 0..cap {
-            let s = probe_slot(h, i, cap);
+            let s = self.probe_slot(h, i);
             if s == mine {
                 continue;
             }
@@ -1206,7 +1213,7 @@ impl RawMap {
         let h = q.hash();
         let mut dead: Vec<u64> = Vec::new();
         'scan: for i in 0..cap {
-            let s = probe_slot(h, i, cap);
+            let s = self.probe_slot(h, i);
             let mut retries = 0u32;
             let backoff = Backoff::new();
             loop {
