@@ -365,6 +365,13 @@ fn raw_open_uses_the_self_description() {
         ),
         other => panic!("expected WrongKind, got {other:?}"),
     }
+    // The header is checked before the record's layout: its error names
+    // both sizes; an alignment only the record knows is caught by it.
     let e = Stack::<u32>::open(seg, "s").unwrap_err();
-    assert!(e.to_string().contains("size 8 align 8"), "{e}");
+    assert!(e.to_string().contains("size_of::<u32>() is 4"), "{e}");
+    let q16 = ElemLayout::new(16, 4).unwrap();
+    RawQueue::create(seg, "q", q16, 2).unwrap();
+    let e = RawQueue::open(seg, "q", Some(ElemLayout::new(16, 8).unwrap())).unwrap_err();
+    assert!(e.to_string().contains("size 16 align 4"), "{e}");
+    assert_eq!(RawQueue::open(seg, "q", None).unwrap().elem(), q16);
 }

@@ -11,7 +11,9 @@
 //! self-description, or else divides the data bytes by the capacity (an
 //! empty array of unknown elements cannot be opened that way).
 
-use super::{described_elem, description_of, elem_from_size, register_described_one};
+use super::{
+    check_recorded_layout, described_elem, description_of, elem_from_size, register_described_one,
+};
 use crate::error::{Error, Result};
 use crate::format::{array as fmt, ElemLayout, StructureKind};
 use crate::region::Region;
@@ -158,7 +160,9 @@ impl RawArray {
         type_name: Option<&str>,
     ) -> Result<RawArray> {
         let elem = described_elem(seg, name, StructureKind::Array, elem)?;
-        Self::from_region_as(seg.region(name)?, elem, type_name)
+        let raw = Self::from_region_as(seg.region(name)?, elem, type_name)?;
+        check_recorded_layout(seg, name, StructureKind::Array, raw.elem)?;
+        Ok(raw)
     }
 
     /// The element layout.

@@ -106,21 +106,19 @@ pub(crate) fn description_of(
     }
 }
 
-/// The open-time self-description check (issue 14 §4): refuses a
-/// structure recorded as another kind, or with another element layout than
-/// `elem`; when the caller gives no layout, returns the recorded one (which
-/// knows the alignment the header does not store), else `elem`.
+/// The first open-time self-description check (issue 14 §4): refuses a
+/// structure recorded as another kind ([`Error::WrongKind`]); when the
+/// caller gives no layout, returns the recorded one (which knows the
+/// alignment the header does not store), else `elem`. The header is
+/// validated next (its errors name the stored and the expected sizes), then
+/// [`check_recorded_layout`].
 pub(crate) fn described_elem(
     seg: &Segment,
     name: &str,
     kind: StructureKind,
     elem: Option<ElemLayout>,
 ) -> Result<Option<ElemLayout>> {
-    let expected = Description {
-        elem,
-        ..Description::new(kind)
-    };
-    check_description(seg, name, &expected)?;
+    check_description(seg, name, &Description::new(kind))?;
     match elem {
         Some(e) => Ok(Some(e)),
         None => Ok(seg
@@ -128,6 +126,21 @@ pub(crate) fn described_elem(
             .filter(|d| d.kind == kind)
             .and_then(|d| d.elem)),
     }
+}
+
+/// The second open-time check: the layout the header was validated with
+/// against the recorded one (an alignment the header cannot show, for one).
+pub(crate) fn check_recorded_layout(
+    seg: &Segment,
+    name: &str,
+    kind: StructureKind,
+    elem: ElemLayout,
+) -> Result<()> {
+    let expected = Description {
+        elem: Some(elem),
+        ..Description::new(kind)
+    };
+    check_description(seg, name, &expected)
 }
 
 /// The element layout a header's stored element size implies when the

@@ -43,7 +43,10 @@
 //! then returns [`Error::Timeout`]; [`RawPool::items`] lists the allocated
 //! nodes and copies their data without changing a byte.
 
-use super::{check_elem_size, check_len, described_elem, description_of, register_described_one};
+use super::{
+    check_elem_size, check_len, check_recorded_layout, described_elem, description_of,
+    register_described_one,
+};
 use crate::error::{Error, Result};
 use crate::format::{pool as fmt, ElemLayout, StructureKind};
 use crate::region::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -238,7 +241,9 @@ impl RawPool {
         type_name: Option<&str>,
     ) -> Result<RawPool> {
         let elem = described_elem(seg, name, StructureKind::Pool, elem)?;
-        Self::from_region_as(seg.region(name)?, elem, type_name)
+        let raw = Self::from_region_as(seg.region(name)?, elem, type_name)?;
+        check_recorded_layout(seg, name, StructureKind::Pool, raw.elem)?;
+        Ok(raw)
     }
 
     /// The element layout.

@@ -50,7 +50,10 @@
 //! nobody) and then return [`Error::Timeout`]; [`RawQueue::items`] copies
 //! the queued values in FIFO order without taking them.
 
-use super::{check_elem_size, check_len, described_elem, description_of, register_described_one};
+use super::{
+    check_elem_size, check_len, check_recorded_layout, described_elem, description_of,
+    register_described_one,
+};
 use crate::error::{Error, Result};
 use crate::format::{queue as fmt, ElemLayout, StructureKind};
 use crate::region::atomic::{AtomicU32, Ordering};
@@ -279,7 +282,9 @@ impl RawQueue {
         type_name: Option<&str>,
     ) -> Result<RawQueue> {
         let elem = described_elem(seg, name, StructureKind::Queue, elem)?;
-        Self::from_region_as(seg.region(name)?, elem, type_name)
+        let raw = Self::from_region_as(seg.region(name)?, elem, type_name)?;
+        check_recorded_layout(seg, name, StructureKind::Queue, raw.elem)?;
+        Ok(raw)
     }
 
     /// The element layout.
@@ -587,7 +592,13 @@ mod tests {
             std::process::id(),
             N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
-        let s = Segment::create(&name, 1 << 16).unwrap();
+        // Self-describing: the opens below pass both the record's checks
+        // and the header's (tests/raw_data.rs covers segments without).
+        let s = crate::SegmentOptions::new()
+            .size(1 << 16)
+            .self_describing(true)
+            .create(&name)
+            .unwrap();
         Tmp(name, s)
     }
 
@@ -612,12 +623,13 @@ mod tests {
     #[test]
     fn create_rejects_zero_and_huge() {
         let t = seg("zero");
+        let before = t.1.entries().unwrap().len(); // the self-description entry, if any
         let e = Queue::<u32>::create(&t.1, "z", 0).unwrap_err();
         assert!(e.to_string().contains("capacity 0"), "{e}");
         let e = Queue::<u32>::create(&t.1, "h", usize::MAX).unwrap_err();
         assert!(e.to_string().contains("2^31"), "{e}");
         // Nothing was registered.
-        assert!(t.1.entries().unwrap().is_empty());
+        assert_eq!(t.1.entries().unwrap().len(), before);
     }
 
     #[test]

@@ -40,7 +40,10 @@
 //! [`Error::Timeout`]; [`RawRing::items`] copies the unread elements
 //! (`read_pos..write_pos`) without consuming them.
 
-use super::{check_elem_size, check_len, described_elem, description_of, register_described_one};
+use super::{
+    check_elem_size, check_len, check_recorded_layout, described_elem, description_of,
+    register_described_one,
+};
 use crate::error::{Error, Result};
 use crate::format::{ring as fmt, ElemLayout, StructureKind};
 use crate::region::atomic::{AtomicU64, Ordering};
@@ -210,7 +213,9 @@ impl RawRing {
         type_name: Option<&str>,
     ) -> Result<RawRing> {
         let elem = described_elem(seg, name, StructureKind::Ring, elem)?;
-        Self::from_region_as(seg.region(name)?, elem, type_name)
+        let raw = Self::from_region_as(seg.region(name)?, elem, type_name)?;
+        check_recorded_layout(seg, name, StructureKind::Ring, raw.elem)?;
+        Ok(raw)
     }
 
     /// The element layout.

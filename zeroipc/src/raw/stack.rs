@@ -74,7 +74,10 @@
 //! deadline and then return [`Error::Timeout`]; [`RawStack::items`] copies
 //! the values bottom to top without taking them.
 
-use super::{check_elem_size, check_len, described_elem, description_of, register_described_one};
+use super::{
+    check_elem_size, check_len, check_recorded_layout, described_elem, description_of,
+    register_described_one,
+};
 use crate::error::{Error, Result};
 use crate::format::{stack as fmt, ElemLayout, StructureKind};
 use crate::region::atomic::{AtomicI32, AtomicU32, Ordering};
@@ -370,7 +373,9 @@ impl RawStack {
         type_name: Option<&str>,
     ) -> Result<RawStack> {
         let elem = described_elem(seg, name, StructureKind::Stack, elem)?;
-        Self::from_region_as(seg.region(name)?, elem, type_name)
+        let raw = Self::from_region_as(seg.region(name)?, elem, type_name)?;
+        check_recorded_layout(seg, name, StructureKind::Stack, raw.elem)?;
+        Ok(raw)
     }
 
     /// The element layout.
@@ -667,7 +672,13 @@ mod tests {
             std::process::id(),
             N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         );
-        let s = Segment::create(&name, 1 << 16).unwrap();
+        // Self-describing: the opens below pass both the record's checks
+        // and the header's (tests/raw_data.rs covers segments without).
+        let s = crate::SegmentOptions::new()
+            .size(1 << 16)
+            .self_describing(true)
+            .create(&name)
+            .unwrap();
         Tmp(name, s)
     }
 
@@ -685,10 +696,11 @@ mod tests {
     #[test]
     fn create_rejects_bad_capacity() {
         let t = seg("zero");
+        let before = t.1.entries().unwrap().len(); // the self-description entry, if any
         let e = Stack::<u32>::create(&t.1, "z", 0).unwrap_err();
         assert!(e.to_string().contains("capacity 0"), "{e}");
         assert!(Stack::<u32>::create(&t.1, "h", 1 << 31).is_err());
-        assert!(t.1.entries().unwrap().is_empty());
+        assert_eq!(t.1.entries().unwrap().len(), before);
     }
 
     #[test]
