@@ -160,6 +160,7 @@ impl MarketData {
         let segment = ::zeroipc::Segment::options()
             .size(Self::SIZE)
             .max_entries(Self::MAX_ENTRIES)
+            .self_describing(false)
             .create(name)?;
         Self::create_in(segment).inspect_err(|_| {
             let _ = ::zeroipc::Segment::unlink(name);

@@ -431,7 +431,10 @@ fn rust_segment(s: &SegmentDef, r: &dyn Resolver) -> String {
         "\n    /// Creates the segment `name` (which must not exist) with every structure\n    /// and the `__schema` entry; on failure the new segment is unlinked.\n",
     );
     out.push_str("    pub fn create(name: &str) -> ::zeroipc::Result<Self> {\n");
-    out.push_str("        let segment = ::zeroipc::Segment::options()\n            .size(Self::SIZE)\n            .max_entries(Self::MAX_ENTRIES)\n            .create(name)?;\n");
+    // The `__schema` entry describes a generated segment, and SIZE and
+    // MAX_ENTRIES are computed for exactly its entries: no runtime
+    // self-description entry.
+    out.push_str("        let segment = ::zeroipc::Segment::options()\n            .size(Self::SIZE)\n            .max_entries(Self::MAX_ENTRIES)\n            .self_describing(false)\n            .create(name)?;\n");
     out.push_str("        Self::create_in(segment).inspect_err(|_| {\n            let _ = ::zeroipc::Segment::unlink(name);\n        })\n    }\n\n");
     out.push_str("    /// Creates every structure and the `__schema` entry (last, so its\n    /// presence means creation finished) in an open segment.\n");
     out.push_str(
