@@ -12,7 +12,17 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::*;
-use zeroipc::{Map, Queue, Segment, Semaphore, Signal};
+use zeroipc::{Map, Queue, Segment, SegmentOptions, Semaphore, Signal};
+
+/// A segment without the runtime's self-description entry: these tests are
+/// about guessed kinds and structure counts (cli_described covers it).
+fn plain_segment(shm: &Shm) -> Segment {
+    SegmentOptions::new()
+        .size(1 << 16)
+        .self_describing(false)
+        .create(&shm.name)
+        .unwrap()
+}
 
 #[test]
 fn dump_offset_and_bytes_accept_hex_and_decimal() {
@@ -140,7 +150,7 @@ fn usage_errors_have_the_documented_prefix() {
 #[test]
 fn a_key_value_type_on_a_non_map_suggests_kind_map() {
     let shm = Shm::named("kv");
-    let seg = Segment::create(&shm.name, 1 << 16).unwrap();
+    let seg = plain_segment(&shm);
     let q = Queue::<u64>::create(&seg, "jobs", 32).unwrap();
     q.push(5).unwrap();
     Semaphore::create(&seg, "s16", 2, 0).unwrap();
@@ -179,7 +189,7 @@ fn a_key_value_type_on_a_non_map_suggests_kind_map() {
 #[test]
 fn long_fill_text_is_cut_in_tables_but_not_in_json() {
     let shm = Shm::named("longfill");
-    let seg = Segment::create(&shm.name, 1 << 16).unwrap();
+    let seg = plain_segment(&shm);
     let sig = Signal::<[u32; 32]>::create(&seg, "wide", [0; 32]).unwrap();
     let mut v = [0u32; 32];
     for (i, x) in v.iter_mut().enumerate() {
@@ -210,7 +220,7 @@ fn long_fill_text_is_cut_in_tables_but_not_in_json() {
 #[test]
 fn check_counts_structures_in_the_singular_and_plural() {
     let shm = Shm::named("plural");
-    let seg = Segment::create(&shm.name, 1 << 16).unwrap();
+    let seg = plain_segment(&shm);
     Queue::<u32>::create(&seg, "one", 4).unwrap();
     let r = run(&["check", &shm.name]);
     assert_eq!(r.code, 0, "{}", r.out);

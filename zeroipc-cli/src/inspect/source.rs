@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use zeroipc::region::Region;
 use zeroipc::segment::{normalize_name, SHM_DIR};
-use zeroipc::table::{table_bytes, ENTRY_SIZE, HEADER_SIZE, MAGIC, NAME_FIELD, VERSION};
+use zeroipc::format::table::{self, table_bytes, ENTRY_SIZE, HEADER_SIZE, MAGIC, NAME_FIELD};
 use zeroipc::{Segment, SegmentOptions};
 
 /// The 32-byte table header as read (not validated).
@@ -148,194 +148,50 @@ fn problem(check: &'static str, detail: String) -> Problem {
     }
 }
 
-/// Every FORMAT.md §2 check on a raw table, plus table consistency checks
-/// (names unique, entries disjoint, every entry below `next_offset`).
-/// Check names match the runtime's ([`zeroipc::Error::CorruptTable`]).
-/// Returns the problems and the entries that passed their own checks.
+/// Every table problem of a segment (the runtime's one collecting
+/// validator, `zeroipc::format::table::validate`: the §2.6 checks the
+/// runtime refuses a segment for, then the consistency checks it does not
+/// make), and the entries that passed their own checks.
 pub fn table_problems(raw: &RawTable) -> (Vec<Problem>, Vec<EntryInfo>) {
-    let mut out = Vec::new();
-    let mut good = Vec::new();
-    let len = raw.file_size;
     let Some(h) = raw.header else {
+        let len = raw.file_size;
         let detail = if len == 0 {
             "empty file (0 bytes)".to_owned()
         } else {
             format!("segment is {len} bytes, the header needs {HEADER_SIZE}")
         };
-        out.push(problem("header fits", detail));
-        return (out, good);
+        return (vec![problem("header fits", detail)], Vec::new());
     };
-    if h.magic != MAGIC {
-        out.push(problem(
-            "magic",
-            format!("found {:#010x}, expected {MAGIC:#010x}", h.magic),
-        ));
-        return (out, good);
-    }
-    if h.version != VERSION {
-        out.push(problem(
-            "version",
-            format!("found {}, expected {VERSION}", h.version),
-        ));
-    }
-    let data_start = table_bytes(h.max_entries);
-    let mut table_ok = true;
-    if h.max_entries == 0 {
-        out.push(problem("max_entries", "max_entries is 0".to_owned()));
-        table_ok = false;
-    } else if data_start > len {
-        out.push(problem(
-            "table fits in segment",
-            format!(
-                "max_entries {} needs {data_start} bytes, segment is {len} bytes",
-                h.max_entries
-            ),
-        ));
-        table_ok = false;
-    }
-    if h.memory_size > len {
-        out.push(problem(
-            "memory_size within mapping",
-            format!(
-                "memory_size {} exceeds the segment's {len} bytes",
-                h.memory_size
-            ),
-        ));
-    }
-    if h.memory_size < data_start {
-        out.push(problem(
-            "memory_size holds the table",
-            format!(
-                "memory_size {} is below the table end {data_start}",
-                h.memory_size
-            ),
-        ));
-    }
-    if h.entry_count > h.max_entries {
-        out.push(problem(
-            "entry_count <= max_entries",
-            format!(
-                "entry_count {} exceeds max_entries {}",
-                h.entry_count, h.max_entries
-            ),
-        ));
-    }
-    if h.next_offset > h.memory_size || h.next_offset < data_start {
-        out.push(problem(
-            "next_offset within data area",
-            format!(
-                "next_offset {} outside [{data_start}, {}]",
-                h.next_offset, h.memory_size
-            ),
-        ));
-    }
-    if !table_ok {
-        return (out, good);
-    }
-    let bound = h.memory_size.min(len);
-    let mut seen: Vec<String> = Vec::new();
-    for (i, (name, off, size)) in raw.entries.iter().enumerate() {
-        let i = i as u32;
-        let Some(nl) = name.iter().position(|&b| b == 0) else {
-            out.push(problem(
-                "entry name terminated",
-                format!("entry {i}: no NUL within the 32 name bytes"),
-            ));
-            continue;
-        };
-        let n = match std::str::from_utf8(&name[..nl]) {
-            Ok(n) => n.to_owned(),
-            Err(e) => {
-                out.push(problem(
-                    "entry name UTF-8",
-                    format!("entry {i}: {e} in {:?}", &name[..nl]),
-                ));
-                continue;
-            }
-        };
-        let mut ok = true;
-        let dup = seen.contains(&n);
-        seen.push(n.clone());
-        if n.is_empty() {
-            out.push(problem("entry name", format!("entry {i}: empty name")));
-        }
-        if off % 8 != 0 {
-            out.push(problem(
-                "entry offset aligned",
-                format!("entry {i} {n:?}: offset {off} is not a multiple of 8"),
-            ));
-            ok = false;
-        }
-        if *off < data_start {
-            out.push(problem(
-                "entry offset in data area",
-                format!(
-                    "entry {i} {n:?}: offset {off} is inside the table (data starts at {data_start})"
-                ),
-            ));
-            ok = false;
-        }
-        match off.checked_add(*size) {
-            Some(end) if end <= bound => {
-                if end > h.next_offset {
-                    out.push(problem(
-                        "entry below next_offset",
-                        format!(
-                            "entry {i} {n:?}: ends at {end}, after next_offset {}",
-                            h.next_offset
-                        ),
-                    ));
-                }
-            }
-            _ => {
-                out.push(problem(
-                    "entry within segment",
-                    format!(
-                        "entry {i} {n:?}: offset {off} + size {size} exceeds memory_size {}",
-                        h.memory_size
-                    ),
-                ));
-                ok = false;
-            }
-        }
-        if dup {
-            out.push(problem(
-                "entry names unique",
-                format!("entry {i} {n:?}: an earlier entry has the same name"),
-            ));
-        }
-        if ok {
-            good.push(EntryInfo {
-                index: i,
-                name: n,
-                offset: *off,
-                size: *size,
-            });
-        }
-    }
-    // Entries never overlap (allocation only moves forward).
-    let mut sorted: Vec<&EntryInfo> = good.iter().collect();
-    sorted.sort_by_key(|e| (e.offset, e.index));
-    for w in sorted.windows(2) {
-        let (a, b) = (w[0], w[1]);
-        if a.offset + a.size > b.offset && a.size > 0 && b.size > 0 {
-            out.push(problem(
-                "entries disjoint",
-                format!(
-                    "entry {} {:?} [{}, {}) overlaps entry {} {:?} [{}, {})",
-                    a.index,
-                    a.name,
-                    a.offset,
-                    a.offset + a.size,
-                    b.index,
-                    b.name,
-                    b.offset,
-                    b.offset + b.size
-                ),
-            ));
-        }
-    }
-    (out, good)
+    let header = table::TableHeader {
+        magic: h.magic,
+        version: h.version,
+        entry_count: h.entry_count,
+        max_entries: h.max_entries,
+        memory_size: h.memory_size,
+        next_offset: h.next_offset,
+    };
+    let entries: Vec<table::RawEntry> = raw
+        .entries
+        .iter()
+        .map(|&(name, offset, size)| table::RawEntry { name, offset, size })
+        .collect();
+    let report = table::validate(&header, &entries, raw.file_size);
+    let problems = report
+        .problems
+        .into_iter()
+        .map(|p| problem(p.check, p.detail))
+        .collect();
+    let good = report
+        .entries
+        .into_iter()
+        .map(|(index, e)| EntryInfo {
+            index,
+            name: e.name,
+            offset: e.offset,
+            size: e.size,
+        })
+        .collect();
+    (problems, good)
 }
 
 enum Src {
