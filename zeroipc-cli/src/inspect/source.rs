@@ -20,9 +20,9 @@ use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::PathBuf;
 use std::sync::Arc;
+use zeroipc::format::table::{self, table_bytes, ENTRY_SIZE, HEADER_SIZE, MAGIC, NAME_FIELD};
 use zeroipc::region::Region;
 use zeroipc::segment::{normalize_name, SHM_DIR};
-use zeroipc::format::table::{self, table_bytes, ENTRY_SIZE, HEADER_SIZE, MAGIC, NAME_FIELD};
 use zeroipc::{Segment, SegmentOptions};
 
 /// The 32-byte table header as read (not validated).
