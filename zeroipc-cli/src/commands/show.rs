@@ -89,6 +89,61 @@ pub fn show(seg: &str, g: &Global, out: &mut dyn Write) -> Result<i32, CliError>
         return Ok(EXIT_OK);
     }
     let mut s = String::new();
+    let kv = summary_rows(&img, &c, used, free);
+    s.push_str(&render::table(&kv));
+    s.push('\n');
+    if c.structures.is_empty() {
+        s.push_str("no structures\n");
+    } else {
+        let mut t = vec![[
+            "NAME", "KIND", "OFFSET", "SIZE", "ELEM", "CAPACITY", "TYPE", "FILL",
+        ]
+        .iter()
+        .map(|x| (*x).to_owned())
+        .collect::<Vec<_>>()];
+        let dash = || "-".to_owned();
+        for (st, r) in c.structures.iter().zip(&reports) {
+            t.push(vec![
+                r.name.clone(),
+                st.kind_label(),
+                hex_off(r.offset),
+                render::size(r.size),
+                r.elem_size.map_or_else(dash, |x| x.to_string()),
+                r.capacity.map_or_else(dash, |x| x.to_string()),
+                r.type_.as_ref().map_or_else(dash, |t| {
+                    format!("{t}{}", if r.type_guessed { "?" } else { "" })
+                }),
+                render::ellipsis(
+                    &match &r.error {
+                        Some(e) => format!("error: {e}"),
+                        None => r.summary.clone(),
+                    },
+                    render::CELL_MAX,
+                ),
+            ]);
+            if r.parts.len() > 1 {
+                for p in &r.parts {
+                    t.push(vec![
+                        format!("  {}", p.name),
+                        format!(".{}", p.role),
+                        hex_off(p.offset),
+                        render::size(p.size),
+                    ]);
+                }
+            }
+        }
+        s.push_str(&render::table(&t));
+    }
+    for (name, p) in &c.problems {
+        s.push_str(&format!("problem: {name}: {p}\n"));
+    }
+    out.write_all(s.as_bytes()).map_err(out_err)?;
+    Ok(EXIT_OK)
+}
+
+/// The key/value rows above `show`'s structure table.
+fn summary_rows(img: &Image, c: &Classified, used: u64, free: u64) -> Vec<Vec<String>> {
+    let h = img.header;
     let pct = if h.memory_size > 0 {
         (used as u128 * 100 / h.memory_size as u128) as u64
     } else {
@@ -149,53 +204,5 @@ pub fn show(seg: &str, g: &Global, out: &mut dyn Write) -> Result<i32, CliError>
             format!("{n} structures recorded in __zeroipc_kinds: their kinds are not guessed"),
         ]);
     }
-    s.push_str(&render::table(&kv));
-    s.push('\n');
-    if c.structures.is_empty() {
-        s.push_str("no structures\n");
-    } else {
-        let mut t = vec![[
-            "NAME", "KIND", "OFFSET", "SIZE", "ELEM", "CAPACITY", "TYPE", "FILL",
-        ]
-        .iter()
-        .map(|x| (*x).to_owned())
-        .collect::<Vec<_>>()];
-        let dash = || "-".to_owned();
-        for (st, r) in c.structures.iter().zip(&reports) {
-            t.push(vec![
-                r.name.clone(),
-                st.kind_label(),
-                hex_off(r.offset),
-                render::size(r.size),
-                r.elem_size.map_or_else(dash, |x| x.to_string()),
-                r.capacity.map_or_else(dash, |x| x.to_string()),
-                r.type_.as_ref().map_or_else(dash, |t| {
-                    format!("{t}{}", if r.type_guessed { "?" } else { "" })
-                }),
-                render::ellipsis(
-                    &match &r.error {
-                        Some(e) => format!("error: {e}"),
-                        None => r.summary.clone(),
-                    },
-                    render::CELL_MAX,
-                ),
-            ]);
-            if r.parts.len() > 1 {
-                for p in &r.parts {
-                    t.push(vec![
-                        format!("  {}", p.name),
-                        format!(".{}", p.role),
-                        hex_off(p.offset),
-                        render::size(p.size),
-                    ]);
-                }
-            }
-        }
-        s.push_str(&render::table(&t));
-    }
-    for (name, p) in &c.problems {
-        s.push_str(&format!("problem: {name}: {p}\n"));
-    }
-    out.write_all(s.as_bytes()).map_err(out_err)?;
-    Ok(EXIT_OK)
+    kv
 }
