@@ -377,7 +377,9 @@ impl RawStream {
         if self.is_closed() {
             return Err(self.closed_err());
         }
-        if self.ring.write_elems(src) != 1 {
+        // The length is the element size (the callers check it): a typed
+        // veneer's is a constant, which `_sized` turns into cheap arithmetic.
+        if self.ring.write_elems_sized(src, src.len() as u64) != 1 {
             return Err(Error::Full {
                 name: self.name.clone(),
                 kind: KIND,
@@ -457,13 +459,15 @@ impl RawStream {
     /// `Ok(false)` when empty, [`Error::Closed`] once closed and drained.
     #[inline]
     pub(crate) fn try_recv_unchecked(&self, out: &mut [u8]) -> Result<bool> {
-        if self.ring.read_elems(out) == 1 {
+        // As `try_emit_unchecked`: `out.len()` is the element size.
+        let s = out.len() as u64;
+        if self.ring.read_elems_sized(out, s) == 1 {
             return Ok(true);
         }
         if self.is_closed() {
             // Acquire above: elements emitted before the close are visible
             // now; take one if the first read raced with them.
-            return match self.ring.read_elems(out) {
+            return match self.ring.read_elems_sized(out, s) {
                 1 => Ok(true),
                 _ => Err(self.closed_err()),
             };
