@@ -44,6 +44,21 @@ impl Default for Params {
     }
 }
 
+/// True when the structure has a `capacity` (the catalogue's parameters
+/// say so; a Stream only with an element type: `Stream<void>` has none).
+///
+/// ```
+/// use zeroipc_gen::schema::kinds::{has_capacity, StructureKind};
+/// assert!(has_capacity(StructureKind::Queue, false));
+/// assert!(has_capacity(StructureKind::Stream, true));
+/// assert!(!has_capacity(StructureKind::Stream, false));
+/// assert!(!has_capacity(StructureKind::Mutex, false));
+/// ```
+pub fn has_capacity(kind: StructureKind, typed: bool) -> bool {
+    let takes = kind.params().iter().any(|p| p.name == "capacity");
+    takes && (kind != StructureKind::Stream || typed)
+}
+
 /// The table entries of a structure, in creation order: (name, size),
 /// laid out by the format catalogue for the stored capacity `p.capacity`.
 ///

@@ -1899,15 +1899,7 @@ pub fn canonical_text(segment: &str, structures: &[Structure]) -> String {
         }
         let p = &s.params;
         match s.kind {
-            StructureKind::Array
-            | StructureKind::Queue
-            | StructureKind::Stack
-            | StructureKind::Map
-            | StructureKind::Set
-            | StructureKind::Pool
-            | StructureKind::Ring
-            | StructureKind::Channel => line.push_str(&format!(" capacity={}", p.capacity)),
-            StructureKind::Stream if s.elem.is_some() => {
+            k if kinds::has_capacity(k, s.elem.is_some()) => {
                 line.push_str(&format!(" capacity={}", p.capacity))
             }
             StructureKind::Semaphore => {

@@ -202,17 +202,7 @@ fn rust_create(st: &Structure, r: &dyn Resolver) -> String {
     let n = super::super::emit::rust::rust_str(&st.name);
     let p = &st.params;
     match st.kind {
-        StructureKind::Array
-        | StructureKind::Queue
-        | StructureKind::Stack
-        | StructureKind::Map
-        | StructureKind::Set
-        | StructureKind::Pool
-        | StructureKind::Ring
-        | StructureKind::Channel => {
-            format!("{}::create(&segment, {n}, {})?", turbofish(&ty), p.capacity)
-        }
-        StructureKind::Stream if st.elem.is_some() => {
+        k if super::kinds::has_capacity(k, st.elem.is_some()) => {
             format!("{}::create(&segment, {n}, {})?", turbofish(&ty), p.capacity)
         }
         StructureKind::Semaphore => {

@@ -370,16 +370,10 @@ fn check_capacity(
 ) -> Option<()> {
     let cap = given.params.capacity;
     let span = given.cap_span.clone();
-    let holds_elements = matches!(
-        kind,
-        StructureKind::Array
-            | StructureKind::Queue
-            | StructureKind::Stack
-            | StructureKind::Map
-            | StructureKind::Set
-            | StructureKind::Pool
-            | StructureKind::Ring
-    ) || (kind == StructureKind::Stream && given.elem.is_some());
+    // Every kind with a capacity holds at least one element, but a
+    // channel: capacity 0 is its unbuffered form.
+    let holds_elements =
+        kinds::has_capacity(kind, given.elem.is_some()) && kind != StructureKind::Channel;
     if holds_elements && cap == 0 {
         res.diags.push(
             Diagnostic::error(
