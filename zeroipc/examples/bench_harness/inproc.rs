@@ -277,6 +277,7 @@ pub fn segment_64(cfg: &Cfg) -> (f64, f64) {
         let seg = SegmentOptions::new()
             .size(size as u64)
             .max_entries(64)
+            .self_describing(false) // 64 structures in 64 slots, as the raw baseline
             .create(&name)
             .expect("create");
         for n in &names {

@@ -180,6 +180,7 @@ impl TempSeg {
         let seg = SegmentOptions::new()
             .size(size)
             .max_entries(entries)
+            .self_describing(false) // `entries` slots for the benchmark's own structures
             .create_replacing(&name)
             .unwrap_or_else(|e| panic!("create {name}: {e}"));
         seg.register("ctl", CTL_BYTES, |_| Ok(()))
