@@ -25,7 +25,8 @@ use zeroipc::region::Region;
 use zeroipc::segment::{normalize_name, SHM_DIR};
 use zeroipc::{Segment, SegmentOptions};
 
-/// The 32-byte table header as read (not validated).
+/// The 32-byte table header as read (not validated): the catalogue's
+/// [`table::TableHeader`] in the shape `show --json` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Header {
     /// `0x5A49504D` when valid.
@@ -42,17 +43,28 @@ pub struct Header {
     pub next_offset: u64,
 }
 
-impl Header {
-    fn parse(b: &[u8; 32]) -> Header {
-        let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().expect("4 bytes"));
-        let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().expect("8 bytes"));
+impl From<table::TableHeader> for Header {
+    fn from(h: table::TableHeader) -> Header {
         Header {
-            magic: u32_at(0),
-            version: u32_at(4),
-            entry_count: u32_at(8),
-            max_entries: u32_at(12),
-            memory_size: u64_at(16),
-            next_offset: u64_at(24),
+            magic: h.magic,
+            version: h.version,
+            entry_count: h.entry_count,
+            max_entries: h.max_entries,
+            memory_size: h.memory_size,
+            next_offset: h.next_offset,
+        }
+    }
+}
+
+impl From<Header> for table::TableHeader {
+    fn from(h: Header) -> table::TableHeader {
+        table::TableHeader {
+            magic: h.magic,
+            version: h.version,
+            entry_count: h.entry_count,
+            max_entries: h.max_entries,
+            memory_size: h.memory_size,
+            next_offset: h.next_offset,
         }
     }
 }
@@ -121,7 +133,7 @@ pub fn read_raw_table(f: &File, file_size: u64) -> io::Result<RawTable> {
     }
     let mut hb = [0u8; 32];
     f.read_exact_at(&mut hb, 0)?;
-    let h = Header::parse(&hb);
+    let h = Header::from(table::TableHeader::from_bytes(&hb));
     raw.header = Some(h);
     if h.magic != MAGIC {
         return Ok(raw);
@@ -131,11 +143,9 @@ pub fn read_raw_table(f: &File, file_size: u64) -> io::Result<RawTable> {
     let mut buf = vec![0u8; (n * ENTRY_SIZE) as usize];
     f.read_exact_at(&mut buf, HEADER_SIZE)?;
     for e in buf.chunks_exact(ENTRY_SIZE as usize) {
-        let mut name = [0u8; NAME_FIELD];
-        name.copy_from_slice(&e[..NAME_FIELD]);
-        let off = u64::from_le_bytes(e[32..40].try_into().expect("8 bytes"));
-        let size = u64::from_le_bytes(e[40..48].try_into().expect("8 bytes"));
-        raw.entries.push((name, off, size));
+        let e: &[u8; ENTRY_SIZE as usize] = e.try_into().expect("chunks of ENTRY_SIZE");
+        let e = table::RawEntry::from_bytes(e);
+        raw.entries.push((e.name, e.offset, e.size));
     }
     Ok(raw)
 }
@@ -162,14 +172,7 @@ pub fn table_problems(raw: &RawTable) -> (Vec<Problem>, Vec<EntryInfo>) {
         };
         return (vec![problem("header fits", detail)], Vec::new());
     };
-    let header = table::TableHeader {
-        magic: h.magic,
-        version: h.version,
-        entry_count: h.entry_count,
-        max_entries: h.max_entries,
-        memory_size: h.memory_size,
-        next_offset: h.next_offset,
-    };
+    let header = table::TableHeader::from(h);
     let entries: Vec<table::RawEntry> = raw
         .entries
         .iter()
