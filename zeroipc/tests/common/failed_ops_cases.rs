@@ -606,8 +606,12 @@ fn ring_rows() -> Vec<Case> {
             r: Ring::<u64> => given_back(r.write(99), 99)),
         case!("Ring", "write_bulk on full", ring_full, ring_full_intact;
             r: Ring::<u64> => zero(r.write_bulk(&[99, 98]))),
+        case!("Ring", "write_timeout on full", ring_full, ring_full_intact;
+            r: Ring::<u64> => timed_out_given_back(r.write_timeout(99, SHORT), 99)),
         case!("Ring", "read on empty", ring_empty, ring_empty_intact;
             r: Ring::<u64> => none(r.read())),
+        case!("Ring", "read_timeout on empty", ring_empty, ring_empty_intact;
+            r: Ring::<u64> => timed_out(r.read_timeout(SHORT))),
         case!("Ring", "read_bulk on empty", ring_empty, ring_empty_intact;
         r: Ring::<u64> => {
             let mut out = [7u64; 3];
@@ -861,6 +865,8 @@ fn pool_rows() -> Vec<Case> {
             },
             pool_exhausted_intact,
         ),
+        case!("Pool", "allocate_timeout from an exhausted pool", pool_exhausted, pool_exhausted_intact;
+            p: Pool::<u64> => timed_out(p.allocate_timeout(SHORT))),
         case!("Pool", "deallocate an index out of range", pool_exhausted, pool_exhausted_intact;
             p: Pool::<u64> => any_err(p.deallocate(PoolHandle::from_index(4)))),
         case!("Pool", "get an index out of range", pool_exhausted, pool_exhausted_intact;
