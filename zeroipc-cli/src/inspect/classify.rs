@@ -362,7 +362,7 @@ pub fn classify(
         if let Some(base) = e.name.strip_suffix("_mtx") {
             cands.push((Kind::Structure(SK::Monitor), base.to_owned()));
         }
-        if e.size == 12 {
+        if e.size == zeroipc::format::event::SIZE {
             cands.push((Kind::Structure(SK::Event), e.name.clone()));
         }
         for (k, base) in cands {

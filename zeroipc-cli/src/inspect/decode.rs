@@ -15,8 +15,9 @@ use super::types::{default_for_size, raw_bytes, type_name};
 use super::value::{decode as decode_value, Value};
 use zeroipc::format::map::KeyLayout;
 use zeroipc::format::{
-    array, channel, future, lazy, map, pool, queue, ring, set, signal, stack, ElemLayout,
-    ElementUse, Shape, StructureKind as SK,
+    array, barrier, channel, event, future, latch, lazy, map, monitor, once, pool, queue, ring,
+    rwlock, semaphore, set, signal, stack, stream, ElemLayout, ElementUse, Shape,
+    StructureKind as SK, MARKER_SIZE,
 };
 use zeroipc::layout::{Prim, TypeLayout};
 use zeroipc::raw::{RawQueue, RawRing, RawStack};
@@ -1143,10 +1144,11 @@ fn ring_on(v: &View, ctx: &Ctx, given: Option<&'static TypeLayout>) -> R<Decoded
             "capacity {cap} bytes is not a positive multiple of elem_size {es}"
         ));
     }
-    if cap.checked_add(24) != Some(v.size) {
+    let need = sized(es).ok().and_then(|e| ring::entry_size(cap / es, e));
+    if need != Some(v.size) {
         return Err(format!(
             "capacity {cap} bytes needs {} bytes, the entry has {}",
-            cap + 24,
+            need.map_or("too many".to_owned(), |n| n.to_string()),
             v.size
         ));
     }
@@ -1228,7 +1230,7 @@ struct Sem {
 }
 
 fn sem_read(v: &View) -> R<Sem> {
-    exact(v, 16)?;
+    exact(v, semaphore::SIZE)?;
     Ok(Sem {
         count: v.i32(0)?,
         waiting: v.i32(4)?,
@@ -1321,7 +1323,7 @@ fn mutex(ctx: &Ctx) -> R<Decoded> {
 
 fn barrier(ctx: &Ctx) -> R<Decoded> {
     let v = ctx.main()?;
-    exact(v, 16)?;
+    exact(v, barrier::SIZE)?;
     let arrived = v.i32(0)?;
     let gen = v.i32(4)?;
     let n = v.i32(8)?;
@@ -1351,7 +1353,7 @@ fn barrier(ctx: &Ctx) -> R<Decoded> {
 
 fn latch(ctx: &Ctx) -> R<Decoded> {
     let v = ctx.main()?;
-    exact(v, 16)?;
+    exact(v, latch::SIZE)?;
     let count = v.i32(0)?;
     let initial = v.i32(4)?;
     if v.u64(8)? != 0 {
@@ -1384,7 +1386,7 @@ fn latch(ctx: &Ctx) -> R<Decoded> {
 
 fn once(ctx: &Ctx) -> R<Decoded> {
     let v = ctx.main()?;
-    exact(v, 4)?;
+    exact(v, once::SIZE)?;
     let st = v.u32(0)?;
     let names = ["PENDING", "RUNNING", "DONE"];
     let mut d = Decoded {
@@ -1402,7 +1404,7 @@ fn once(ctx: &Ctx) -> R<Decoded> {
 
 fn event(ctx: &Ctx) -> R<Decoded> {
     let v = ctx.main()?;
-    exact(v, 12)?;
+    exact(v, event::SIZE)?;
     let signaled = v.u32(0)?;
     let mode = v.u32(4)?;
     let waiting = v.u32(8)?;
@@ -1447,12 +1449,12 @@ fn event(ctx: &Ctx) -> R<Decoded> {
 }
 
 fn marker_ok(ctx: &Ctx) -> R<()> {
-    exact(ctx.part("marker")?, 1)
+    exact(ctx.part("marker")?, MARKER_SIZE)
 }
 
 fn rwlock(ctx: &Ctx) -> R<Decoded> {
     let st = ctx.part("state")?;
-    exact(st, 8)?;
+    exact(st, rwlock::STATE_SIZE)?;
     marker_ok(ctx)?;
     let readers = st.i32(0)?;
     let writer = st.i32(4)?;
@@ -1490,7 +1492,7 @@ fn rwlock(ctx: &Ctx) -> R<Decoded> {
 fn monitor(ctx: &Ctx) -> R<Decoded> {
     marker_ok(ctx)?;
     let c = ctx.part("count")?;
-    exact(c, 4)?;
+    exact(c, monitor::COUNT_SIZE)?;
     let waiting = c.u32(0)?;
     let mut d = Decoded::default();
     let m = mutex_on(ctx.part("mtx")?, "mtx: ", &mut d)?;
@@ -1743,7 +1745,7 @@ fn lazy(ctx: &Ctx) -> R<Decoded> {
 
 fn stream(ctx: &Ctx) -> R<Decoded> {
     let h = ctx.part("header")?;
-    exact(h, 56)?;
+    exact(h, stream::HEADER_SIZE)?;
     let seq = h.u64(0)?;
     let subs = h.u32(8)?;
     let closed = h.u8(12)?;
@@ -1780,7 +1782,7 @@ fn stream(ctx: &Ctx) -> R<Decoded> {
 
 fn channel(ctx: &Ctx) -> R<Decoded> {
     let h = ctx.part("header")?;
-    exact(h, 32)?;
+    exact(h, channel::HEADER_SIZE)?;
     let cap = h.u32(0)? as u64;
     let senders = h.u32(4)?;
     let receivers = h.u32(8)?;
@@ -1907,7 +1909,7 @@ fn channel(ctx: &Ctx) -> R<Decoded> {
 
 fn stream_void(ctx: &Ctx) -> R<Decoded> {
     let v = ctx.main()?;
-    exact(v, 16)?;
+    exact(v, stream::VOID_SIZE)?;
     let n = v.u64(0)?;
     let closed = v.u8(8)?;
     if closed > 1 || v.bytes(9, 7)?.iter().any(|&b| b != 0) {
@@ -1982,7 +1984,7 @@ fn self_description(ctx: &Ctx) -> R<Decoded> {
 }
 
 fn marker(ctx: &Ctx) -> R<Decoded> {
-    exact(ctx.main()?, 1)?;
+    exact(ctx.main()?, MARKER_SIZE)?;
     Ok(Decoded {
         summary: "1-byte marker".to_owned(),
         ..Default::default()
