@@ -507,12 +507,14 @@ impl RawRing {
     /// Current `write_pos` (acquire), for composites such as Stream.
     #[inline]
     pub fn write_pos(&self) -> u64 {
+        // Acquire: the producer's element bytes before it are visible.
         self.wp().load(Ordering::Acquire)
     }
 
     /// Current `read_pos` (acquire), for composites such as Stream.
     #[inline]
     pub fn read_pos(&self) -> u64 {
+        // Acquire: the consumer's copies before it are finished.
         self.rp().load(Ordering::Acquire)
     }
 

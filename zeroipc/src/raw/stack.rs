@@ -642,6 +642,8 @@ impl RawStack {
     /// Number of values (a snapshot): `top + 1`, clamped to `0..=capacity`.
     #[inline]
     pub fn len(&self) -> usize {
+        // Acquire as the reference; a count only (the values themselves are
+        // ordered by their slot states), stale as soon as it is read.
         let t = self.top().load(Ordering::Acquire);
         (t.saturating_add(1).max(0) as u32).min(self.capacity) as usize
     }
@@ -649,6 +651,7 @@ impl RawStack {
     /// True when `top < 0` (a snapshot).
     #[inline]
     pub fn is_empty(&self) -> bool {
+        // Acquire as `len`: a snapshot.
         self.top().load(Ordering::Acquire) < 0
     }
 }
