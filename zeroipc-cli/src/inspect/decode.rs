@@ -432,10 +432,10 @@ fn array(ctx: &Ctx) -> R<Decoded> {
 pub const MIN_QUEUE_CAPACITY: u64 = queue::MIN_CAPACITY;
 
 fn queue_on(v: &View, ctx: &Ctx, types_elem: Option<&'static TypeLayout>) -> R<Decoded> {
-    let head = v.u32(0)?;
-    let tail = v.u32(4)?;
-    let cap = v.u32(8)? as u64;
-    let es = v.u32(12)? as u64;
+    let head = v.u32(queue::HEAD)?;
+    let tail = v.u32(queue::TAIL)?;
+    let cap = v.u32(queue::CAPACITY)? as u64;
+    let es = v.u32(queue::ELEM_SIZE)? as u64;
     if cap == 0 || !cap.is_power_of_two() {
         return Err(format!("capacity {cap} is not a power of two"));
     }
@@ -585,10 +585,10 @@ fn queue(ctx: &Ctx) -> R<Decoded> {
 
 fn stack(ctx: &Ctx) -> R<Decoded> {
     let v = ctx.main()?;
-    let top = v.i32(0)?;
-    let cap = v.u32(4)? as u64;
-    let es = v.u32(8)? as u64;
-    let reserved = v.u32(12)?;
+    let top = v.i32(stack::TOP)?;
+    let cap = v.u32(stack::CAPACITY)? as u64;
+    let es = v.u32(stack::ELEM_SIZE)? as u64;
+    let reserved = v.u32(stack::RESERVED)?;
     if es == 0 || cap == 0 {
         return Err(format!("capacity {cap} / elem_size {es}"));
     }
@@ -850,10 +850,10 @@ fn scan_slots(
 
 fn map(ctx: &Ctx) -> R<Decoded> {
     let v = ctx.main()?;
-    let size = v.u32(0)? as u64;
-    let cap = v.u32(4)? as u64;
-    let ks = v.u32(8)? as u64;
-    let vs = v.u32(12)? as u64;
+    let size = v.u32(map::SIZE)? as u64;
+    let cap = v.u32(map::CAPACITY)? as u64;
+    let ks = v.u32(map::KEY_SIZE)? as u64;
+    let vs = v.u32(map::VALUE_SIZE)? as u64;
     if ks == 0 || vs == 0 || vs > 8 || cap == 0 {
         return Err(format!("key_size {ks} / value_size {vs} out of range"));
     }
@@ -923,10 +923,10 @@ fn map(ctx: &Ctx) -> R<Decoded> {
 
 fn set(ctx: &Ctx) -> R<Decoded> {
     let v = ctx.main()?;
-    let size = v.u32(0)? as u64;
-    let cap = v.u32(4)? as u64;
-    let es = v.u32(8)? as u64;
-    let reserved = v.u32(12)?;
+    let size = v.u32(set::SIZE)? as u64;
+    let cap = v.u32(set::CAPACITY)? as u64;
+    let es = v.u32(set::ELEM_SIZE)? as u64;
+    let reserved = v.u32(set::RESERVED)?;
     if es == 0 || cap == 0 {
         return Err(format!("capacity {cap} / elem_size {es}"));
     }
@@ -990,11 +990,11 @@ fn set(ctx: &Ctx) -> R<Decoded> {
 
 fn pool(ctx: &Ctx) -> R<Decoded> {
     let v = ctx.main()?;
-    let free_head = v.u64(0)?;
-    let allocated = v.u32(8)? as u64;
-    let pad = v.u32(12)?;
-    let cap = v.u32(16)? as u64;
-    let es = v.u32(20)? as u64;
+    let free_head = v.u64(pool::FREE_HEAD)?;
+    let allocated = v.u32(pool::ALLOCATED)? as u64;
+    let pad = v.u32(pool::PADDING)?;
+    let cap = v.u32(pool::CAPACITY)? as u64;
+    let es = v.u32(pool::ELEM_SIZE)? as u64;
     if es == 0 || cap == 0 {
         return Err(format!("capacity {cap} / elem_size {es}"));
     }
@@ -1135,10 +1135,10 @@ fn pool(ctx: &Ctx) -> R<Decoded> {
 // ---------------------------------------------------------------- Ring
 
 fn ring_on(v: &View, ctx: &Ctx, given: Option<&'static TypeLayout>) -> R<Decoded> {
-    let wp = v.u64(0)?;
-    let rp = v.u64(8)?;
-    let cap = v.u32(16)? as u64;
-    let es = v.u32(20)? as u64;
+    let wp = v.u64(ring::WRITE_POS)?;
+    let rp = v.u64(ring::READ_POS)?;
+    let cap = v.u32(ring::CAPACITY)? as u64;
+    let es = v.u32(ring::ELEM_SIZE)? as u64;
     if es == 0 || cap == 0 || cap % es != 0 {
         return Err(format!(
             "capacity {cap} bytes is not a positive multiple of elem_size {es}"
@@ -1232,10 +1232,10 @@ struct Sem {
 fn sem_read(v: &View) -> R<Sem> {
     exact(v, semaphore::SIZE)?;
     Ok(Sem {
-        count: v.i32(0)?,
-        waiting: v.i32(4)?,
-        max: v.i32(8)?,
-        pad: v.u32(12)?,
+        count: v.i32(semaphore::COUNT)?,
+        waiting: v.i32(semaphore::WAITING)?,
+        max: v.i32(semaphore::MAX_COUNT)?,
+        pad: v.u32(semaphore::PADDING)?,
     })
 }
 
@@ -1324,10 +1324,10 @@ fn mutex(ctx: &Ctx) -> R<Decoded> {
 fn barrier(ctx: &Ctx) -> R<Decoded> {
     let v = ctx.main()?;
     exact(v, barrier::SIZE)?;
-    let arrived = v.i32(0)?;
-    let gen = v.i32(4)?;
-    let n = v.i32(8)?;
-    let pad = v.u32(12)?;
+    let arrived = v.i32(barrier::ARRIVED)?;
+    let gen = v.i32(barrier::GENERATION)?;
+    let n = v.i32(barrier::PARTICIPANTS)?;
+    let pad = v.u32(barrier::PADDING)?;
     if n <= 0 {
         return Err(format!("participants {n}"));
     }
@@ -1354,9 +1354,9 @@ fn barrier(ctx: &Ctx) -> R<Decoded> {
 fn latch(ctx: &Ctx) -> R<Decoded> {
     let v = ctx.main()?;
     exact(v, latch::SIZE)?;
-    let count = v.i32(0)?;
-    let initial = v.i32(4)?;
-    if v.u64(8)? != 0 {
+    let count = v.i32(latch::COUNT)?;
+    let initial = v.i32(latch::INITIAL)?;
+    if v.u64(latch::PADDING)? != 0 {
         return Err("padding bytes 8..16 are not zero".to_owned());
     }
     let mut d = Decoded {
@@ -1387,7 +1387,7 @@ fn latch(ctx: &Ctx) -> R<Decoded> {
 fn once(ctx: &Ctx) -> R<Decoded> {
     let v = ctx.main()?;
     exact(v, once::SIZE)?;
-    let st = v.u32(0)?;
+    let st = v.u32(once::STATE)?;
     let names = ["PENDING", "RUNNING", "DONE"];
     let mut d = Decoded {
         fields: vec![f("state", named(st as u64, &names))],
@@ -1405,9 +1405,9 @@ fn once(ctx: &Ctx) -> R<Decoded> {
 fn event(ctx: &Ctx) -> R<Decoded> {
     let v = ctx.main()?;
     exact(v, event::SIZE)?;
-    let signaled = v.u32(0)?;
-    let mode = v.u32(4)?;
-    let waiting = v.u32(8)?;
+    let signaled = v.u32(event::SIGNALED)?;
+    let mode = v.u32(event::MODE)?;
+    let waiting = v.u32(event::WAITING)?;
     let sem = sem_read(ctx.part("sem")?)?;
     let mut d = Decoded {
         fields: vec![
@@ -1493,7 +1493,7 @@ fn monitor(ctx: &Ctx) -> R<Decoded> {
     marker_ok(ctx)?;
     let c = ctx.part("count")?;
     exact(c, monitor::COUNT_SIZE)?;
-    let waiting = c.u32(0)?;
+    let waiting = c.u32(monitor::WAITERS)?;
     let mut d = Decoded::default();
     let m = mutex_on(ctx.part("mtx")?, "mtx: ", &mut d)?;
     let cond = sem_read(ctx.part("cond")?)?;
@@ -1513,7 +1513,7 @@ fn signal(ctx: &Ctx) -> R<Decoded> {
     if st.size < 16 || st.size % 8 != 0 {
         return Err(format!("state entry is {} bytes", st.size));
     }
-    let version = st.u64(0)?;
+    let version = st.u64(signal::VERSION)?;
     let t = match ctx.types.elem {
         Some(t) => {
             let need = signal::state_size(elem_of(t)?);
@@ -1565,9 +1565,9 @@ fn c_str(b: &[u8]) -> (String, bool) {
 
 fn future(ctx: &Ctx) -> R<Decoded> {
     let v = ctx.main()?;
-    let st = v.u32(0)?;
-    let waiters = v.u32(4)?;
-    let time = v.u64(8)?;
+    let st = v.u32(future::STATE)?;
+    let waiters = v.u32(future::WAITERS)?;
+    let time = v.u64(future::COMPLETION_TIME)?;
     let (t, g) = match ctx.types.elem {
         Some(t) => {
             let need = future::entry_size(elem_of(t)?);
@@ -1688,7 +1688,7 @@ fn lazy(ctx: &Ctx) -> R<Decoded> {
             v.size
         ));
     }
-    let st = v.u32(0)?;
+    let st = v.u32(lazy::STATE)?;
     let op = v.u32(comp)?;
     if st > 3 || op > 5 {
         return Err(format!("state {st} / operation {op} out of range"));
@@ -1746,10 +1746,10 @@ fn lazy(ctx: &Ctx) -> R<Decoded> {
 fn stream(ctx: &Ctx) -> R<Decoded> {
     let h = ctx.part("header")?;
     exact(h, stream::HEADER_SIZE)?;
-    let seq = h.u64(0)?;
-    let subs = h.u32(8)?;
-    let closed = h.u8(12)?;
-    let bufcap = h.u32(16)? as u64;
+    let seq = h.u64(stream::SEQUENCE)?;
+    let subs = h.u32(stream::SUBSCRIBERS)?;
+    let closed = h.u8(stream::CLOSED)?;
+    let bufcap = h.u32(stream::BUFFER_CAPACITY)? as u64;
     let (name, _) = c_str(&h.bytes(20, 32)?);
     let mut d = ring_on(ctx.part("buffer")?, ctx, ctx.types.elem)?;
     let es = d.elem_size.unwrap_or(1);
@@ -1783,12 +1783,12 @@ fn stream(ctx: &Ctx) -> R<Decoded> {
 fn channel(ctx: &Ctx) -> R<Decoded> {
     let h = ctx.part("header")?;
     exact(h, channel::HEADER_SIZE)?;
-    let cap = h.u32(0)? as u64;
-    let senders = h.u32(4)?;
-    let receivers = h.u32(8)?;
-    let closed = h.u8(12)?;
-    let send_seq = h.u64(16)?;
-    let recv_seq = h.u64(24)?;
+    let cap = h.u32(channel::CAPACITY)? as u64;
+    let senders = h.u32(channel::SENDERS)?;
+    let receivers = h.u32(channel::RECEIVERS)?;
+    let closed = h.u8(channel::CLOSED)?;
+    let send_seq = h.u64(channel::SEND_SEQ)?;
+    let recv_seq = h.u64(channel::RECV_SEQ)?;
     let head = vec![
         f("capacity", u(cap)),
         f("senders", u(senders)),
@@ -1910,8 +1910,8 @@ fn channel(ctx: &Ctx) -> R<Decoded> {
 fn stream_void(ctx: &Ctx) -> R<Decoded> {
     let v = ctx.main()?;
     exact(v, stream::VOID_SIZE)?;
-    let n = v.u64(0)?;
-    let closed = v.u8(8)?;
+    let n = v.u64(stream::VOID_EVENT_COUNT)?;
+    let closed = v.u8(stream::VOID_CLOSED)?;
     if closed > 1 || v.bytes(9, 7)?.iter().any(|&b| b != 0) {
         return Err("closed flag / padding not 0".to_owned());
     }
