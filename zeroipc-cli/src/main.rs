@@ -98,7 +98,7 @@ enum Cmd {
         #[arg(long, default_value = "0", value_parser = parse_number)]
         offset: u64,
     },
-    /// Every FORMAT.md §2 table check and per-structure header/state
+    /// Every docs/FORMAT.md §2 table check and per-structure header/state
     /// checks: exit 0 when sound, 1 with one line per problem.
     Check {
         /// Segment name.

@@ -11,7 +11,7 @@ use crate::{CliError, Global, Problem, EXIT_OK, EXIT_PROBLEM};
 use serde::Serialize;
 use std::io::Write;
 
-/// Every problem of a segment: table checks (FORMAT.md §2 and
+/// Every problem of a segment: table checks (docs/FORMAT.md §2 and
 /// consistency) and per-structure header and state checks, plus notes
 /// (not problems) about what could not be checked.
 pub fn check_problems(

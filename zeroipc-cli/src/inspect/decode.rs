@@ -1,4 +1,4 @@
-//! Byte-level decoders, one per structure kind (FORMAT.md §3-§4).
+//! Byte-level decoders, one per structure kind (docs/FORMAT.md §3-§4; offsets and formulas from `zeroipc::format`).
 //!
 //! A decoder reads a structure's header through bounds-checked [`View`]s,
 //! checks that the header describes the entry exactly (the size formula of
