@@ -518,23 +518,11 @@ fn queue_on(v: &View, ctx: &Ctx, types_elem: Option<&'static TypeLayout>) -> R<D
         // The runtime's queue says which values are queued, in pop order;
         // the slots are read directly only when it cannot be asked (a file
         // read, or a queue the runtime refuses to open).
-        let items = match runtime_items(v, |seg, name| {
+        let runtime = runtime_items(v, |seg, name| {
             RawQueue::open(seg, name, None).map(|q| q.items())
-        }) {
-            Some(values) => window_items(&values, a, b, slot_of, t),
-            None => {
-                let mut items = Vec::new();
-                for k in a..b {
-                    let slot = slot_of(k);
-                    items.push(Item {
-                        index: slot,
-                        key: None,
-                        value: read_value(v, queue::DATA + slot * es, t)?,
-                    });
-                }
-                items
-            }
-        };
+        });
+        let at = |k| queue::DATA + slot_of(k) * es;
+        let items = contents_items(v, runtime, (a, b), slot_of, at, t)?;
         d.contents = Some(Contents {
             order: "pop order, oldest first",
             total: count,
@@ -553,6 +541,31 @@ fn runtime_items(
     open: impl FnOnce(&zeroipc::Segment, &str) -> zeroipc::Result<Vec<Vec<u8>>>,
 ) -> Option<Vec<Vec<u8>>> {
     open(v.segment()?, &v.name).ok()
+}
+
+/// Items `[a, b)` of a structure's contents (positions in its contents
+/// order), each at index `index_of(position)`: from the runtime's values
+/// when it reported them, else read at `at(position)` in the view.
+fn contents_items(
+    v: &View,
+    runtime: Option<Vec<Vec<u8>>>,
+    (a, b): (u64, u64),
+    index_of: impl Fn(u64) -> u64,
+    at: impl Fn(u64) -> u64,
+    t: &TypeLayout,
+) -> R<Vec<Item>> {
+    match runtime {
+        Some(values) => Ok(window_items(&values, a, b, index_of, t)),
+        None => (a..b)
+            .map(|k| {
+                Ok(Item {
+                    index: index_of(k),
+                    key: None,
+                    value: read_value(v, at(k), t)?,
+                })
+            })
+            .collect(),
+    }
 }
 
 /// Items `[a, b)` of `values` (positions in the contents order), each at
@@ -661,24 +674,10 @@ fn stack(ctx: &Ctx) -> R<Decoded> {
         let runtime = runtime_items(v, |seg, name| {
             RawStack::open(seg, name, None).map(|st| st.items().into_iter().rev().collect())
         });
-        let items = match runtime {
-            Some(values) => {
-                let n = values.len() as u64;
-                window_items(&values, a, b, |k| n.saturating_sub(1 + k), t)
-            }
-            None => {
-                let mut items = Vec::new();
-                for k in a..b {
-                    let slot = count - 1 - k;
-                    items.push(Item {
-                        index: slot,
-                        key: None,
-                        value: read_value(v, stack::DATA + slot * es, t)?,
-                    });
-                }
-                items
-            }
-        };
+        let n = runtime.as_ref().map_or(count, |values| values.len() as u64);
+        let slot_of = |k: u64| n.saturating_sub(1 + k);
+        let at = |k| stack::DATA + slot_of(k) * es;
+        let items = contents_items(v, runtime, (a, b), slot_of, at, t)?;
         d.contents = Some(Contents {
             order: "pop order, top first",
             total: count,
@@ -1180,25 +1179,13 @@ fn ring_on(v: &View, ctx: &Ctx, given: Option<&'static TypeLayout>) -> R<Decoded
     d.fill = Some(count);
     d.summary = format!("{count} of {cap_el} ({})", pct(count, cap_el));
     if let Some((a, b)) = ctx.window(count) {
-        let index_of = |k: u64| ((rp + k * es) % cap) / es;
+        let offset_of = |k: u64| (rp + k * es) % cap;
         let runtime = runtime_items(v, |seg, name| {
             RawRing::open(seg, name, None).map(|r| r.items())
         });
-        let items = match runtime {
-            Some(values) => window_items(&values, a, b, index_of, t),
-            None => {
-                let mut items = Vec::new();
-                for k in a..b {
-                    let off = (rp + k * es) % cap;
-                    items.push(Item {
-                        index: off / es,
-                        key: None,
-                        value: read_value(v, ring::DATA + off, t)?,
-                    });
-                }
-                items
-            }
-        };
+        let index_of = |k| offset_of(k) / es;
+        let at = |k| ring::DATA + offset_of(k);
+        let items = contents_items(v, runtime, (a, b), index_of, at, t)?;
         d.contents = Some(Contents {
             order: "read order, oldest first",
             total: count,
