@@ -20,7 +20,7 @@ use zeroipc::format::{
     StructureKind as SK, MARKER_SIZE,
 };
 use zeroipc::layout::{Prim, TypeLayout};
-use zeroipc::raw::{RawQueue, RawRing, RawStack};
+use zeroipc::raw::{RawPool, RawQueue, RawRing, RawStack};
 
 /// What the inspector can find in a table entry: one of the format
 /// catalogue's structure kinds, or one of the entries that are not
@@ -543,6 +543,13 @@ fn runtime_items(
     open(v.segment()?, &v.name).ok()
 }
 
+/// A pool's allocated nodes (index, bytes) as the runtime's pool lists them,
+/// when the runtime mapped the segment and opens the entry as a pool.
+fn runtime_nodes(v: &View) -> Option<Vec<(u32, Vec<u8>)>> {
+    let pool = RawPool::open(v.segment()?, &v.name, None).ok()?;
+    pool.items().ok()
+}
+
 /// Items `[a, b)` of a structure's contents (positions in its contents
 /// order), each at index `index_of(position)`: from the runtime's values
 /// when it reported them, else read at `at(position)` in the view.
@@ -987,6 +994,37 @@ fn set(ctx: &Ctx) -> R<Decoded> {
 
 // ---------------------------------------------------------------- Pool
 
+/// Walks a pool's free list from `head_idx`: which nodes are on it, in
+/// list order, and whether the walk ended cleanly (a link out of range or a
+/// cycle is reported in `problems`).
+fn walk_free_list(
+    head_idx: u64,
+    cap: u64,
+    next_of: impl Fn(u64) -> u64,
+    problems: &mut Vec<String>,
+) -> (Vec<bool>, Vec<u64>, bool) {
+    let mut on_free = vec![false; cap as usize];
+    let mut order = Vec::new();
+    let mut cur = head_idx;
+    while cur != pool::NONE as u64 {
+        if cur >= cap {
+            problems.push(format!(
+                "free list: node {} links to {cur}, outside [0, {cap})",
+                order.last().copied().unwrap_or(head_idx)
+            ));
+            return (on_free, order, false);
+        }
+        if on_free[cur as usize] {
+            problems.push(format!("free list: cycle at node {cur}"));
+            return (on_free, order, false);
+        }
+        on_free[cur as usize] = true;
+        order.push(cur);
+        cur = next_of(cur);
+    }
+    (on_free, order, true)
+}
+
 fn pool(ctx: &Ctx) -> R<Decoded> {
     let v = ctx.main()?;
     let free_head = v.u64(pool::FREE_HEAD)?;
@@ -1019,7 +1057,7 @@ fn pool(ctx: &Ctx) -> R<Decoded> {
     let (t, g) = elem_type(&ctx.types, ctx.types.elem, es, "elem_size")?;
     let head_idx = free_head & 0xFFFF_FFFF;
     let gen = free_head >> 32;
-    const NONE: u64 = 0xFFFF_FFFF;
+    const NONE: u64 = pool::NONE as u64;
     let mut d = Decoded {
         fields: vec![
             f("capacity", u(cap)),
@@ -1062,33 +1100,12 @@ fn pool(ctx: &Ctx) -> R<Decoded> {
     if !(ctx.deep || ctx.want.is_some()) {
         return Ok(d);
     }
-    let block = read_block(v, 24, cap, stride)?;
+    let block = read_block(v, pool::NODES, cap, stride)?;
     let next_of = |k: u64| {
         let o = (k * stride + next_off) as usize;
         u32::from_le_bytes(block[o..o + 4].try_into().expect("4")) as u64
     };
-    let mut on_free = vec![false; cap as usize];
-    let mut order = Vec::new();
-    let mut cur = head_idx;
-    let mut walk_ok = true;
-    while cur != NONE {
-        if cur >= cap {
-            d.problems.push(format!(
-                "free list: node {} links to {cur}, outside [0, {cap})",
-                order.last().copied().unwrap_or(head_idx)
-            ));
-            walk_ok = false;
-            break;
-        }
-        if on_free[cur as usize] {
-            d.problems.push(format!("free list: cycle at node {cur}"));
-            walk_ok = false;
-            break;
-        }
-        on_free[cur as usize] = true;
-        order.push(cur);
-        cur = next_of(cur);
-    }
+    let (on_free, order, walk_ok) = walk_free_list(head_idx, cap, next_of, &mut d.problems);
     let free_len = order.len() as u64;
     d.fields.push(f("free_list_length", u(free_len)));
     let lim = ctx.want.map_or(0, |w| w.limit);
@@ -1104,19 +1121,28 @@ fn pool(ctx: &Ctx) -> R<Decoded> {
         ));
     }
     if let Some((a, b)) = ctx.window(u64::MAX) {
-        let used: Vec<u64> = (0..cap).filter(|&k| !on_free[k as usize]).collect();
+        // The allocated nodes as the runtime's pool lists them
+        // (`RawPool::items`), or as the free list walked above leaves them.
+        let runtime = runtime_nodes(v).filter(|_| walk_ok);
+        let used: Vec<(u64, &[u8])> = match &runtime {
+            Some(nodes) => nodes
+                .iter()
+                .map(|(k, b)| (u64::from(*k), b.as_slice()))
+                .collect(),
+            None => (0..cap)
+                .filter(|&k| !on_free[k as usize])
+                .map(|k| (k, &block[(k * stride) as usize..(k * stride + es) as usize]))
+                .collect(),
+        };
         let total = used.len() as u64;
         let (a, b) = (a.min(total), b.min(total));
         let items = if walk_ok {
             used[a as usize..b as usize]
                 .iter()
-                .map(|&k| Item {
+                .map(|&(k, bytes)| Item {
                     index: k,
                     key: None,
-                    value: decode_value(
-                        t,
-                        &block[(k * stride) as usize..(k * stride + es) as usize],
-                    ),
+                    value: decode_value(t, bytes),
                 })
                 .collect()
         } else {
