@@ -1,8 +1,6 @@
 //! `zeroipc list`.
 
-use crate::inspect::source::{
-    invalid_reason, open_readonly, read_raw_table, table_problems, EXTRA_TABLE_CHECKS,
-};
+use crate::inspect::source::{invalid_reason, open_readonly, read_raw_table, table_refusal};
 use crate::output::{self as render, emit_json, out_err};
 use crate::{CliError, Global, EXIT_OK};
 use serde::Serialize;
@@ -95,12 +93,8 @@ pub fn list_one(dir: &std::path::Path, file: &str) -> ListRow {
             row.bytes_used = Some(h.next_offset);
         }
     }
-    let (problems, _) = table_problems(&raw);
-    match problems
-        .iter()
-        .find(|p| !EXTRA_TABLE_CHECKS.contains(&p.check))
-    {
-        Some(p) => row.invalid = Some(invalid_reason(p)),
+    match table_refusal(&raw) {
+        Some(p) => row.invalid = Some(invalid_reason(&p)),
         None => row.valid = true,
     }
     row

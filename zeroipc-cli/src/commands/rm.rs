@@ -1,8 +1,7 @@
 //! `zeroipc rm`.
 
 use crate::inspect::source::{
-    display_name, invalid_reason, open_readonly, path_of, read_raw_table, table_problems,
-    EXTRA_TABLE_CHECKS,
+    display_name, invalid_reason, open_readonly, path_of, read_raw_table, table_refusal,
 };
 use crate::output::{emit_json, out_err};
 use crate::{CliError, Global, EXIT_OK};
@@ -29,11 +28,8 @@ pub fn rm(seg: &str, force: bool, g: &Global, out: &mut dyn Write) -> Result<i32
             Err(e) => Some(format!("it cannot be read ({e})")),
             Ok((f, m)) => match read_raw_table(&f, m.len()) {
                 Err(e) => Some(format!("it cannot be read ({e})")),
-                Ok(raw) => table_problems(&raw)
-                    .0
-                    .iter()
-                    .find(|p| !EXTRA_TABLE_CHECKS.contains(&p.check))
-                    .map(|p| format!("it is not a valid ZeroIPC segment: {}", invalid_reason(p))),
+                Ok(raw) => table_refusal(&raw)
+                    .map(|p| format!("it is not a valid ZeroIPC segment: {}", invalid_reason(&p))),
             },
         }
     };

@@ -163,22 +163,10 @@ fn problem(check: &'static str, detail: String) -> Problem {
 /// runtime refuses a segment for, then the consistency checks it does not
 /// make), and the entries that passed their own checks.
 pub fn table_problems(raw: &RawTable) -> (Vec<Problem>, Vec<EntryInfo>) {
-    let Some(h) = raw.header else {
-        let len = raw.file_size;
-        let detail = if len == 0 {
-            "empty file (0 bytes)".to_owned()
-        } else {
-            format!("segment is {len} bytes, the header needs {HEADER_SIZE}")
-        };
-        return (vec![problem("header fits", detail)], Vec::new());
+    let report = match validate_raw(raw) {
+        Ok(report) => report,
+        Err(p) => return (vec![p], Vec::new()),
     };
-    let header = table::TableHeader::from(h);
-    let entries: Vec<table::RawEntry> = raw
-        .entries
-        .iter()
-        .map(|&(name, offset, size)| table::RawEntry { name, offset, size })
-        .collect();
-    let report = table::validate(&header, &entries, raw.file_size);
     let problems = report
         .problems
         .into_iter()
@@ -195,6 +183,44 @@ pub fn table_problems(raw: &RawTable) -> (Vec<Problem>, Vec<EntryInfo>) {
         })
         .collect();
     (problems, good)
+}
+
+/// The first problem for which the runtime refuses the segment
+/// ([`table::Level::Invalid`]); the consistency problems `check` also
+/// reports do not count.
+pub fn table_refusal(raw: &RawTable) -> Option<Problem> {
+    match validate_raw(raw) {
+        Err(p) => Some(p),
+        Ok(report) => report
+            .problems
+            .into_iter()
+            .find(|p| p.level == table::Level::Invalid)
+            .map(|p| problem(p.check, p.detail)),
+    }
+}
+
+/// The collecting validator over a raw table; a file too short for the
+/// header is the one problem then.
+fn validate_raw(raw: &RawTable) -> Result<table::TableReport, Problem> {
+    let Some(h) = raw.header else {
+        let len = raw.file_size;
+        let detail = if len == 0 {
+            "empty file (0 bytes)".to_owned()
+        } else {
+            format!("segment is {len} bytes, the header needs {HEADER_SIZE}")
+        };
+        return Err(problem("header fits", detail));
+    };
+    let entries: Vec<table::RawEntry> = raw
+        .entries
+        .iter()
+        .map(|&(name, offset, size)| table::RawEntry { name, offset, size })
+        .collect();
+    Ok(table::validate(
+        &table::TableHeader::from(h),
+        &entries,
+        raw.file_size,
+    ))
 }
 
 enum Src {
@@ -409,17 +435,14 @@ impl Image {
         };
         let raw = read_raw_table(&f, m.len())
             .map_err(|e| CliError::io(format!("{}: {e}", path.display())))?;
-        let (problems, entries) = table_problems(&raw);
         // Only the checks the runtime makes on open refuse the segment.
-        if let Some(p) = problems
-            .iter()
-            .find(|p| !EXTRA_TABLE_CHECKS.contains(&p.check))
-        {
+        if let Some(p) = table_refusal(&raw) {
             return Err(CliError::problem(format!(
                 "segment {name} is not a valid ZeroIPC v2 segment: {} failed ({})\n(run `zeroipc check {name}` to list every problem)",
                 p.check, p.detail
             )));
         }
+        let (_, entries) = table_problems(&raw);
         let header = raw.header.expect("validated");
         Ok(Image {
             name,
@@ -487,15 +510,6 @@ impl Image {
 
 /// Re-exported for the entry name length rule.
 pub const MAX_NAME: usize = NAME_FIELD - 1;
-
-/// Table checks the runtime does not make when opening (reported by
-/// `check`, but they do not make `list` call a segment invalid).
-pub const EXTRA_TABLE_CHECKS: [&str; 4] = [
-    "entry names unique",
-    "entries disjoint",
-    "entry below next_offset",
-    "entry name",
-];
 
 /// The short `invalid:` text for a failed table check.
 pub fn invalid_reason(p: &Problem) -> String {
