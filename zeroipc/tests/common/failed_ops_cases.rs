@@ -2095,7 +2095,8 @@ fn segment_one_mutex(seg: &Segment) -> R<Held> {
 fn segment_intact(seg: &Segment, h: Held) -> R<()> {
     let m = take::<Mutex>(h)?;
     let names: Vec<String> = seg.entries()?.into_iter().map(|e| e.name).collect();
-    ensure_eq(names, vec!["x".to_owned()], "table entries")?;
+    let described = zeroipc::format::describe::ENTRY_NAME.to_owned();
+    ensure_eq(names, vec![described, "x".to_owned()], "table entries")?;
     ensure(!m.is_locked(), || "locked".into())?;
     Mutex::open(seg, "x")?.lock_timeout(LONG)?.unlock()?;
     Ok(())
