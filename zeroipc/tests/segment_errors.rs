@@ -157,9 +157,8 @@ fn open_or_create_and_replace() {
     let seg = SegmentOptions::new().open_or_create(&t.name).unwrap();
     Array::<u8>::create(&seg, "x", 1).unwrap();
     let again = SegmentOptions::new().open_or_create(&t.name).unwrap();
-    let names = |s: &Segment| -> Vec<String> {
-        s.entries().unwrap().into_iter().map(|e| e.name).collect()
-    };
+    let names =
+        |s: &Segment| -> Vec<String> { s.entries().unwrap().into_iter().map(|e| e.name).collect() };
     // The self-description entry comes first in every new segment.
     assert_eq!(names(&again), ["__zeroipc_kinds", "x"]);
     let fresh = SegmentOptions::new().create_replacing(&t.name).unwrap();
