@@ -583,10 +583,18 @@ impl Segment {
     }
 
     fn raw_entry(&self, i: u32) -> RawEntry {
+        const WORDS: usize = ENTRY_SIZE as usize / 8;
+        let base = self.entry_base(i);
         let mut bytes = [0u8; ENTRY_SIZE as usize];
-        // SAFETY: the 48-byte entry lies inside the table (see entry_base);
-        // copied by atomic loads into private memory.
-        unsafe { crate::region::copy::load(self.entry_base(i), &mut bytes) };
+        // Six aligned relaxed word loads (what `copy::load` does, without
+        // its general head/tail handling: lookups scan the whole table).
+        for (k, chunk) in bytes.chunks_exact_mut(8).enumerate().take(WORDS) {
+            // SAFETY: the 48-byte entry lies inside the table (see
+            // entry_base) and starts 8-aligned (32 + 48 i from a
+            // page-aligned base); table words are only accessed atomically.
+            let word = unsafe { AtomicU64::from_ptr(base.add(8 * k).cast::<u64>()) };
+            chunk.copy_from_slice(&word.load(Ordering::Relaxed).to_ne_bytes());
+        }
         RawEntry::from_bytes(&bytes)
     }
 
