@@ -414,8 +414,31 @@ pub mod copy {
     /// `[src, src + dst.len())` is valid for reads (mapped), and is only
     /// ever accessed atomically by this process (the crate's rule for
     /// shared bytes).
-    #[inline]
+    #[inline(always)]
     pub unsafe fn load(src: *const u8, dst: &mut [u8]) {
+        // The common element sizes, aligned: one or two word loads inline
+        // (the protocol cores copy elements of a run-time size through
+        // here on every operation).
+        let (n, d) = (dst.len(), dst.as_mut_ptr());
+        if n == 8 && src as usize % 8 == 0 {
+            unit_load!(AtomicU64, src, d);
+        } else if n == 4 && src as usize % 4 == 0 {
+            unit_load!(AtomicU32, src, d);
+        } else if n == 16 && src as usize % 8 == 0 {
+            unit_load!(AtomicU64, src, d);
+            unit_load!(AtomicU64, src.wrapping_add(8), d.wrapping_add(8));
+        } else {
+            // SAFETY: the caller's contract, passed on.
+            unsafe { load_any(src, dst) }
+        }
+    }
+
+    /// [`load`] for any length and alignment.
+    ///
+    /// # Safety
+    /// As [`load`].
+    #[inline(never)]
+    unsafe fn load_any(src: *const u8, dst: &mut [u8]) {
         let n = dst.len();
         let d = dst.as_mut_ptr();
         // Offsets below stay `< n`, so `src + i` and `d + i` stay inside the
@@ -500,8 +523,29 @@ pub mod copy {
     /// # Safety
     /// `[dst, dst + src.len())` is valid for writes (mapped read-write) and
     /// only ever accessed atomically by this process.
-    #[inline]
+    #[inline(always)]
     pub unsafe fn store(dst: *mut u8, src: &[u8]) {
+        // As in `load`: the common aligned element sizes inline.
+        let (n, s) = (src.len(), src.as_ptr());
+        if n == 8 && dst as usize % 8 == 0 {
+            unit_store!(AtomicU64, u64, dst, s);
+        } else if n == 4 && dst as usize % 4 == 0 {
+            unit_store!(AtomicU32, u32, dst, s);
+        } else if n == 16 && dst as usize % 8 == 0 {
+            unit_store!(AtomicU64, u64, dst, s);
+            unit_store!(AtomicU64, u64, dst.wrapping_add(8), s.wrapping_add(8));
+        } else {
+            // SAFETY: the caller's contract, passed on.
+            unsafe { store_any(dst, src) }
+        }
+    }
+
+    /// [`store`] for any length and alignment.
+    ///
+    /// # Safety
+    /// As [`store`].
+    #[inline(never)]
+    unsafe fn store_any(dst: *mut u8, src: &[u8]) {
         let n = src.len();
         let s = src.as_ptr();
         let at = |i: usize| (dst.wrapping_add(i), s.wrapping_add(i));
