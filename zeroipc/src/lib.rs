@@ -48,7 +48,6 @@ pub mod table;
 pub mod wait;
 
 pub use codata::channel::Channel;
-pub use describe::Description;
 pub use codata::future::{Future, FutureState};
 pub use codata::lazy::{Lazy, LazyOp, LazyState};
 pub use codata::stream::{Stream, StreamVoid};
@@ -59,6 +58,7 @@ pub use data::queue::Queue;
 pub use data::ring::Ring;
 pub use data::set::Set;
 pub use data::stack::Stack;
+pub use describe::Description;
 pub use element::{FixedStr, ShmElement};
 pub use error::{Error, Result, SendError};
 pub use open_enum::OpenEnum;

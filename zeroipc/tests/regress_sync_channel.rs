@@ -71,7 +71,10 @@ fn auto_reset_two_signals_release_two_blocked_waiters() {
         ev.signal().unwrap();
         assert_eq!(released(hs), 2, "round {round}: a signal was lost");
         assert!(!ev.is_signaled(), "round {round}: a permit is left over");
-        assert!(!ev.try_wait().unwrap(), "round {round}: a permit is left over");
+        assert!(
+            !ev.try_wait().unwrap(),
+            "round {round}: a permit is left over"
+        );
     }
 }
 
@@ -89,7 +92,10 @@ fn auto_reset_two_pulses_release_two_blocked_waiters() {
     }
     ev.pulse().unwrap();
     assert!(!ev.is_signaled());
-    assert!(!ev.try_wait().unwrap(), "a pulse with nobody waiting stayed pending");
+    assert!(
+        !ev.try_wait().unwrap(),
+        "a pulse with nobody waiting stayed pending"
+    );
 }
 
 /// Item 1: `reset` right after a signal meant for a blocked waiter must not
@@ -121,7 +127,10 @@ fn auto_reset_try_wait_does_not_steal_a_blocked_waiters_signal() {
     for round in 0..10 {
         let hs = blocked_waiters(&seg, "ev", 1);
         ev.signal().unwrap();
-        assert!(!ev.try_wait().unwrap(), "round {round}: try_wait took the signal");
+        assert!(
+            !ev.try_wait().unwrap(),
+            "round {round}: try_wait took the signal"
+        );
         assert_eq!(
             released(hs),
             1,
@@ -147,7 +156,10 @@ fn auto_reset_signals_without_waiters_still_coalesce() {
     ev.signal().unwrap();
     ev.signal().unwrap();
     assert_eq!(released(hs), 1);
-    assert!(ev.try_wait().unwrap(), "the second signal should stay pending");
+    assert!(
+        ev.try_wait().unwrap(),
+        "the second signal should stay pending"
+    );
     assert!(!ev.try_wait().unwrap(), "only one signal may stay pending");
 }
 

@@ -103,4 +103,3 @@ pub use hash::{fnv1a64, fnv1a64_update, murmur64a, FNV1A_OFFSET_BASIS, FNV1A_PRI
 /// assert_eq!(zeroipc::format::MARKER_SIZE, 1);
 /// ```
 pub const MARKER_SIZE: u64 = 1;
-
