@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use zeroipc::data::map::MapInsert;
 use zeroipc::data::set::SetInsert;
-use zeroipc::{Error, Future, Lazy, LazyOp, Map, Segment, Set, Stack, Stream};
+use zeroipc::{Error, Future, Lazy, LazyOp, Map, Set, Stack, Stream};
 
 /// Polls `done` every millisecond for up to `limit`; true once it held.
 fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {

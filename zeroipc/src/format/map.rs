@@ -137,10 +137,7 @@ pub const fn entry_size(capacity: u64, key: ElemLayout, value: ElemLayout) -> Op
 /// ```
 #[inline]
 pub const fn probe_slot(h: u64, i: u64, capacity: u64) -> Option<u64> {
-    match h.wrapping_add(i).checked_rem(capacity) {
-        Some(s) => Some(s),
-        None => None,
-    }
+    h.wrapping_add(i).checked_rem(capacity)
 }
 
 /// Multiplier of the integer key hash (docs/FORMAT.md §5).
