@@ -20,7 +20,9 @@ use zeroipc::format::{
     StructureKind as SK, MARKER_SIZE,
 };
 use zeroipc::layout::{Prim, TypeLayout};
-use zeroipc::raw::{RawPool, RawQueue, RawRing, RawStack};
+use zeroipc::raw::{
+    RawArray, RawChannel, RawMap, RawPool, RawQueue, RawRing, RawSet, RawStack, RawStream,
+};
 
 /// What the inspector can find in a table entry: one of the format
 /// catalogue's structure kinds, or one of the entries that are not
@@ -395,18 +397,18 @@ fn array(ctx: &Ctx) -> R<Decoded> {
         d.fields.push(f("elem_size", u(es)));
     }
     if let (Some(t), Some(es), Some((a, b))) = (t, es, ctx.window(cap)) {
-        let block = read_block(v, 8 + a * es, b - a, es)?;
+        // The runtime's array gives the elements when it opens the entry
+        // (with the recorded layout, else the --type); the bytes are read
+        // directly only for a file or an array it refuses.
+        let given = ctx.types.elem.and_then(|t| elem_of(t).ok());
+        let runtime = runtime_items(v, |seg, name| {
+            RawArray::open(seg, name, given).map(|r| r.items())
+        });
+        let items = contents_items(v, runtime, (a, b), |k| k, |k| array::DATA + k * es, t)?;
         d.contents = Some(Contents {
             order: "index order",
             total: cap,
-            items: (a..b)
-                .zip(block.chunks_exact(es as usize))
-                .map(|(k, c)| Item {
-                    index: k,
-                    key: None,
-                    value: decode_value(t, c),
-                })
-                .collect(),
+            items,
         });
     }
     Ok(d)
@@ -431,7 +433,16 @@ fn array(ctx: &Ctx) -> R<Decoded> {
 /// ```
 pub const MIN_QUEUE_CAPACITY: u64 = queue::MIN_CAPACITY;
 
-fn queue_on(v: &View, ctx: &Ctx, types_elem: Option<&'static TypeLayout>) -> R<Decoded> {
+/// A queue's (or ring's) values as the runtime reports them, asked only when
+/// contents are wanted: `None` when it cannot be asked or refuses.
+type RuntimeItems<'a> = &'a dyn Fn() -> Option<Vec<Vec<u8>>>;
+
+fn queue_on(
+    v: &View,
+    ctx: &Ctx,
+    types_elem: Option<&'static TypeLayout>,
+    runtime: RuntimeItems,
+) -> R<Decoded> {
     let head = v.u32(queue::HEAD)?;
     let tail = v.u32(queue::TAIL)?;
     let cap = v.u32(queue::CAPACITY)? as u64;
@@ -518,11 +529,8 @@ fn queue_on(v: &View, ctx: &Ctx, types_elem: Option<&'static TypeLayout>) -> R<D
         // The runtime's queue says which values are queued, in pop order;
         // the slots are read directly only when it cannot be asked (a file
         // read, or a queue the runtime refuses to open).
-        let runtime = runtime_items(v, |seg, name| {
-            RawQueue::open(seg, name, None).map(|q| q.items())
-        });
         let at = |k| queue::DATA + slot_of(k) * es;
-        let items = contents_items(v, runtime, (a, b), slot_of, at, t)?;
+        let items = contents_items(v, runtime(), (a, b), slot_of, at, t)?;
         d.contents = Some(Contents {
             order: "pop order, oldest first",
             total: count,
@@ -540,6 +548,19 @@ fn runtime_items(
     v: &View,
     open: impl FnOnce(&zeroipc::Segment, &str) -> zeroipc::Result<Vec<Vec<u8>>>,
 ) -> Option<Vec<Vec<u8>>> {
+    open(v.segment()?, &v.name).ok()
+}
+
+/// A map's entries (key bytes, value bytes), or a set's members (value
+/// bytes empty), in slot order.
+type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// A map's or set's entries as the runtime's raw core lists them (see
+/// [`runtime_items`]).
+fn runtime_pairs(
+    v: &View,
+    open: impl FnOnce(&zeroipc::Segment, &str) -> zeroipc::Result<Pairs>,
+) -> Option<Pairs> {
     open(v.segment()?, &v.name).ok()
 }
 
@@ -598,7 +619,13 @@ fn window_items(
 }
 
 fn queue(ctx: &Ctx) -> R<Decoded> {
-    queue_on(ctx.main()?, ctx, ctx.types.elem)
+    let v = ctx.main()?;
+    let runtime = || {
+        runtime_items(v, |seg, name| {
+            RawQueue::open(seg, name, None).map(|q| q.items())
+        })
+    };
+    queue_on(v, ctx, ctx.types.elem, &runtime)
 }
 
 // ---------------------------------------------------------------- Stack
@@ -726,6 +753,7 @@ fn scan_slots(
     deep: bool,
     want: Option<(u64, u64)>,
     label: &'static str,
+    runtime: &dyn Fn() -> Option<Pairs>,
 ) -> R<()> {
     let need_all = deep || want.is_some();
     if !need_all {
@@ -823,7 +851,17 @@ fn scan_slots(
             }
         }
     }
-    if let Some((a, b)) = want {
+    if let (Some((a, b)), Some(entries)) = (want, runtime()) {
+        d.contents = Some(runtime_slot_items(
+            &entries,
+            (a, b),
+            &block,
+            s,
+            &occupied,
+            key_t,
+            val_t,
+        ));
+    } else if let Some((a, b)) = want {
         let total = occupied.len() as u64;
         let (a, b) = (a.min(total), b.min(total));
         let items = occupied[a as usize..b.max(a) as usize]
@@ -852,6 +890,55 @@ fn scan_slots(
         });
     }
     Ok(())
+}
+
+/// Contents `[a, b)` of a map or set from the entries its runtime reported
+/// (slot order, occupied slots), each shown at the slot that holds its key
+/// in the scanned `block` (at its position if a peer moved it since).
+fn runtime_slot_items(
+    entries: &Pairs,
+    (a, b): (u64, u64),
+    block: &[u8],
+    s: &Slots,
+    occupied: &[u64],
+    key_t: &TypeLayout,
+    val_t: Option<&TypeLayout>,
+) -> Contents {
+    let key_at = |k: u64| {
+        let start = (k * s.stride + s.ko) as usize;
+        &block[start..start + key_t.size]
+    };
+    let total = entries.len() as u64;
+    let (a, b) = (a.min(total), b.min(total));
+    let items = entries[a as usize..b.max(a) as usize]
+        .iter()
+        .zip(a..)
+        .map(|((kb, vb), pos)| {
+            let index = occupied
+                .iter()
+                .copied()
+                .find(|&k| key_at(k) == kb.as_slice())
+                .unwrap_or(pos);
+            let kv = decode_value(key_t, kb);
+            match val_t {
+                Some(vt) => Item {
+                    index,
+                    key: Some(kv),
+                    value: decode_value(vt, vb),
+                },
+                None => Item {
+                    index,
+                    key: None,
+                    value: kv,
+                },
+            }
+        })
+        .collect();
+    Contents {
+        order: "slot order, occupied slots",
+        total,
+        items,
+    }
 }
 
 fn map(ctx: &Ctx) -> R<Decoded> {
@@ -912,6 +999,16 @@ fn map(ctx: &Ctx) -> R<Decoded> {
             .push(format!("size {size} exceeds capacity {cap}"));
     }
     let want = ctx.window(u64::MAX);
+    // The runtime's map lists the entries when it opens the entry (with
+    // the recorded layout, else the given types); the slots are
+    // read directly only for a file or a map it refuses.
+    let kl = ctx.types.key.and_then(KeyLayout::from_type_layout);
+    let vl = ctx.types.value.and_then(|t| elem_of(t).ok());
+    let runtime = || {
+        runtime_pairs(v, |seg, name| {
+            RawMap::open(seg, name, kl, vl).map(|m| m.entries())
+        })
+    };
     scan_slots(
         v,
         &slots,
@@ -923,6 +1020,7 @@ fn map(ctx: &Ctx) -> R<Decoded> {
         ctx.deep,
         want,
         "key",
+        &runtime,
     )?;
     Ok(d)
 }
@@ -986,8 +1084,17 @@ fn set(ctx: &Ctx) -> R<Decoded> {
             .push(format!("size {size} exceeds capacity {cap}"));
     }
     let want = ctx.window(u64::MAX);
+    // The runtime's set lists the members when it opens the entry; the
+    // slots are read directly only for a file or a set it refuses.
+    let kl = ctx.types.elem.and_then(KeyLayout::from_type_layout);
+    let runtime = || {
+        runtime_pairs(v, |seg, name| {
+            RawSet::open(seg, name, kl)
+                .map(|m| m.members().into_iter().map(|k| (k, Vec::new())).collect())
+        })
+    };
     scan_slots(
-        v, &slots, t, None, !g, size, &mut d, ctx.deep, want, "value",
+        v, &slots, t, None, !g, size, &mut d, ctx.deep, want, "value", &runtime,
     )?;
     Ok(d)
 }
@@ -1159,7 +1266,12 @@ fn pool(ctx: &Ctx) -> R<Decoded> {
 
 // ---------------------------------------------------------------- Ring
 
-fn ring_on(v: &View, ctx: &Ctx, given: Option<&'static TypeLayout>) -> R<Decoded> {
+fn ring_on(
+    v: &View,
+    ctx: &Ctx,
+    given: Option<&'static TypeLayout>,
+    runtime: RuntimeItems,
+) -> R<Decoded> {
     let wp = v.u64(ring::WRITE_POS)?;
     let rp = v.u64(ring::READ_POS)?;
     let cap = v.u32(ring::CAPACITY)? as u64;
@@ -1206,12 +1318,9 @@ fn ring_on(v: &View, ctx: &Ctx, given: Option<&'static TypeLayout>) -> R<Decoded
     d.summary = format!("{count} of {cap_el} ({})", pct(count, cap_el));
     if let Some((a, b)) = ctx.window(count) {
         let offset_of = |k: u64| (rp + k * es) % cap;
-        let runtime = runtime_items(v, |seg, name| {
-            RawRing::open(seg, name, None).map(|r| r.items())
-        });
         let index_of = |k| offset_of(k) / es;
         let at = |k| ring::DATA + offset_of(k);
-        let items = contents_items(v, runtime, (a, b), index_of, at, t)?;
+        let items = contents_items(v, runtime(), (a, b), index_of, at, t)?;
         d.contents = Some(Contents {
             order: "read order, oldest first",
             total: count,
@@ -1222,7 +1331,18 @@ fn ring_on(v: &View, ctx: &Ctx, given: Option<&'static TypeLayout>) -> R<Decoded
 }
 
 fn ring(ctx: &Ctx) -> R<Decoded> {
-    ring_on(ctx.main()?, ctx, ctx.types.elem)
+    let v = ctx.main()?;
+    let runtime = || {
+        runtime_items(v, |seg, name| {
+            RawRing::open(seg, name, None).map(|r| r.items())
+        })
+    };
+    ring_on(v, ctx, ctx.types.elem, &runtime)
+}
+
+/// The base name of a composite whose part `v` is named `base + suffix`.
+fn base_name<'a>(v: &'a View, suffix: &str) -> Option<&'a str> {
+    v.name.strip_suffix(suffix)
 }
 
 // ---------------------------------------------------------------- sync
@@ -1764,7 +1884,15 @@ fn stream(ctx: &Ctx) -> R<Decoded> {
     let closed = h.u8(stream::CLOSED)?;
     let bufcap = h.u32(stream::BUFFER_CAPACITY)? as u64;
     let (name, _) = c_str(&h.bytes(20, 32)?);
-    let mut d = ring_on(ctx.part("buffer")?, ctx, ctx.types.elem)?;
+    // The runtime's stream lists the pending values when it opens the
+    // composite (by its base name); else the ring's bytes are read.
+    let runtime = || {
+        let base = base_name(h, "_header")?;
+        runtime_items(h, |seg, _| {
+            RawStream::open(seg, base, None).map(|s| s.items())
+        })
+    };
+    let mut d = ring_on(ctx.part("buffer")?, ctx, ctx.types.elem, &runtime)?;
     let es = d.elem_size.unwrap_or(1);
     if bufcap.checked_mul(es) != d.capacity.and_then(|c| c.checked_mul(es)) {
         d.problems.push(format!(
@@ -1811,8 +1939,16 @@ fn channel(ctx: &Ctx) -> R<Decoded> {
         f("recv_seq", u(recv_seq)),
     ];
     let closed_s = if closed != 0 { "closed, " } else { "" };
+    // The runtime's channel lists the waiting values when it opens the
+    // composite (by its base name); else its parts' bytes are read.
+    let channel_runtime = || {
+        let base = base_name(h, "_header")?;
+        runtime_items(h, |seg, _| {
+            RawChannel::open(seg, base, None).map(|c| c.items())
+        })
+    };
     let mut d = if let Ok(buf) = ctx.part("buffer") {
-        let mut d = queue_on(buf, ctx, ctx.types.elem)?;
+        let mut d = queue_on(buf, ctx, ctx.types.elem, &channel_runtime)?;
         if d.capacity != Some(cap) {
             d.problems.push(format!(
                 "header capacity {cap} but the queue holds {}",
@@ -1895,6 +2031,12 @@ fn channel(ctx: &Ctx) -> R<Decoded> {
             ));
         }
         if let Some((a, b)) = ctx.window(u64::from(ready != 0)) {
+            // The waiting value as the runtime's channel reports it, when
+            // it opens the channel; else the slot's bytes.
+            let waiting = match channel_runtime().and_then(|v| v.into_iter().next()) {
+                Some(bytes) => decode_value(t, &bytes),
+                None => value.clone(),
+            };
             d.contents = Some(Contents {
                 order: "the value waiting in the rendezvous slot",
                 total: u64::from(ready != 0),
@@ -1902,7 +2044,7 @@ fn channel(ctx: &Ctx) -> R<Decoded> {
                     .map(|_| Item {
                         index: 0,
                         key: None,
-                        value: value.clone(),
+                        value: waiting.clone(),
                     })
                     .collect(),
             });
