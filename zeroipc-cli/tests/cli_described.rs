@@ -4,7 +4,8 @@
 //! capacity, a Future and a Lazy); the entry is listed and decoded; `check`
 //! finds the segment sound and reports a record whose structure is missing.
 //! And `get` shows a queue's contents as the runtime's raw core reports
-//! them (`RawQueue::items`) when the runtime maps the segment.
+//! them (`RawQueue::items`, `RawChannel::items`, ...) when the runtime maps
+//! the segment.
 
 #[path = "cli_golden/support.rs"]
 mod support;
@@ -160,4 +161,114 @@ fn queue_contents_are_what_the_runtime_queue_says() {
         problems.contains("slot 1: sequence 1, expected 2"),
         "{problems}"
     );
+}
+
+/// `get --json NAME --type T` on the segment mapped by the runtime, or read
+/// from its file (`--no-map`).
+fn get_json(shm: &Shm, name: &str, ty: &str, file: bool) -> Run {
+    let mut a = vec!["--json"];
+    if file {
+        a.push("--no-map");
+    }
+    a.extend(["get", shm.name.as_str(), name, "--type", ty]);
+    run(&a)
+}
+
+#[test]
+fn channel_contents_are_what_the_runtime_channel_says() {
+    use std::sync::atomic::Ordering;
+    use zeroipc::format::{queue, ElemLayout};
+    use zeroipc::Channel;
+    let shm = Shm::named("rawch");
+    let seg = SegmentOptions::new()
+        .size(1 << 16)
+        .create(&shm.name)
+        .unwrap();
+    let c = Channel::<u32>::create(&seg, "c", 4).unwrap();
+    for v in [10, 20, 30] {
+        c.send(v).unwrap();
+    }
+    // Ticket 1 of the channel's queue still being written (see
+    // queue_contents_are_what_the_runtime_queue_says).
+    let seq = queue::seq_offset(4, ElemLayout::of::<u32>()).unwrap();
+    seg.region("c_buffer")
+        .unwrap()
+        .atomic_u32(seq as usize + queue::SEQ_SIZE as usize)
+        .store(1, Ordering::SeqCst);
+    assert_eq!(c.raw().items(), vec![10u32.to_le_bytes().to_vec()]);
+    assert_eq!(values(&get_json(&shm, "c", "u32", false)), [10]);
+    assert_eq!(values(&get_json(&shm, "c", "u32", true)), [10, 20, 30]);
+}
+
+/// `(index, key, value)` of `get --json`'s items, as text.
+fn items(r: &Run) -> Vec<(u64, String, String)> {
+    assert_eq!(r.code, 0, "{}", r.err);
+    r.json()["contents"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["index"].as_u64().unwrap(),
+                i["key"].to_string(),
+                i["value"].to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn map_set_array_stream_contents_match_the_runtime_and_the_bytes() {
+    use zeroipc::{Array, Map, Stream};
+    let shm = Shm::named("rawmsas");
+    let seg = SegmentOptions::new()
+        .size(1 << 16)
+        .create(&shm.name)
+        .unwrap();
+    let m = Map::<u32, u64>::create(&seg, "m", 8).unwrap();
+    let s = Set::<u32>::create(&seg, "s", 8).unwrap();
+    let a = Array::<u32>::create(&seg, "a", 3).unwrap();
+    let st = Stream::<u32>::create(&seg, "st", 4).unwrap();
+    for k in [3u32, 1, 7] {
+        assert!(m.insert(k, u64::from(k) * 100).is_stored());
+        assert!(matches!(s.insert(k + 1), SetInsert::Inserted));
+    }
+    for (i, v) in [5u32, 6, 7].into_iter().enumerate() {
+        a.set(i, v).unwrap();
+    }
+    for v in [40u32, 41] {
+        st.try_emit(v).unwrap();
+    }
+    // Map: the runtime's entries, at the slots that hold them.
+    let mapped = items(&get_json(&shm, "m", "u32,u64", false));
+    let mut want: Vec<(String, String)> = m
+        .entries()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let mut got: Vec<(String, String)> = mapped
+        .iter()
+        .map(|(_, k, v)| (k.clone(), v.clone()))
+        .collect();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    assert_eq!(mapped, items(&get_json(&shm, "m", "u32,u64", true)));
+    // Set, array and stream: the same through the runtime and the bytes.
+    for (name, ty, expect) in [
+        ("s", "u32", vec![2u64, 4, 8]),
+        ("a", "u32", vec![5, 6, 7]),
+        ("st", "u32", vec![40, 41]),
+    ] {
+        let mut vals = values(&get_json(&shm, name, ty, false));
+        if name == "s" {
+            vals.sort();
+        }
+        assert_eq!(vals, expect, "{name}");
+        assert_eq!(
+            items(&get_json(&shm, name, ty, false)),
+            items(&get_json(&shm, name, ty, true)),
+            "{name}"
+        );
+    }
 }
