@@ -21,8 +21,10 @@ use zeroipc::format::{
 };
 use zeroipc::layout::{Prim, TypeLayout};
 use zeroipc::raw::{
-    RawArray, RawChannel, RawMap, RawPool, RawQueue, RawRing, RawSet, RawStack, RawStream,
+    RawArray, RawChannel, RawFuture, RawLazy, RawMap, RawPool, RawQueue, RawRing, RawSet,
+    RawSignal, RawStack, RawStream,
 };
+use zeroipc::LazyOp;
 
 /// What the inspector can find in a table entry: one of the format
 /// catalogue's structure kinds, or one of the entries that are not
@@ -549,6 +551,27 @@ fn runtime_items(
     open: impl FnOnce(&zeroipc::Segment, &str) -> zeroipc::Result<Vec<Vec<u8>>>,
 ) -> Option<Vec<Vec<u8>>> {
     open(v.segment()?, &v.name).ok()
+}
+
+/// What the runtime's raw core reports of the structure `name` when contents
+/// are wanted (`get`) and the runtime mapped the segment and opens it;
+/// `None` otherwise (the decoder then shows the bytes it read).
+fn runtime_snapshot<T>(
+    ctx: &Ctx,
+    v: &View,
+    name: &str,
+    open: impl FnOnce(&zeroipc::Segment, &str) -> zeroipc::Result<T>,
+) -> Option<T> {
+    ctx.want?;
+    open(v.segment()?, name).ok()
+}
+
+/// The catalogue layout of a type the user or the schema gave (`None` when
+/// the type was guessed: the runtime then takes the recorded layout).
+fn given_layout(ctx: &Ctx, guessed: bool, t: &TypeLayout) -> Option<ElemLayout> {
+    (!guessed && ctx.types.elem.is_some())
+        .then(|| elem_of(t).ok())
+        .flatten()
 }
 
 /// A map's entries (key bytes, value bytes), or a set's members (value
@@ -1674,7 +1697,17 @@ fn signal(ctx: &Ctx) -> R<Decoded> {
     };
     let mut d = Decoded::default();
     let m = mutex_on(ctx.part("mtx")?, "mtx: ", &mut d)?;
-    let (value, tn) = refine_one(read_value(st, 8, t)?, t, g);
+    // The runtime's signal reports version and value when it opens the
+    // composite (named as its marker); else the state entry's bytes.
+    let base = ctx.part("marker")?.name.clone();
+    let snap = runtime_snapshot(ctx, st, &base, |seg, name| {
+        RawSignal::open(seg, name, given_layout(ctx, g, t)).map(|s| s.snapshot())
+    });
+    let (version, raw_value) = match snap {
+        Some(s) => (s.version, decode_value(t, &s.value)),
+        None => (version, read_value(st, 8, t)?),
+    };
+    let (value, tn) = refine_one(raw_value, t, g);
     d.summary = format!("version {version}, value {value}");
     d.fields = vec![
         f("version", u(version)),
@@ -1729,8 +1762,24 @@ fn future(ctx: &Ctx) -> R<Decoded> {
         return Err(format!("state {st} is not a future state"));
     }
     let s = t.size as u64;
-    let (value, tn) = refine_one(read_value(v, future::VALUE, t)?, t, g);
-    let (msg, terminated) = c_str(&v.bytes(future::VALUE + s, future::ERROR_MSG_LEN)?);
+    let evidence = future_evidence(v, st, time)?;
+    // The runtime's future reports state, value and message in one
+    // consistent read when it opens the entry; else the bytes are shown.
+    let snap = runtime_snapshot(ctx, v, &v.name, |seg, name| {
+        RawFuture::open(seg, name, given_layout(ctx, g, t)).map(|f| f.snapshot())
+    });
+    let (st, waiters, time) = snap.as_ref().map_or((st, waiters, time), |f| {
+        (f.state, f.waiters, f.completion_time)
+    });
+    let raw_value = match snap.as_ref().and_then(|f| f.value.as_ref()) {
+        Some(bytes) => decode_value(t, bytes),
+        None => read_value(v, future::VALUE, t)?,
+    };
+    let (value, tn) = refine_one(raw_value, t, g);
+    let (msg, terminated) = match snap.and_then(|f| f.message) {
+        Some(m) => (m, true),
+        None => c_str(&v.bytes(future::VALUE + s, future::ERROR_MSG_LEN)?),
+    };
     let names = ["PENDING", "COMPUTING", "READY", "ERROR"];
     let mut d = Decoded {
         fields: vec![
@@ -1749,7 +1798,7 @@ fn future(ctx: &Ctx) -> R<Decoded> {
         elem_size: Some(s),
         type_desc: Some(tn),
         type_guessed: g,
-        evidence: future_evidence(v, st, time)?,
+        evidence,
         ..Default::default()
     };
     if !terminated {
@@ -1829,14 +1878,40 @@ fn lazy(ctx: &Ctx) -> R<Decoded> {
     let mut op_a = read_value(v, data, t)?;
     let mut op_b = read_value(v, b, t)?;
     let mut value = read_value(v, cached, t)?;
+    // The runtime's lazy value reports state, operands, cached value, count
+    // and message when it opens the entry; else the bytes are shown.
+    let snap = runtime_snapshot(ctx, v, &v.name, |seg, name| {
+        let prim = match t.kind {
+            zeroipc::layout::Kind::Prim(p) if !g => Some(p),
+            _ => None,
+        };
+        RawLazy::open(seg, name, prim).map(|l| l.snapshot())
+    });
+    let (st, n) = snap
+        .as_ref()
+        .map_or((st, v.u32(count)?), |l| (l.state, l.compute_count));
+    if let Some(l) = &snap {
+        let (a, b_opnd) = lazy_operands(&l.op);
+        if let Some(a) = a {
+            op_a = decode_value(t, a);
+        }
+        if let Some(b_opnd) = b_opnd {
+            op_b = decode_value(t, b_opnd);
+        }
+        if let Some(c) = &l.cached {
+            value = decode_value(t, c);
+        }
+    }
     let mut tn = type_desc(t);
     if g {
         if let Some(n) = refine(&mut [&mut op_a, &mut op_b, &mut value], &tn) {
             tn = n.to_owned();
         }
     }
-    let (msg, terminated) = c_str(&v.bytes(err, lazy::ERROR_MSG_LEN)?);
-    let n = v.u32(count)?;
+    let (msg, terminated) = match snap.and_then(|l| l.message) {
+        Some(m) => (m, true),
+        None => c_str(&v.bytes(err, lazy::ERROR_MSG_LEN)?),
+    };
     let ops = ["CONSTANT", "ADD", "MULTIPLY", "NEGATE", "CHAIN", "EXTERNAL"];
     let names = ["NOT_COMPUTED", "COMPUTING", "COMPUTED", "ERROR"];
     let constant_matches = op == 0 && st == 2 && op_a == value;
@@ -1874,6 +1949,17 @@ fn lazy(ctx: &Ctx) -> R<Decoded> {
             .push("error message is not NUL-terminated within 256 bytes".to_owned());
     }
     Ok(d)
+}
+
+/// The operand bytes of a lazy operation record (`None` where the
+/// operation has no such operand of the value type: CHAIN and EXTERNAL
+/// hold indices, shown from the bytes).
+fn lazy_operands(op: &LazyOp<Vec<u8>>) -> (Option<&Vec<u8>>, Option<&Vec<u8>>) {
+    match op {
+        LazyOp::Constant(a) | LazyOp::Negate(a) => (Some(a), None),
+        LazyOp::Add(a, b) | LazyOp::Multiply(a, b) => (Some(a), Some(b)),
+        LazyOp::Chain(..) | LazyOp::External(_) | LazyOp::Unknown(_) => (None, None),
+    }
 }
 
 fn stream(ctx: &Ctx) -> R<Decoded> {
