@@ -272,3 +272,36 @@ fn map_set_array_stream_contents_match_the_runtime_and_the_bytes() {
         );
     }
 }
+
+#[test]
+fn future_lazy_signal_values_match_the_runtime_and_the_bytes() {
+    use zeroipc::Signal;
+    let shm = Shm::named("rawfls");
+    let seg = SegmentOptions::new()
+        .size(1 << 16)
+        .self_describing(true)
+        .create(&shm.name)
+        .unwrap();
+    let fut = Future::<i64>::create(&seg, "fut").unwrap();
+    assert!(fut.set_value(-42));
+    let lz = Lazy::<i32>::constant(&seg, "lz", 5).unwrap();
+    assert_eq!(lz.force().unwrap(), 5);
+    let sig = Signal::<u32>::create(&seg, "sig", 1).unwrap();
+    sig.set(77).unwrap();
+    assert_eq!(
+        fut.raw().snapshot().value,
+        Some((-42i64).to_le_bytes().to_vec())
+    );
+    for (name, ty, field, want) in [
+        ("fut", "i64", "value", "-42"),
+        ("lz", "i32", "cached_value", "5"),
+        ("sig", "u32", "value", "77"),
+    ] {
+        let mapped = get_json(&shm, name, ty, false);
+        assert_eq!(mapped.code, 0, "{}", mapped.err);
+        let fields = mapped.json()["fields"].clone();
+        assert_eq!(fields[field].to_string(), want, "{name}: {fields:#}");
+        let file = get_json(&shm, name, ty, true);
+        assert_eq!(file.json()["fields"], fields, "{name}");
+    }
+}
