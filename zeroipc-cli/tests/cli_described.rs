@@ -305,3 +305,34 @@ fn future_lazy_signal_values_match_the_runtime_and_the_bytes() {
         assert_eq!(file.json()["fields"], fields, "{name}");
     }
 }
+
+#[test]
+fn check_reports_the_runtime_refusal_of_a_recorded_structure() {
+    use zeroipc::format::queue;
+    use zeroipc::raw::RawQueue;
+    let shm = Shm::named("rawchk");
+    let seg = SegmentOptions::new()
+        .size(1 << 16)
+        .self_describing(true)
+        .create(&shm.name)
+        .unwrap();
+    let q = Queue::<u32>::create(&seg, "q", 4).unwrap();
+    q.push(1).unwrap();
+    let sound = run(&["check", &shm.name]);
+    assert_eq!(sound.code, 0, "{}{}", sound.out, sound.err);
+    // A header whose elem_size no longer matches the recorded layout.
+    q.region()
+        .atomic_u32(queue::ELEM_SIZE as usize)
+        .store(8, std::sync::atomic::Ordering::SeqCst);
+    let refusal = RawQueue::open(&seg, "q", None).unwrap_err().to_string();
+    let r = run(&["check", &shm.name]);
+    assert_eq!(r.code, 1, "{}{}", r.out, r.err);
+    assert!(
+        r.out
+            .contains(&format!("the runtime refuses to open it: {refusal}")),
+        "{}",
+        r.out
+    );
+    // The inspector's own diagnostic of the refused header stays.
+    assert!(r.out.contains("header does not fit"), "{}", r.out);
+}

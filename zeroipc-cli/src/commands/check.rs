@@ -10,6 +10,12 @@ use crate::output::{emit_json, out_err};
 use crate::{CliError, Global, Problem, EXIT_OK, EXIT_PROBLEM};
 use serde::Serialize;
 use std::io::Write;
+use zeroipc::format::StructureKind as SK;
+use zeroipc::raw::{
+    RawArray, RawChannel, RawFuture, RawLazy, RawMap, RawPool, RawQueue, RawRing, RawSet,
+    RawSignal, RawStack, RawStream,
+};
+use zeroipc::{Segment, SegmentOptions};
 
 /// Every problem of a segment: table checks (docs/FORMAT.md §2 and
 /// consistency) and per-structure header and state checks, plus notes
@@ -30,6 +36,17 @@ pub fn check_problems(
     let raw = read_raw_table(&f, m.len())
         .map_err(|e| CliError::io(format!("{}: {e}", path.display())))?;
     let (mut problems, good) = table_problems(&raw);
+    // The runtime's view of the segment, when it maps it (a table it
+    // refuses, or an object we cannot open for writing, gives none).
+    let runtime = problems
+        .is_empty()
+        .then(|| {
+            SegmentOptions::new()
+                .allow_foreign_owner(true)
+                .open(&name)
+                .ok()
+        })
+        .flatten();
     let mut notes = Vec::new();
     let img = FileViews(std::sync::Arc::new(f));
     let c = classify(&good, &img, named.as_ref());
@@ -66,6 +83,13 @@ pub fn check_problems(
                 s.name
             ));
         }
+        if let Some(refusal) = runtime.as_ref().and_then(|seg| runtime_refusal(seg, s)) {
+            problems.push(Problem {
+                structure: Some(s.name.clone()),
+                check: kind,
+                detail: format!("the runtime refuses to open it: {refusal}"),
+            });
+        }
         match s.decode(None, true) {
             Ok(d) => {
                 for p in d.problems {
@@ -84,6 +108,39 @@ pub fn check_problems(
         }
     }
     Ok((name, c.structures.len(), problems, notes))
+}
+
+/// The runtime's reason for refusing to open `s` through its raw core, for
+/// a structure the segment's self-description records (its kind and
+/// layout are then known, so a refusal is a validation failure: the same
+/// error a program opening it would get). `None` when the runtime opens it,
+/// the kind has no raw core, or the structure is not recorded (a reference
+/// library's structure: the runtime may need a type the segment does not
+/// say, and the inspector's own checks stand alone).
+fn runtime_refusal(seg: &Segment, s: &classify::Structure) -> Option<String> {
+    if s.basis != "self-description" {
+        return None;
+    }
+    let name = s.name.as_str();
+    let opened: zeroipc::Result<()> = match s.kind {
+        Kind::Structure(k) => match k {
+            SK::Queue => RawQueue::open(seg, name, None).map(drop),
+            SK::Stack => RawStack::open(seg, name, None).map(drop),
+            SK::Ring => RawRing::open(seg, name, None).map(drop),
+            SK::Pool => RawPool::open(seg, name, None).map(drop),
+            SK::Map => RawMap::open(seg, name, None, None).map(drop),
+            SK::Set => RawSet::open(seg, name, None).map(drop),
+            SK::Array => RawArray::open(seg, name, None).map(drop),
+            SK::Future => RawFuture::open(seg, name, None).map(drop),
+            SK::Lazy => RawLazy::open(seg, name, None).map(drop),
+            SK::Signal => RawSignal::open(seg, name, None).map(drop),
+            SK::Channel => RawChannel::open(seg, name, None).map(drop),
+            SK::Stream => RawStream::open(seg, name, None).map(drop),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    opened.err().map(|e| e.to_string())
 }
 
 struct FileViews(std::sync::Arc<std::fs::File>);
