@@ -15,7 +15,9 @@ fn pattern(n: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
-const LENGTHS: [usize; 16] = [
+// Around the word loop's 128-byte rounds (127..=129, 200, 1023) and the
+// `rep movsb` threshold (1024) as well as the small sizes.
+const LENGTHS: [usize; 21] = [
     0,
     1,
     2,
@@ -27,7 +29,12 @@ const LENGTHS: [usize; 16] = [
     63,
     64,
     65,
+    127,
+    128,
+    129,
+    200,
     1000,
+    1023,
     1024,
     4099,
     1 << 20,
