@@ -10,7 +10,9 @@ use crate::output::{emit_json, out_err};
 use crate::{CliError, Global, Problem, EXIT_OK, EXIT_PROBLEM};
 use serde::Serialize;
 use std::io::Write;
-use zeroipc::format::StructureKind as SK;
+use zeroipc::format::map::KeyLayout;
+use zeroipc::format::{ElemLayout, StructureKind as SK};
+use zeroipc::layout::{Kind as LayoutKind, TypeLayout};
 use zeroipc::raw::{
     RawArray, RawChannel, RawFuture, RawLazy, RawMap, RawPool, RawQueue, RawRing, RawSet,
     RawSignal, RawStack, RawStream,
@@ -111,31 +113,47 @@ pub fn check_problems(
 }
 
 /// The runtime's reason for refusing to open `s` through its raw core, for
-/// a structure the segment's self-description records (its kind and
-/// layout are then known, so a refusal is a validation failure: the same
-/// error a program opening it would get). `None` when the runtime opens it,
-/// the kind has no raw core, or the structure is not recorded (a reference
-/// library's structure: the runtime may need a type the segment does not
-/// say, and the inspector's own checks stand alone).
+/// a structure whose kind and layout are known: recorded by the segment's
+/// self-description (the runtime takes the layout from it), or typed by
+/// the segment's schema (the schema's types are given). A refusal is then
+/// a validation failure, the same error a program opening it would get.
+/// `None` when the runtime opens it, the kind has no raw core, or neither
+/// is known (a reference library's structure: the runtime may need a type
+/// the segment does not state, and the inspector's own checks stand alone).
 fn runtime_refusal(seg: &Segment, s: &classify::Structure) -> Option<String> {
-    if s.basis != "self-description" {
+    let recorded = s.basis == "self-description";
+    if !recorded && s.types.source != "schema" {
         return None;
     }
+    // Given types only where the segment does not record them.
+    let t = |x: Option<&'static TypeLayout>| x.filter(|_| !recorded);
+    let elem = t(s.types.elem).and_then(ElemLayout::from_type_layout);
+    let key = t(s.types.key).and_then(KeyLayout::from_type_layout);
+    let value = t(s.types.value).and_then(ElemLayout::from_type_layout);
+    let prim = match t(s.types.elem).map(|x| x.kind) {
+        Some(LayoutKind::Prim(p)) => Some(p),
+        _ => None,
+    };
     let name = s.name.as_str();
     let opened: zeroipc::Result<()> = match s.kind {
         Kind::Structure(k) => match k {
-            SK::Queue => RawQueue::open(seg, name, None).map(drop),
-            SK::Stack => RawStack::open(seg, name, None).map(drop),
-            SK::Ring => RawRing::open(seg, name, None).map(drop),
-            SK::Pool => RawPool::open(seg, name, None).map(drop),
-            SK::Map => RawMap::open(seg, name, None, None).map(drop),
-            SK::Set => RawSet::open(seg, name, None).map(drop),
-            SK::Array => RawArray::open(seg, name, None).map(drop),
-            SK::Future => RawFuture::open(seg, name, None).map(drop),
-            SK::Lazy => RawLazy::open(seg, name, None).map(drop),
-            SK::Signal => RawSignal::open(seg, name, None).map(drop),
-            SK::Channel => RawChannel::open(seg, name, None).map(drop),
-            SK::Stream => RawStream::open(seg, name, None).map(drop),
+            SK::Queue => RawQueue::open(seg, name, elem).map(drop),
+            SK::Stack => RawStack::open(seg, name, elem).map(drop),
+            SK::Ring => RawRing::open(seg, name, elem).map(drop),
+            SK::Pool => RawPool::open(seg, name, elem).map(drop),
+            SK::Map => RawMap::open(seg, name, key, value).map(drop),
+            SK::Set => RawSet::open(
+                seg,
+                name,
+                t(s.types.elem).and_then(KeyLayout::from_type_layout),
+            )
+            .map(drop),
+            SK::Array => RawArray::open(seg, name, elem).map(drop),
+            SK::Future => RawFuture::open(seg, name, elem).map(drop),
+            SK::Lazy => RawLazy::open(seg, name, prim).map(drop),
+            SK::Signal => RawSignal::open(seg, name, elem).map(drop),
+            SK::Channel => RawChannel::open(seg, name, elem).map(drop),
+            SK::Stream => RawStream::open(seg, name, elem).map(drop),
             _ => return None,
         },
         _ => return None,
