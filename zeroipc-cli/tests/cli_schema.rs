@@ -2,7 +2,8 @@
 //! generated for the example schemas (`schemas/generated/*.rs`): kinds and
 //! element types come from the `__schema` entry (certain, no guessing),
 //! named record types decode field by field with `--schema schemas/`, and
-//! the segments check sound.
+//! the segments check sound (and `check` reports the runtime's refusal of a
+//! schema-typed structure whose header no longer fits its type).
 
 #[path = "cli_golden/support.rs"]
 mod support;
@@ -191,4 +192,35 @@ fn market_and_robot_segments_check_sound() {
     let c = run(&["--schema", SCHEMAS, "check", &seg.name]);
     assert_eq!(c.code, 0, "{}{}", c.out, c.err);
     drop(r);
+}
+
+#[test]
+fn check_reports_the_runtime_refusal_of_a_schema_typed_structure() {
+    use zeroipc::format::{queue, ElemLayout};
+    use zeroipc::raw::RawQueue;
+    let seg = Shm::named("market_bad");
+    let m = market::MarketData::create(&seg.name).unwrap();
+    let sound = run(&["check", &seg.name]);
+    assert_eq!(sound.code, 0, "{}{}", sound.out, sound.err);
+    // `trades` holds 40-byte Trade records (the schema says so); its header
+    // now claims 8-byte elements.
+    m.trades
+        .region()
+        .atomic_u32(queue::ELEM_SIZE as usize)
+        .store(8, std::sync::atomic::Ordering::SeqCst);
+    let opened = zeroipc::Segment::open(&seg.name).unwrap();
+    let trade = ElemLayout::new(40, 8).unwrap();
+    let refusal = RawQueue::open(&opened, "trades", Some(trade))
+        .unwrap_err()
+        .to_string();
+    let r = run(&["check", &seg.name]);
+    assert_eq!(r.code, 1, "{}{}", r.out, r.err);
+    assert!(
+        r.out.contains(&format!(
+            "trades: queue: the runtime refuses to open it: {refusal}"
+        )),
+        "{}",
+        r.out
+    );
+    drop(m);
 }
