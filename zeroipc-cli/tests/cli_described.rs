@@ -335,4 +335,9 @@ fn check_reports_the_runtime_refusal_of_a_recorded_structure() {
     );
     // The inspector's own diagnostic of the refused header stays.
     assert!(r.out.contains("header does not fit"), "{}", r.out);
+    // With --no-map the runtime is not asked: the inspector's checks alone.
+    let file = run(&["--no-map", "check", &shm.name]);
+    assert_eq!(file.code, 1, "{}{}", file.out, file.err);
+    assert!(file.out.contains("header does not fit"), "{}", file.out);
+    assert!(!file.out.contains("the runtime refuses"), "{}", file.out);
 }

@@ -21,10 +21,12 @@ use zeroipc::{Segment, SegmentOptions};
 
 /// Every problem of a segment: table checks (docs/FORMAT.md §2 and
 /// consistency) and per-structure header and state checks, plus notes
-/// (not problems) about what could not be checked.
+/// (not problems) about what could not be checked. Unless `no_map`, the
+/// runtime maps the segment to open the structures whose layout is known.
 pub fn check_problems(
     seg: &str,
     named: Option<schema::Named>,
+    no_map: bool,
 ) -> Result<(String, usize, Vec<Problem>, Vec<String>), CliError> {
     let name = display_name(seg)?;
     let path = path_of(seg)?;
@@ -40,8 +42,7 @@ pub fn check_problems(
     let (mut problems, good) = table_problems(&raw);
     // The runtime's view of the segment, when it maps it (a table it
     // refuses, or an object we cannot open for writing, gives none).
-    let runtime = problems
-        .is_empty()
+    let runtime = (problems.is_empty() && !no_map)
         .then(|| {
             SegmentOptions::new()
                 .allow_foreign_owner(true)
@@ -176,7 +177,7 @@ impl classify::Views for FileViews {
 
 /// `zeroipc check SEG`: exit 0 when sound, 1 with one line per problem.
 pub fn check(seg: &str, g: &Global, out: &mut dyn Write) -> Result<i32, CliError> {
-    let (name, n, problems, notes) = check_problems(seg, g.named()?)?;
+    let (name, n, problems, notes) = check_problems(seg, g.named()?, g.no_map)?;
     let code = if problems.is_empty() {
         EXIT_OK
     } else {
