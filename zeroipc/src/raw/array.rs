@@ -11,9 +11,7 @@
 //! self-description, or else divides the data bytes by the capacity (an
 //! empty array of unknown elements cannot be opened that way).
 
-use super::{
-    check_recorded_layout, described_elem, description_of, elem_from_size, register_described_one,
-};
+use super::{create_described, elem_from_size, open_described, size_overflow};
 use crate::error::{Error, Result};
 use crate::format::{array as fmt, ElemLayout, StructureKind};
 use crate::region::Region;
@@ -129,18 +127,18 @@ impl RawArray {
         capacity: usize,
         fingerprint: Option<u64>,
     ) -> Result<RawArray> {
-        let size =
-            fmt::entry_size(capacity as u64, elem).ok_or_else(|| Error::InvalidParameter {
-                segment: seg.name().to_owned(),
-                what: format!(
-                    "{KIND} {name:?}: capacity {capacity} x {} bytes overflows",
-                    elem.size()
-                ),
-            })?;
-        let desc = description_of(StructureKind::Array, elem, fingerprint, capacity as u64);
-        let region = register_described_one(seg, name, size, &desc, |r| {
-            r.write::<u64>(fmt::CAPACITY as usize, capacity as u64)
-        })?;
+        let size = fmt::entry_size(capacity as u64, elem)
+            .ok_or_else(|| size_overflow(seg, KIND, name, capacity, elem))?;
+        let region = create_described(
+            seg,
+            name,
+            StructureKind::Array,
+            elem,
+            fingerprint,
+            capacity as u64,
+            size,
+            |r| r.write::<u64>(fmt::CAPACITY as usize, capacity as u64),
+        )?;
         Self::from_region_as(region, Some(elem), None)
     }
 
@@ -159,10 +157,14 @@ impl RawArray {
         elem: Option<ElemLayout>,
         type_name: Option<&str>,
     ) -> Result<RawArray> {
-        let elem = described_elem(seg, name, StructureKind::Array, elem)?;
-        let raw = Self::from_region_as(seg.region(name)?, elem, type_name)?;
-        check_recorded_layout(seg, name, StructureKind::Array, raw.elem)?;
-        Ok(raw)
+        open_described(
+            seg,
+            name,
+            StructureKind::Array,
+            elem,
+            |region, elem| Self::from_region_as(region, elem, type_name),
+            |raw| raw.elem,
+        )
     }
 
     /// The element layout.

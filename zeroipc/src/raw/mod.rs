@@ -143,6 +143,94 @@ pub(crate) fn check_recorded_layout(
     check_description(seg, name, &expected)
 }
 
+/// The [`Error::InvalidParameter`] a create refuses its arguments with:
+/// `what` prefixed by the kind and the entry's name.
+pub(crate) fn invalid_create(
+    seg: &Segment,
+    kind: &str,
+    name: &str,
+    what: impl std::fmt::Display,
+) -> Error {
+    Error::InvalidParameter {
+        segment: seg.name().to_owned(),
+        what: format!("{kind} {name:?}: {what}"),
+    }
+}
+
+/// Refuses (as [`invalid_create`]) an element size the header's u32
+/// `elem_size` field cannot store.
+pub(crate) fn check_elem_size_field(
+    seg: &Segment,
+    kind: &str,
+    name: &str,
+    elem: ElemLayout,
+) -> Result<()> {
+    if elem.size() > u32::MAX as u64 {
+        return Err(invalid_create(
+            seg,
+            kind,
+            name,
+            format_args!(
+                "element size {} does not fit the u32 elem_size field",
+                elem.size()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The create error of a `capacity x element size` that overflows.
+pub(crate) fn size_overflow(
+    seg: &Segment,
+    kind: &str,
+    name: &str,
+    capacity: usize,
+    elem: ElemLayout,
+) -> Error {
+    invalid_create(
+        seg,
+        kind,
+        name,
+        format_args!("capacity {capacity} x {} bytes overflows", elem.size()),
+    )
+}
+
+/// The shared tail of a single-entry kind's create: records the
+/// description ([`description_of`]) and registers the entry
+/// ([`register_described_one`]), running `init` on the zeroed region.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn create_described(
+    seg: &Segment,
+    name: &str,
+    kind: StructureKind,
+    elem: ElemLayout,
+    fingerprint: Option<u64>,
+    stored_capacity: u64,
+    size: u64,
+    init: impl FnOnce(&Region),
+) -> Result<Region> {
+    let desc = description_of(kind, elem, fingerprint, stored_capacity);
+    register_described_one(seg, name, size, &desc, init)
+}
+
+/// A single-entry kind's open: [`described_elem`], then the header checks
+/// of `from_region` (given the entry's region and the layout to check
+/// against), then [`check_recorded_layout`] with the layout `elem_of`
+/// reads from the opened structure.
+pub(crate) fn open_described<R>(
+    seg: &Segment,
+    name: &str,
+    kind: StructureKind,
+    elem: Option<ElemLayout>,
+    from_region: impl FnOnce(Region, Option<ElemLayout>) -> Result<R>,
+    elem_of: impl FnOnce(&R) -> ElemLayout,
+) -> Result<R> {
+    let elem = described_elem(seg, name, kind, elem)?;
+    let raw = from_region(seg.region(name)?, elem)?;
+    check_recorded_layout(seg, name, kind, elem_of(&raw))?;
+    Ok(raw)
+}
+
 /// The element layout a header's stored element size implies when the
 /// caller gives none: that size, aligned to the largest power of two that
 /// divides it, at most 8 (the largest alignment a [`crate::ShmElement`] may

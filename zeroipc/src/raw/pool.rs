@@ -44,8 +44,8 @@
 //! nodes and copies their data without changing a byte.
 
 use super::{
-    check_elem_size, check_len, check_recorded_layout, described_elem, description_of,
-    register_described_one,
+    check_elem_size, check_elem_size_field, check_len, create_described, invalid_create,
+    open_described,
 };
 use crate::error::{Error, Result};
 use crate::format::{pool as fmt, ElemLayout, StructureKind};
@@ -195,10 +195,7 @@ impl RawPool {
         capacity: usize,
         fingerprint: Option<u64>,
     ) -> Result<RawPool> {
-        let bad = |why: String| Error::InvalidParameter {
-            segment: seg.name().to_owned(),
-            what: format!("{KIND} {name:?}: {why}"),
-        };
+        let bad = |why: String| invalid_create(seg, KIND, name, why);
         if capacity == 0 {
             return Err(bad("capacity must be at least 1".into()));
         }
@@ -207,22 +204,23 @@ impl RawPool {
                 "capacity {capacity} does not fit the u32 capacity field"
             )));
         }
-        if elem.size() > u32::MAX as u64 {
-            return Err(bad(format!(
-                "element size {} does not fit the u32 elem_size field",
-                elem.size()
-            )));
-        }
+        check_elem_size_field(seg, KIND, name, elem)?;
         let size = Self::size_for(elem, capacity).ok_or_else(|| {
             bad(format!(
                 "capacity {capacity} x a node of a {}-byte element overflows",
                 elem.size()
             ))
         })?;
-        let desc = description_of(StructureKind::Pool, elem, fingerprint, capacity as u64);
-        let region = register_described_one(seg, name, size, &desc, |r| {
-            Self::init_region(r, elem, capacity as u32)
-        })?;
+        let region = create_described(
+            seg,
+            name,
+            StructureKind::Pool,
+            elem,
+            fingerprint,
+            capacity as u64,
+            size,
+            |r| Self::init_region(r, elem, capacity as u32),
+        )?;
         Self::from_region_as(region, Some(elem), None)
     }
 
@@ -240,10 +238,14 @@ impl RawPool {
         elem: Option<ElemLayout>,
         type_name: Option<&str>,
     ) -> Result<RawPool> {
-        let elem = described_elem(seg, name, StructureKind::Pool, elem)?;
-        let raw = Self::from_region_as(seg.region(name)?, elem, type_name)?;
-        check_recorded_layout(seg, name, StructureKind::Pool, raw.elem)?;
-        Ok(raw)
+        open_described(
+            seg,
+            name,
+            StructureKind::Pool,
+            elem,
+            |region, elem| Self::from_region_as(region, elem, type_name),
+            |raw| raw.elem,
+        )
     }
 
     /// The element layout.

@@ -47,14 +47,14 @@
 //! full / empty); [`RawQueue::push_timeout`] / [`RawQueue::pop_timeout`]
 //! retry until a deadline (spinning briefly, then sleeping in bounded
 //! steps: the format has no word to be woken on, and reference peers wake
-//! nobody) and then return [`Error::Timeout`]; [`RawQueue::items`] copies
+//! nobody) and then return [`Error::Timeout`](crate::Error::Timeout); [`RawQueue::items`] copies
 //! the queued values in FIFO order without taking them.
 
 use super::{
-    check_elem_size, check_len, check_recorded_layout, described_elem, description_of,
-    register_described_one,
+    check_elem_size, check_elem_size_field, check_len, create_described, invalid_create,
+    open_described, size_overflow,
 };
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::format::{queue as fmt, ElemLayout, StructureKind};
 use crate::region::atomic::{AtomicU32, Ordering};
 use crate::region::Region;
@@ -231,10 +231,7 @@ impl RawQueue {
         capacity: usize,
         fingerprint: Option<u64>,
     ) -> Result<RawQueue> {
-        let bad = |what: String| Error::InvalidParameter {
-            segment: seg.name().to_owned(),
-            what: format!("queue {name:?}: {what}"),
-        };
+        let bad = |what: String| invalid_create(seg, KIND, name, what);
         if fmt::stored_capacity(capacity as u64).is_none() {
             return Err(bad(if capacity == 0 {
                 "capacity 0 (must be at least 1)".to_owned()
@@ -244,25 +241,22 @@ impl RawQueue {
                 )
             }));
         }
-        if elem.size() > u32::MAX as u64 {
-            return Err(bad(format!(
-                "element size {} does not fit the u32 elem_size field",
-                elem.size()
-            )));
-        }
-        let size = Self::size_for(elem, capacity).ok_or_else(|| {
-            bad(format!(
-                "capacity {capacity} x {} bytes overflows",
-                elem.size()
-            ))
-        })?;
+        check_elem_size_field(seg, KIND, name, elem)?;
+        let size = Self::size_for(elem, capacity)
+            .ok_or_else(|| size_overflow(seg, KIND, name, capacity, elem))?;
         let stored = StructureKind::Queue
             .stored_capacity(capacity as u64)
             .unwrap_or(0);
-        let desc = description_of(StructureKind::Queue, elem, fingerprint, stored);
-        let region = register_described_one(seg, name, size, &desc, |r| {
-            Self::init_region(r, elem, capacity)
-        })?;
+        let region = create_described(
+            seg,
+            name,
+            StructureKind::Queue,
+            elem,
+            fingerprint,
+            stored,
+            size,
+            |r| Self::init_region(r, elem, capacity),
+        )?;
         Self::from_region(region, Some(elem))
     }
 
@@ -281,10 +275,14 @@ impl RawQueue {
         elem: Option<ElemLayout>,
         type_name: Option<&str>,
     ) -> Result<RawQueue> {
-        let elem = described_elem(seg, name, StructureKind::Queue, elem)?;
-        let raw = Self::from_region_as(seg.region(name)?, elem, type_name)?;
-        check_recorded_layout(seg, name, StructureKind::Queue, raw.elem)?;
-        Ok(raw)
+        open_described(
+            seg,
+            name,
+            StructureKind::Queue,
+            elem,
+            |region, elem| Self::from_region_as(region, elem, type_name),
+            |raw| raw.elem,
+        )
     }
 
     /// The element layout.
@@ -453,7 +451,7 @@ impl RawQueue {
     }
 
     /// [`RawQueue::push_with`], retried until `timeout` passes (spinning
-    /// briefly, then sleeping in bounded steps); [`Error::Timeout`] then.
+    /// briefly, then sleeping in bounded steps); [`Error::Timeout`](crate::Error::Timeout) then.
     pub(crate) fn push_timeout_with(
         &self,
         timeout: Duration,
@@ -465,7 +463,7 @@ impl RawQueue {
     }
 
     /// [`RawQueue::pop_with`], retried until `timeout` passes;
-    /// [`Error::Timeout`] then.
+    /// [`Error::Timeout`](crate::Error::Timeout) then.
     pub(crate) fn pop_timeout_with<R>(
         &self,
         timeout: Duration,
@@ -493,7 +491,7 @@ impl RawQueue {
     }
 
     /// Like [`RawQueue::push`], but waits up to `timeout` for room;
-    /// [`Error::Timeout`] when none came (nothing was written).
+    /// [`Error::Timeout`](crate::Error::Timeout) when none came (nothing was written).
     pub fn push_timeout(&self, src: &[u8], timeout: Duration) -> Result<()> {
         check_len(
             &self.region,
@@ -506,7 +504,7 @@ impl RawQueue {
     }
 
     /// Like [`RawQueue::pop`], but waits up to `timeout` for an element;
-    /// [`Error::Timeout`] when none came (`out` is unchanged).
+    /// [`Error::Timeout`](crate::Error::Timeout) when none came (`out` is unchanged).
     pub fn pop_timeout(&self, out: &mut [u8], timeout: Duration) -> Result<()> {
         check_len(&self.region, KIND, "pop_timeout", self.elem_size, out.len())?;
         self.pop_timeout_with(timeout, |r, off| r.read_bytes(off, out))
@@ -576,7 +574,7 @@ impl RawQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Queue;
+    use crate::{Error, Queue};
     use std::time::Instant;
 
     struct Tmp(String, Segment);

@@ -37,14 +37,11 @@
 //! [`RawRing::write`] / [`RawRing::read`] and their bulk forms never block
 //! (`Ok(false)` / `Ok(0)` when full / empty); [`RawRing::write_timeout`] /
 //! [`RawRing::read_timeout`] retry until a deadline and then return
-//! [`Error::Timeout`]; [`RawRing::items`] copies the unread elements
+//! [`Error::Timeout`](crate::Error::Timeout); [`RawRing::items`] copies the unread elements
 //! (`read_pos..write_pos`) without consuming them.
 
-use super::{
-    check_elem_size, check_len, check_recorded_layout, described_elem, description_of,
-    register_described_one,
-};
-use crate::error::{Error, Result};
+use super::{check_elem_size, check_len, create_described, invalid_create, open_described};
+use crate::error::Result;
 use crate::format::{ring as fmt, ElemLayout, StructureKind};
 use crate::region::atomic::{AtomicU64, Ordering};
 use crate::region::Region;
@@ -180,21 +177,31 @@ impl RawRing {
         capacity: usize,
         fingerprint: Option<u64>,
     ) -> Result<RawRing> {
-        let size = Self::size_for(elem, capacity).ok_or_else(|| Error::InvalidParameter {
-            segment: seg.name().to_owned(),
-            what: format!(
-                "{KIND} {name:?}: capacity {capacity} elements x {} bytes must be 1 ..= {} bytes",
-                elem.size(),
-                fmt::MAX_CAPACITY_BYTES
-            ),
+        let size = Self::size_for(elem, capacity).ok_or_else(|| {
+            invalid_create(
+                seg,
+                KIND,
+                name,
+                format_args!(
+                    "capacity {capacity} elements x {} bytes must be 1 ..= {} bytes",
+                    elem.size(),
+                    fmt::MAX_CAPACITY_BYTES
+                ),
+            )
         })?;
         let stored = StructureKind::Ring
             .stored_capacity(capacity as u64)
             .unwrap_or(0);
-        let desc = description_of(StructureKind::Ring, elem, fingerprint, stored);
-        let region = register_described_one(seg, name, size, &desc, |r| {
-            Self::init_region(r, elem, capacity)
-        })?;
+        let region = create_described(
+            seg,
+            name,
+            StructureKind::Ring,
+            elem,
+            fingerprint,
+            stored,
+            size,
+            |r| Self::init_region(r, elem, capacity),
+        )?;
         Self::from_region(region, Some(elem))
     }
 
@@ -212,10 +219,14 @@ impl RawRing {
         elem: Option<ElemLayout>,
         type_name: Option<&str>,
     ) -> Result<RawRing> {
-        let elem = described_elem(seg, name, StructureKind::Ring, elem)?;
-        let raw = Self::from_region_as(seg.region(name)?, elem, type_name)?;
-        check_recorded_layout(seg, name, StructureKind::Ring, raw.elem)?;
-        Ok(raw)
+        open_described(
+            seg,
+            name,
+            StructureKind::Ring,
+            elem,
+            |region, elem| Self::from_region_as(region, elem, type_name),
+            |raw| raw.elem,
+        )
     }
 
     /// The element layout.
@@ -409,7 +420,7 @@ impl RawRing {
     }
 
     /// [`RawRing::write_elems`] of one element, retried until `timeout`
-    /// passes; [`Error::Timeout`] then.
+    /// passes; [`Error::Timeout`](crate::Error::Timeout) then.
     pub(crate) fn write_timeout_elem(&self, src: &[u8], timeout: Duration) -> Result<()> {
         let deadline = Deadline::after(timeout);
         crate::wait::poll_until(Some(timeout), || (self.write_elems(src) == 1).then_some(()))
@@ -417,7 +428,7 @@ impl RawRing {
     }
 
     /// [`RawRing::read_elems`] of one element, retried until `timeout`
-    /// passes; [`Error::Timeout`] then.
+    /// passes; [`Error::Timeout`](crate::Error::Timeout) then.
     pub(crate) fn read_timeout_elem(&self, out: &mut [u8], timeout: Duration) -> Result<()> {
         let deadline = Deadline::after(timeout);
         crate::wait::poll_until(Some(timeout), || (self.read_elems(out) == 1).then_some(()))
@@ -425,7 +436,7 @@ impl RawRing {
     }
 
     /// Like [`RawRing::write`], but waits up to `timeout` for room;
-    /// [`Error::Timeout`] when none came (nothing was written).
+    /// [`Error::Timeout`](crate::Error::Timeout) when none came (nothing was written).
     pub fn write_timeout(&self, src: &[u8], timeout: Duration) -> Result<()> {
         check_len(
             &self.region,
@@ -438,7 +449,7 @@ impl RawRing {
     }
 
     /// Like [`RawRing::read`], but waits up to `timeout` for an element;
-    /// [`Error::Timeout`] when none came (`out` is unchanged).
+    /// [`Error::Timeout`](crate::Error::Timeout) when none came (`out` is unchanged).
     pub fn read_timeout(&self, out: &mut [u8], timeout: Duration) -> Result<()> {
         check_len(
             &self.region,

@@ -71,14 +71,14 @@
 //! [`RawStack::push`] / [`RawStack::pop`] / [`RawStack::peek`] never block
 //! beyond the claim bound (`Ok(false)` when full / empty);
 //! [`RawStack::push_timeout`] / [`RawStack::pop_timeout`] retry until a
-//! deadline and then return [`Error::Timeout`]; [`RawStack::items`] copies
+//! deadline and then return [`Error::Timeout`](crate::Error::Timeout); [`RawStack::items`] copies
 //! the values bottom to top without taking them.
 
 use super::{
-    check_elem_size, check_len, check_recorded_layout, described_elem, description_of,
-    register_described_one,
+    check_elem_size, check_elem_size_field, check_len, create_described, invalid_create,
+    open_described, size_overflow,
 };
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::format::{stack as fmt, ElemLayout, StructureKind};
 use crate::region::atomic::{AtomicI32, AtomicU32, Ordering};
 use crate::region::Region;
@@ -326,35 +326,29 @@ impl RawStack {
         capacity: usize,
         fingerprint: Option<u64>,
     ) -> Result<RawStack> {
-        let bad = |what: String| Error::InvalidParameter {
-            segment: seg.name().to_owned(),
-            what: format!("stack {name:?}: {what}"),
-        };
+        let bad = |what: String| invalid_create(seg, KIND, name, what);
         if !fmt::is_valid_capacity(capacity as u64) {
             return Err(bad(format!(
                 "capacity {capacity} is outside 1..={}",
                 fmt::MAX_CAPACITY
             )));
         }
-        if elem.size() > u32::MAX as u64 {
-            return Err(bad(format!(
-                "element size {} does not fit the u32 elem_size field",
-                elem.size()
-            )));
-        }
-        let size = Self::size_for(elem, capacity).ok_or_else(|| {
-            bad(format!(
-                "capacity {capacity} x {} bytes overflows",
-                elem.size()
-            ))
-        })?;
+        check_elem_size_field(seg, KIND, name, elem)?;
+        let size = Self::size_for(elem, capacity)
+            .ok_or_else(|| size_overflow(seg, KIND, name, capacity, elem))?;
         let stored = StructureKind::Stack
             .stored_capacity(capacity as u64)
             .unwrap_or(0);
-        let desc = description_of(StructureKind::Stack, elem, fingerprint, stored);
-        let region = register_described_one(seg, name, size, &desc, |r| {
-            Self::init_region(r, elem, capacity)
-        })?;
+        let region = create_described(
+            seg,
+            name,
+            StructureKind::Stack,
+            elem,
+            fingerprint,
+            stored,
+            size,
+            |r| Self::init_region(r, elem, capacity),
+        )?;
         Self::from_region(region, Some(elem))
     }
 
@@ -372,10 +366,14 @@ impl RawStack {
         elem: Option<ElemLayout>,
         type_name: Option<&str>,
     ) -> Result<RawStack> {
-        let elem = described_elem(seg, name, StructureKind::Stack, elem)?;
-        let raw = Self::from_region_as(seg.region(name)?, elem, type_name)?;
-        check_recorded_layout(seg, name, StructureKind::Stack, raw.elem)?;
-        Ok(raw)
+        open_described(
+            seg,
+            name,
+            StructureKind::Stack,
+            elem,
+            |region, elem| Self::from_region_as(region, elem, type_name),
+            |raw| raw.elem,
+        )
     }
 
     /// The element layout.
@@ -536,7 +534,7 @@ impl RawStack {
     }
 
     /// [`RawStack::push_with`], retried until `timeout` passes (a full
-    /// stack, or a give-up on a stalled slot); [`Error::Timeout`] then.
+    /// stack, or a give-up on a stalled slot); [`Error::Timeout`](crate::Error::Timeout) then.
     pub(crate) fn push_timeout_with(
         &self,
         timeout: Duration,
@@ -548,7 +546,7 @@ impl RawStack {
     }
 
     /// [`RawStack::pop_with`], retried until `timeout` passes;
-    /// [`Error::Timeout`] then.
+    /// [`Error::Timeout`](crate::Error::Timeout) then.
     pub(crate) fn pop_timeout_with<R>(
         &self,
         timeout: Duration,
@@ -586,7 +584,7 @@ impl RawStack {
     }
 
     /// Like [`RawStack::push`], but retries until `timeout` passes;
-    /// [`Error::Timeout`] then (nothing was written).
+    /// [`Error::Timeout`](crate::Error::Timeout) then (nothing was written).
     pub fn push_timeout(&self, src: &[u8], timeout: Duration) -> Result<()> {
         check_len(
             &self.region,
@@ -599,7 +597,7 @@ impl RawStack {
     }
 
     /// Like [`RawStack::pop`], but retries until `timeout` passes;
-    /// [`Error::Timeout`] then (`out` is unchanged).
+    /// [`Error::Timeout`](crate::Error::Timeout) then (`out` is unchanged).
     pub fn pop_timeout(&self, out: &mut [u8], timeout: Duration) -> Result<()> {
         check_len(&self.region, KIND, "pop_timeout", self.elem_size, out.len())?;
         self.pop_timeout_with(timeout, |r, off| r.read_bytes(off, out))
@@ -659,7 +657,7 @@ impl RawStack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Stack;
+    use crate::{Error, Stack};
     use std::time::Instant;
 
     struct Tmp(String, Segment);
