@@ -1,9 +1,9 @@
 //! The protocol core: every structure's protocol written once over bytes,
 //! with the element layout known at run time.
 //!
-//! Each `RawX` holds the structure's [`Region`](crate::region::Region), the
+//! Each `RawX` holds the structure's [`Region`], the
 //! bounds validated when it was created or opened (capacity, mask, offsets,
-//! element size), and the [`ElemLayout`](crate::format::ElemLayout) of each
+//! element size), and the [`ElemLayout`] of each
 //! element role. It implements the whole protocol: the typed structures
 //! (`Queue<T>`, `Stack<T>`, ...) are thin `#[inline]` veneers over it that
 //! only convert values to and from bytes, and tools that know the element
@@ -12,13 +12,13 @@
 //! [`crate::format`]; the normative layout is docs/FORMAT.md.
 //!
 //! A byte slice of the wrong length is refused with
-//! [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming the
+//! [`Error::InvalidArgument`] naming the
 //! expected and the given sizes, never a panic.
 //!
 //! Each type offers the kind's operations in three shapes: the plain
 //! byte-slice form (`push(&[u8])`), which checks the slice length, never
 //! blocks and never panics; the `_timeout` form, which retries until a
-//! deadline and then returns [`Error::Timeout`](crate::Error::Timeout);
+//! deadline and then returns [`Error::Timeout`];
 //! and `items()`-style snapshots for tools, which copy what the structure
 //! holds without changing a byte.
 //!
