@@ -26,15 +26,6 @@ use crate::segment::Segment;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-/// `(next offset, node stride)` of a node `{T data; atomic u32 next}`
-/// ([`crate::format::pool::node_layout`]).
-#[allow(dead_code)] // used by the format catalogue's tests
-pub(crate) fn node_layout(size: usize, align: usize) -> (usize, usize) {
-    let elem = ElemLayout::new(size as u64, align as u64).expect("a Rust type's layout");
-    let node = crate::format::pool::node_layout(elem).expect("a node layout that fits a u64");
-    (node.next as usize, node.stride as usize)
-}
-
 /// An allocated node of a [`Pool`]: its index, which is what other
 /// processes (C++ or Python peers too) use to name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -90,12 +81,6 @@ impl<T: ShmElement> std::fmt::Debug for Pool<T> {
 
 impl<T: ShmElement> Pool<T> {
     const ELEM: ElemLayout = ElemLayout::of::<T>();
-
-    /// Entry size of a pool of `capacity` nodes (`None` on overflow).
-    #[allow(dead_code)] // used by the format catalogue's tests
-    pub(crate) fn size_for(capacity: usize) -> Option<u64> {
-        RawPool::size_for(Self::ELEM, capacity)
-    }
 
     fn from_raw(raw: RawPool) -> Self {
         Pool {

@@ -64,14 +64,6 @@ impl<T: ShmElement> std::fmt::Debug for Queue<T> {
 impl<T: ShmElement> Queue<T> {
     const ELEM: ElemLayout = ElemLayout::of::<T>();
 
-    /// Entry size of a queue asked for `capacity` elements (rounded as
-    /// [`Queue::create`] rounds); `None` for capacity 0, a rounded capacity
-    /// above 2^31, or a size that overflows `u64`.
-    #[allow(dead_code)] // used by the format catalogue's tests
-    pub(crate) fn size_for(capacity: usize) -> Option<u64> {
-        RawQueue::size_for(Self::ELEM, capacity)
-    }
-
     fn from_raw(raw: RawQueue) -> Self {
         Queue {
             raw,

@@ -71,13 +71,6 @@ impl<T: ShmElement> Ring<T> {
     /// `size_of::<T>()`, passed to the raw ring's hot paths as a constant.
     const SIZE: u64 = Self::ELEM.size();
 
-    /// Entry size of a ring of `capacity_elems` elements (`None` if zero or
-    /// too large).
-    #[allow(dead_code)] // used by the format catalogue's tests
-    pub(crate) fn size_for(capacity_elems: usize) -> Option<u64> {
-        RawRing::size_for(Self::ELEM, capacity_elems)
-    }
-
     fn from_raw(raw: RawRing) -> Self {
         Ring {
             raw,

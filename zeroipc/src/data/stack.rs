@@ -66,13 +66,6 @@ impl<T: ShmElement> std::fmt::Debug for Stack<T> {
 impl<T: ShmElement> Stack<T> {
     const ELEM: ElemLayout = ElemLayout::of::<T>();
 
-    /// Entry size of a stack of `capacity` elements; `None` for 0, a
-    /// capacity above `i32::MAX`, or a size that overflows `u64`.
-    #[allow(dead_code)] // used by the format catalogue's tests
-    pub(crate) fn size_for(capacity: usize) -> Option<u64> {
-        RawStack::size_for(Self::ELEM, capacity)
-    }
-
     fn from_raw(raw: RawStack) -> Self {
         Stack {
             raw,
