@@ -1167,6 +1167,11 @@ pub fn select(
     })
 }
 
+// Batch send/receive: a child module so that it shares this file's
+// private helpers.
+#[path = "channel_batch.rs"]
+mod batch;
+
 #[cfg(test)]
 mod tests {
     use super::*;

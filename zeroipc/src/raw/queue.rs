@@ -324,6 +324,30 @@ impl RawQueue {
         fmt::DATA as usize + slot * self.elem_size
     }
 
+    /// True when a consumer may be asleep waiting for an item (load it
+    /// after the `tail` claim; wake with [`RawQueue::wake_item_sleepers`]
+    /// after publishing).
+    #[inline]
+    pub(crate) fn item_sleepers(&self) -> bool {
+        false
+    }
+
+    /// Wakes consumers asleep waiting for an item.
+    #[cold]
+    pub(crate) fn wake_item_sleepers(&self) {}
+
+    /// True when a producer may be asleep waiting for room (load it after
+    /// the `head` claim; wake with [`RawQueue::wake_room_sleepers`] after
+    /// freeing the slot).
+    #[inline]
+    pub(crate) fn room_sleepers(&self) -> bool {
+        false
+    }
+
+    /// Wakes producers asleep waiting for room.
+    #[cold]
+    pub(crate) fn wake_room_sleepers(&self) {}
+
     /// The push protocol; `write(region, offset)` copies the element into
     /// the claimed slot at `offset` (`elem_size` bytes). False when full.
     ///
@@ -570,6 +594,11 @@ impl RawQueue {
         self.len() >= self.capacity as usize
     }
 }
+
+// Batch push/pop (one claim for k tickets): a child module so that it
+// shares this file's private helpers.
+#[path = "queue_batch.rs"]
+mod batch;
 
 #[cfg(test)]
 mod tests {

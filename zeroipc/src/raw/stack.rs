@@ -654,6 +654,11 @@ impl RawStack {
     }
 }
 
+// Batch push/pop: a child module so that it shares this file's private
+// helpers.
+#[path = "stack_batch.rs"]
+mod batch;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,1 @@
+//! Batch operations (issue 15): see the parent module.
