@@ -456,3 +456,221 @@ pub fn poll_until<R>(timeout: Option<Duration>, mut ready: impl FnMut() -> Optio
 pub(crate) fn millis(d: Duration) -> u64 {
     d.as_millis().min(u64::MAX as u128) as u64
 }
+
+// ----- Multi-word and raw-pointer waits (issue 15, "selectstream") --------
+//
+// One contiguous block: [`futex_waitv`] (sleep on several words at once),
+// [`wait_until_any`] (the [`wait_until`] loop over several words) and the
+// pointer forms [`futex_wait_ptr`] / [`wake_all_ptr`] for the low half of a
+// 64-bit position word.
+
+/// Most words one [`futex_waitv`] sleeps on (the kernel's
+/// `FUTEX_WAITV_MAX`); longer lists fall back to a bounded sleep.
+pub const WAITV_MAX: usize = 128;
+
+/// Set once the kernel answered `ENOSYS` to `futex_waitv` (Linux < 5.16):
+/// later calls go straight to the bounded sleep.
+#[cfg(all(target_os = "linux", not(loom)))]
+static WAITV_MISSING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The kernel's `struct futex_waitv` (linux/futex.h).
+#[cfg(all(target_os = "linux", not(loom)))]
+#[repr(C)]
+struct FutexWaitv {
+    val: u64,
+    uaddr: u64,
+    flags: u32,
+    reserved: u32,
+}
+
+/// `FUTEX2_SIZE_U32`: the words are 32 bits (shared: no `FUTEX2_PRIVATE`,
+/// so the wait keys on the physical page and works across processes).
+#[cfg(all(target_os = "linux", not(loom)))]
+const FUTEX2_SIZE_U32: u32 = 2;
+
+/// `SYS_futex_waitv`: 449 in the unified syscall table of every Linux
+/// architecture.
+#[cfg(all(target_os = "linux", not(loom)))]
+const SYS_FUTEX_WAITV: libc::c_long = 449;
+
+/// Sleeps until one of `words` may no longer hold its expected value, a
+/// wake-up ([`wake_all`] / [`wake_one`]) arrives on any of them, or
+/// `timeout` passes; spurious returns are allowed (callers re-check).
+///
+/// On Linux >= 5.16 this is one `futex_waitv` call over shared futexes, so
+/// a waker in any process ends it at once. With one word it is
+/// [`futex_wait`]. Without the syscall (older kernel, another platform) or
+/// with more than [`WAITV_MAX`] words it sleeps at most
+/// `timeout.min(MAX_SLEEP)` when every word still holds its value.
+///
+/// ```
+/// use std::sync::atomic::AtomicU32;
+/// use std::time::{Duration, Instant};
+/// let (a, b) = (AtomicU32::new(1), AtomicU32::new(2));
+/// let t = Instant::now();
+/// // b does not hold 3: returns at once instead of sleeping for a minute.
+/// zeroipc::wait::futex_waitv(&[(&a, 1), (&b, 3)], Duration::from_secs(60));
+/// assert!(t.elapsed() < Duration::from_secs(30));
+/// ```
+#[cfg(not(loom))]
+pub fn futex_waitv(words: &[(&AtomicU32, u32)], timeout: Duration) {
+    match words {
+        [] => sleep(timeout.min(MAX_SLEEP)),
+        [(word, expected)] => futex_wait(word, *expected, timeout),
+        _ => {
+            #[cfg(target_os = "linux")]
+            if words.len() <= WAITV_MAX
+                && !WAITV_MISSING.load(std::sync::atomic::Ordering::Relaxed)
+                && waitv_syscall(words, timeout)
+            {
+                return;
+            }
+            // Bounded sleep, skipped when a word already changed.
+            if words
+                .iter()
+                .all(|(w, expected)| w.load(Ordering::Acquire) == *expected)
+            {
+                sleep(timeout.min(MAX_SLEEP));
+            }
+        }
+    }
+}
+
+/// One `futex_waitv` call; false when the kernel lacks it (then remembered
+/// in [`WAITV_MISSING`]) or refused the arguments, so the caller falls back.
+#[cfg(all(target_os = "linux", not(loom)))]
+fn waitv_syscall(words: &[(&AtomicU32, u32)], timeout: Duration) -> bool {
+    let mut list = [const {
+        FutexWaitv {
+            val: 0,
+            uaddr: 0,
+            flags: 0,
+            reserved: 0,
+        }
+    }; WAITV_MAX];
+    for (slot, (word, expected)) in list.iter_mut().zip(words) {
+        *slot = FutexWaitv {
+            val: u64::from(*expected),
+            uaddr: word.as_ptr() as usize as u64,
+            flags: FUTEX2_SIZE_U32,
+            reserved: 0,
+        };
+    }
+    // futex_waitv takes an absolute CLOCK_MONOTONIC deadline.
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec on our stack.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    let nanos = now.tv_nsec as u64 + u64::from(timeout.subsec_nanos());
+    let secs = (now.tv_sec as u64)
+        .saturating_add(timeout.as_secs())
+        .saturating_add(nanos / 1_000_000_000)
+        .min(i64::MAX as u64);
+    let end = libc::timespec {
+        tv_sec: secs as libc::time_t,
+        tv_nsec: (nanos % 1_000_000_000) as libc::c_long,
+    };
+    // SAFETY: the kernel reads `words.len()` (<= WAITV_MAX) entries of the
+    // list on our stack and the timespec; each `uaddr` is an aligned u32
+    // atomic borrowed for the duration of the call. Shared futexes key on
+    // the physical page, so wakers in other processes reach us. Results:
+    // >= 0 (woken), EAGAIN (a value already changed), ETIMEDOUT, EINTR all
+    // mean "re-check".
+    let r = unsafe {
+        libc::syscall(
+            SYS_FUTEX_WAITV,
+            list.as_ptr(),
+            words.len() as libc::c_uint,
+            0 as libc::c_uint,
+            &end as *const libc::timespec,
+            libc::CLOCK_MONOTONIC,
+        )
+    };
+    if r >= 0 {
+        return true;
+    }
+    match std::io::Error::last_os_error().raw_os_error() {
+        Some(libc::ENOSYS) => {
+            WAITV_MISSING.store(true, std::sync::atomic::Ordering::Relaxed);
+            false
+        }
+        Some(libc::EINVAL) | Some(libc::EFAULT) => false,
+        _ => true,
+    }
+}
+
+/// Loom build: a sleep is a yield to the model's scheduler.
+#[cfg(loom)]
+pub fn futex_waitv(words: &[(&AtomicU32, u32)], timeout: Duration) {
+    let _ = (words, timeout);
+    loom::thread::yield_now();
+}
+
+/// [`wait_until`] over several words: polls `ready` until it returns
+/// `Some`, sleeping (one [`futex_waitv`]) on all of `words` between polls
+/// while none of them changed, each sleep at most [`MAX_SLEEP`] (reference
+/// peers wake nobody). Returns `None` if `timeout` (when given) passes
+/// first. Each word's value is read before `ready` runs, so a change made
+/// after the check ends the sleep.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use std::time::Duration;
+/// let (a, b) = (AtomicU32::new(0), AtomicU32::new(0));
+/// std::thread::scope(|s| {
+///     s.spawn(|| {
+///         b.store(7, Ordering::Release);
+///         zeroipc::wait::wake_all(&b);
+///     });
+///     let got = zeroipc::wait::wait_until_any(&[&a, &b], Some(Duration::from_secs(20)), || {
+///         let v = b.load(Ordering::Acquire);
+///         (v != 0).then_some(v)
+///     });
+///     assert_eq!(got, Some(7));
+/// });
+/// assert!(zeroipc::wait::wait_until_any(&[&a], Some(Duration::from_millis(5)), || None::<()>).is_none());
+/// ```
+#[cfg(not(loom))]
+pub fn wait_until_any<R>(
+    words: &[&AtomicU32],
+    timeout: Option<Duration>,
+    mut ready: impl FnMut() -> Option<R>,
+) -> Option<R> {
+    let deadline = Deadline::from_timeout(timeout);
+    let backoff = Backoff::new();
+    let mut seen: Vec<(&AtomicU32, u32)> = words.iter().map(|w| (*w, 0)).collect();
+    loop {
+        for (w, v) in seen.iter_mut() {
+            // Acquire: as `wait_until`'s load of its word.
+            *v = w.load(Ordering::Acquire);
+        }
+        if let Some(r) = ready() {
+            return Some(r);
+        }
+        let mut slice = MAX_SLEEP;
+        if let Some(left) = deadline.remaining() {
+            if left.is_zero() {
+                return None;
+            }
+            slice = slice.min(left);
+        }
+        if !backoff.is_completed() {
+            backoff.snooze();
+            continue;
+        }
+        futex_waitv(&seen, slice);
+    }
+}
+
+/// Loom build of [`wait_until_any`]: [`poll_until`].
+#[cfg(loom)]
+pub fn wait_until_any<R>(
+    words: &[&AtomicU32],
+    timeout: Option<Duration>,
+    ready: impl FnMut() -> Option<R>,
+) -> Option<R> {
+    let _ = words;
+    poll_until(timeout, ready)
+}

@@ -74,9 +74,12 @@
 //! that value may be both received and reported as not sent.
 //!
 //! [`select`] receives from whichever of several channels has a value
-//! first, with an optional timeout. A wake-up lost to a reference peer
-//! (which never wakes anyone) or to a race costs at most one bounded sleep
-//! ([`crate::wait::MAX_SLEEP`]).
+//! first, with an optional timeout. It counts itself as a receiver of every
+//! channel and sleeps on all their receiver words at once (`tail` of a
+//! buffered channel's queue, `receivers` of an unbuffered one: the words
+//! our senders wake), so our senders wake it as they wake a receiver. A
+//! wake-up lost to a reference peer (which never wakes anyone) or to a race
+//! costs at most one bounded sleep ([`crate::wait::MAX_SLEEP`]).
 //!
 //! # Forms
 //!
@@ -95,7 +98,7 @@ use crate::format::{ElemLayout, StructureKind};
 use crate::region::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 use crate::region::Region;
 use crate::segment::{Part, Segment};
-use crate::wait::{poll_until, wait_until, wake_all, Deadline};
+use crate::wait::{wait_until, wait_until_any, wake_all, Deadline};
 use std::sync::atomic::{AtomicU64 as LocalU64, Ordering as LocalOrdering};
 use std::sync::{Arc, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
@@ -557,6 +560,16 @@ impl RawChannel {
 
     fn timeout_err(&self, deadline: &Deadline) -> Error {
         deadline.timeout_named(&self.name, KIND)
+    }
+
+    /// The word a receiver sleeps on and our senders (after a push or
+    /// placing a value, when receivers are counted) and `close` wake: the
+    /// queue's `tail` (buffered) or the `receivers` count (unbuffered).
+    fn recv_word(&self) -> &AtomicU32 {
+        match &*self.mode {
+            Mode::Buffered(q) => q.region().atomic_u32(crate::format::queue::TAIL as usize),
+            Mode::Unbuffered { .. } => self.receivers(),
+        }
     }
 
     /// Wakes the sleepers of `word` if `count` says someone is inside.
@@ -1088,8 +1101,10 @@ impl RawChannel {
 /// Channels are polled round-robin starting after the one whose handle
 /// delivered last in a `select` (remembered in the handles, across calls),
 /// so a busy channel does not starve the others. While waiting it counts as
-/// a receiver on every channel (so unbuffered senders see it) and sleeps in
-/// bounded steps.
+/// a receiver on every channel (so senders wake it) and sleeps on all the
+/// channels' receiver words at once ([`crate::wait::futex_waitv`]), each
+/// sleep bounded by [`crate::wait::MAX_SLEEP`] (reference senders wake
+/// nobody).
 ///
 /// ```
 /// use zeroipc::format::ElemLayout;
@@ -1137,7 +1152,15 @@ pub fn select(
         .max()
         .filter(|&(stamp, _)| stamp > 0)
         .map_or(0, |(_, i)| (i + 1) % n);
-    let got = poll_until(timeout, || {
+    // Sleep on every channel's receiver word at once (the buffered queue's
+    // `tail`, the unbuffered `receivers` word): our senders wake it after a
+    // push / placing a value because `_guards` counts us as a receiver, and
+    // `close` wakes it. `wait_until_any` reads the words after the guards'
+    // SeqCst increments and before each poll (the Dekker pairs of the
+    // module docs), so a value sent after a poll ends the sleep; a wake-up
+    // lost to a reference sender costs at most one MAX_SLEEP.
+    let words: Vec<&AtomicU32> = channels.iter().map(|c| c.recv_word()).collect();
+    let got = wait_until_any(&words, timeout, || {
         let mut closed = 0;
         for k in 0..n {
             let i = (first + k) % n;
@@ -1176,6 +1199,7 @@ mod batch;
 mod tests {
     use super::*;
     use crate::codata::testutil::seg;
+    use crate::wait::poll_until;
     use crate::Channel;
 
     #[test]
