@@ -46,6 +46,7 @@ pub mod segment;
 pub mod sync;
 pub mod table;
 pub mod wait;
+mod waiters;
 
 pub use codata::channel::Channel;
 pub use codata::future::{Future, FutureState};

@@ -18,6 +18,7 @@ use crate::format::table::{
     entry, entry_offset, header, table_bytes, Entry, RawEntry, TableHeader, DEFAULT_MAX_ENTRIES,
     ENTRY_SIZE, HEADER_SIZE, MAGIC, NAME_FIELD, VERSION,
 };
+use crate::format::waiters as waiters_fmt;
 use crate::region::Region;
 use crate::table::{self, Bounds};
 use std::fs::{File, OpenOptions};
@@ -41,6 +42,9 @@ pub const DEFAULT_SIZE: u64 = 1 << 20;
 /// Whether new segments carry the self-description entry unless the caller
 /// chooses (see [`SegmentOptions::self_describing`]).
 pub const DEFAULT_SELF_DESCRIBING: bool = true;
+/// Whether new segments carry the waiter registry unless told otherwise
+/// (see [`SegmentOptions::wake_registry`]).
+pub const DEFAULT_WAKE_REGISTRY: bool = true;
 
 /// Validates a segment name and returns it without its leading `/`.
 ///
@@ -107,6 +111,7 @@ pub struct SegmentOptions {
     mode: u32,
     allow_foreign_owner: bool,
     self_describing: bool,
+    wake_registry: bool,
 }
 
 impl Default for SegmentOptions {
@@ -117,6 +122,7 @@ impl Default for SegmentOptions {
             mode: DEFAULT_MODE,
             allow_foreign_owner: false,
             self_describing: DEFAULT_SELF_DESCRIBING,
+            wake_registry: DEFAULT_WAKE_REGISTRY,
         }
     }
 }
@@ -179,6 +185,49 @@ impl SegmentOptions {
     pub fn self_describing(mut self, on: bool) -> Self {
         self.self_describing = on;
         self
+    }
+
+    /// Whether a new segment carries the waiter registry `__zeroipc_waiters`
+    /// (docs/FORMAT.md §12): two sleeper counts per table slot, with which
+    /// our producers wake a consumer blocked on a Queue, Stack, Ring, Pool
+    /// or Stream in microseconds, making no system call while nobody
+    /// sleeps. Without it, blocked calls poll with sleeps of up to
+    /// [`crate::wait::MAX_SLEEP`] (as they do on segments a reference
+    /// library made). Turn it off, with
+    /// [`SegmentOptions::self_describing`], for a segment that must equal a
+    /// reference library's byte for byte.
+    ///
+    /// The entry takes one table slot and `16 + 8 * max_entries` bytes; it
+    /// is left out when the table has fewer than 4 slots or the entry would
+    /// take more than an eighth of the data area.
+    ///
+    /// ```
+    /// use zeroipc::SegmentOptions;
+    /// let name = format!("/zeroipc-doc-wake-registry-{}", std::process::id());
+    /// let seg = SegmentOptions::new().size(1 << 16).max_entries(8).self_describing(false).create(&name)?;
+    /// let entries = seg.entries()?;
+    /// assert_eq!(entries[0].name, "__zeroipc_waiters");
+    /// assert_eq!(entries[0].size, 16 + 8 * 8);
+    /// zeroipc::Segment::unlink(&name)?;
+    /// let plain = SegmentOptions::new().size(1 << 16).self_describing(false).wake_registry(false).create(&name)?;
+    /// assert!(plain.entries()?.is_empty());
+    /// zeroipc::Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn wake_registry(mut self, on: bool) -> Self {
+        self.wake_registry = on;
+        self
+    }
+
+    /// The waiter registry's size for these options, if a new segment gets
+    /// one.
+    fn waiter_registry_size(&self, data_start: u64) -> Option<u64> {
+        if !self.wake_registry || self.max_entries < 4 {
+            return None;
+        }
+        let size = waiters_fmt::entry_size(self.max_entries)?;
+        let data_area = self.size.saturating_sub(data_start);
+        (size <= data_area / 8).then_some(size)
     }
 
     /// The self-description entry's size for these options, if a new
@@ -278,6 +327,9 @@ impl SegmentOptions {
                 // Nobody else can reach the segment yet (no magic, and we
                 // hold the flock), so no lock is taken here.
                 seg.add_description_entry(size)?;
+            }
+            if let Some(size) = self.waiter_registry_size(needed) {
+                seg.add_waiter_registry(size)?;
             }
             seg.header_u32(header::MAGIC)
                 .store(MAGIC, Ordering::Release);
@@ -824,6 +876,57 @@ impl Segment {
             Ok(())
         })?;
         Ok(())
+    }
+
+    /// Registers the zeroed waiter registry of `size` bytes (called by
+    /// `create` before the segment is visible).
+    fn add_waiter_registry(&self, size: u64) -> Result<()> {
+        let slots = self.inner.bounds.max_entries;
+        let part = Part::new(waiters_fmt::ENTRY_NAME, size);
+        self.register_locked(&[part], None, |r| {
+            let h = &r[0];
+            h.write::<u32>(waiters_fmt::header::MAGIC as usize, waiters_fmt::MAGIC);
+            h.write::<u32>(waiters_fmt::header::VERSION as usize, waiters_fmt::VERSION);
+            h.write::<u32>(waiters_fmt::header::SLOTS as usize, slots);
+            Ok(())
+        })?;
+        Ok(())
+    }
+
+    /// The waiter registry and the table slot of the entry starting at
+    /// `offset`, when the segment has a registry whose header is valid
+    /// (magic, version, and a slot for every table slot within the entry);
+    /// `None` otherwise: the structure's waiters then poll. Called when a
+    /// structure is opened, not on its fast paths.
+    pub(crate) fn waiter_slot(&self, offset: u64) -> Option<(Region, u32)> {
+        let n = self.entry_count().ok()?;
+        let mut registry = None;
+        let mut index = None;
+        for i in 0..n {
+            let raw = self.raw_entry(i);
+            let Ok(e) = table::validate_entry(&self.inner.name, &self.inner.bounds, i, &raw) else {
+                continue;
+            };
+            if e.name == waiters_fmt::ENTRY_NAME {
+                registry = Some(e);
+            } else if e.offset == offset && index.is_none() {
+                index = Some(i);
+            }
+        }
+        let (e, index) = (registry?, index?);
+        let region = Region::new(self.clone(), e.offset, e.size, &e.name);
+        // Written once before the entry was published (release of
+        // entry_count, which `entry_count` acquired).
+        let magic = region.read_u32(waiters_fmt::header::MAGIC as usize);
+        let version = region.read_u32(waiters_fmt::header::VERSION as usize);
+        let slots = region.read_u32(waiters_fmt::header::SLOTS as usize);
+        let fits = waiters_fmt::entry_size(slots).is_some_and(|s| s <= e.size);
+        (magic == waiters_fmt::MAGIC
+            && version == waiters_fmt::VERSION
+            && fits
+            && index < slots
+            && e.offset % 8 == 0)
+            .then_some((region, index))
     }
 
     /// Takes the table lock, then [`Segment::register_locked`].

@@ -85,6 +85,7 @@ pub mod signal;
 pub mod stack;
 pub mod stream;
 pub mod table;
+pub mod waiters;
 
 #[cfg(test)]
 mod tests;

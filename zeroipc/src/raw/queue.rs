@@ -55,11 +55,13 @@ use super::{
     open_described, size_overflow,
 };
 use crate::error::Result;
+use crate::format::waiters::Side;
 use crate::format::{queue as fmt, ElemLayout, StructureKind};
 use crate::region::atomic::{AtomicU32, Ordering};
 use crate::region::Region;
 use crate::segment::Segment;
 use crate::wait::Deadline;
+use crate::waiters::{Blocking, Waiters, Word};
 use std::time::Duration;
 
 pub(crate) const KIND: &str = "queue";
@@ -67,6 +69,10 @@ pub(crate) const KIND: &str = "queue";
 /// Consecutive `d > 0` observations with an unmoved counter after which the
 /// segment is taken to be corrupt (a consistent queue never shows one).
 const STALE_LIMIT: u32 = 1000;
+
+/// Rounds of [`RawQueue::spin_until_seq_is`] per backoff step (each a load
+/// and a spin hint: a few microseconds in all).
+const SEQ_SPIN_ROUNDS: u32 = 64;
 
 /// A bounded MPMC queue whose element size is known at run time.
 ///
@@ -108,6 +114,8 @@ pub struct RawQueue {
     mask: u32,
     /// Offset of `seq[0]`, computed from the cached capacity.
     seq_off: usize,
+    /// The queue's sleeper counts in the segment's waiter registry.
+    waiters: Waiters,
 }
 
 impl RawQueue {
@@ -192,12 +200,13 @@ impl RawQueue {
             fmt::entry_size(capacity as u64, elem),
         ) {
             (Some(seq_off), Some(total)) if total == len as u64 => Ok(RawQueue {
-                region,
                 elem,
                 elem_size: s as usize,
                 capacity,
                 mask: capacity - 1,
                 seq_off: seq_off as usize,
+                waiters: Waiters::of(&region),
+                region,
             }),
             _ => Err(region.mismatch(
                 KIND,
@@ -324,29 +333,36 @@ impl RawQueue {
         fmt::DATA as usize + slot * self.elem_size
     }
 
-    /// True when a consumer may be asleep waiting for an item (load it
-    /// after the `tail` claim; wake with [`RawQueue::wake_item_sleepers`]
-    /// after publishing).
+    /// True when a consumer may be asleep waiting for an item: load it
+    /// right after the SeqCst `tail` claim (step 2 of the protocol in
+    /// [`crate::waiters`]), and if it was true call
+    /// [`RawQueue::wake_item_sleepers`] after publishing.
     #[inline]
     pub(crate) fn item_sleepers(&self) -> bool {
-        false
+        self.waiters.items_sleeping()
     }
 
-    /// Wakes consumers asleep waiting for an item.
+    /// Wakes the consumers asleep on `tail` (step 4).
     #[cold]
-    pub(crate) fn wake_item_sleepers(&self) {}
+    #[inline(never)]
+    pub(crate) fn wake_item_sleepers(&self) {
+        Word::U32(self.tail()).wake_all();
+    }
 
-    /// True when a producer may be asleep waiting for room (load it after
-    /// the `head` claim; wake with [`RawQueue::wake_room_sleepers`] after
-    /// freeing the slot).
+    /// True when a producer may be asleep waiting for room: load it right
+    /// after the SeqCst `head` claim, and if it was true call
+    /// [`RawQueue::wake_room_sleepers`] after freeing the slot.
     #[inline]
     pub(crate) fn room_sleepers(&self) -> bool {
-        false
+        self.waiters.room_sleeping()
     }
 
-    /// Wakes producers asleep waiting for room.
+    /// Wakes the producers asleep on `head`.
     #[cold]
-    pub(crate) fn wake_room_sleepers(&self) {}
+    #[inline(never)]
+    pub(crate) fn wake_room_sleepers(&self) {
+        Word::U32(self.head()).wake_all();
+    }
 
     /// The push protocol; `write(region, offset)` copies the element into
     /// the claimed slot at `offset` (`elem_size` bytes). False when full.
@@ -370,24 +386,33 @@ impl RawQueue {
             let q = seq.load(Ordering::Acquire);
             let d = q.wrapping_sub(t) as i32;
             if d == 0 {
-                // The slot is free for ticket t. Claim t. Relaxed, as in the
-                // reference: winning the CAS is what makes ticket t (and so
-                // the slot) exclusively ours; the data is published by the
-                // seq Release store, not by tail. Weak: a spurious failure
-                // just goes round again.
+                // The slot is free for ticket t. Claim t: winning the CAS is
+                // what makes ticket t (and so the slot) exclusively ours; the
+                // data is published by the seq Release store, not by tail.
+                // SeqCst on success (the reference uses relaxed; on x86-64
+                // it is the same instruction): step 1 of the wake protocol
+                // (crate::waiters), ordered before the sleeper-count load
+                // below. Weak: a spurious failure just goes round again.
                 if tail
                     .compare_exchange_weak(
                         t,
                         t.wrapping_add(1),
-                        Ordering::Relaxed,
+                        Ordering::SeqCst,
                         Ordering::Relaxed,
                     )
                     .is_ok()
                 {
+                    // Step 2: is a consumer asleep on `tail`?
+                    let sleepers = self.item_sleepers();
                     write(&self.region, self.data_off(slot));
                     // Release: makes the data write visible to the consumer
                     // whose Acquire load sees `seq == t + 1`.
                     seq.store(t.wrapping_add(1), Ordering::Release);
+                    if sleepers {
+                        // Step 4, after publishing: the woken consumer finds
+                        // the value.
+                        self.wake_item_sleepers();
+                    }
                     return true;
                 }
             } else if d < 0 {
@@ -435,21 +460,26 @@ impl RawQueue {
             let q = seq.load(Ordering::Acquire);
             let d = q.wrapping_sub(h.wrapping_add(1)) as i32;
             if d == 0 {
-                // The slot holds ticket h's value. Claim h; Relaxed for the
-                // same reason as the tail CAS in `push_with`.
+                // The slot holds ticket h's value. Claim h; SeqCst on
+                // success for the same reason as the tail CAS in
+                // `push_with` (here for producers asleep on `head`).
                 if head
                     .compare_exchange_weak(
                         h,
                         h.wrapping_add(1),
-                        Ordering::Relaxed,
+                        Ordering::SeqCst,
                         Ordering::Relaxed,
                     )
                     .is_ok()
                 {
+                    let sleepers = self.room_sleepers();
                     let v = read(&self.region, self.data_off(slot));
                     // Release: our read of the data happens-before the next
                     // producer's write, which Acquire-loads this value.
                     seq.store(h.wrapping_add(self.capacity), Ordering::Release);
+                    if sleepers {
+                        self.wake_room_sleepers();
+                    }
                     return Some(v);
                 }
             } else if d < 0 {
@@ -474,27 +504,95 @@ impl RawQueue {
         }
     }
 
-    /// [`RawQueue::push_with`], retried until `timeout` passes (spinning
-    /// briefly, then sleeping in bounded steps); [`Error::Timeout`](crate::Error::Timeout) then.
+    /// Retries `attempt` (a push) until it succeeds or `deadline` passes:
+    /// spinning on the sequence word of the slot the next push needs (the
+    /// line a consumer's pop writes), then asleep on `head`, which a pop
+    /// claims (crate::waiters). Sleeping is safe when the queue is full
+    /// with no pop in flight: `tail - head == capacity` at the `head` seen.
+    pub(crate) fn wait_for_room<R>(
+        &self,
+        deadline: &Deadline,
+        attempt: impl FnMut() -> Option<R>,
+    ) -> Option<R> {
+        let blocking = Blocking {
+            waiters: &self.waiters,
+            side: Side::Room,
+            word: Word::U32(self.head()),
+        };
+        let spin = || {
+            // Relaxed: a hint of which slot to watch; the attempt decides.
+            let t = self.tail().load(Ordering::Relaxed);
+            self.spin_until_seq_is(t & self.mask, t);
+        };
+        let idle = |seen_head: u32| {
+            self.tail().load(Ordering::SeqCst).wrapping_sub(seen_head) >= self.capacity
+        };
+        blocking.wait(deadline, attempt, spin, idle)
+    }
+
+    /// Retries `attempt` (a pop) until it succeeds or `deadline` passes:
+    /// spinning on the sequence word of the slot the next value arrives in
+    /// (the line the producer's publication writes, rather than the
+    /// head/tail line the producer's claim is busy with), then asleep on
+    /// `tail`, which a push claims. Sleeping is safe when the queue is
+    /// empty with no push in flight: `head == tail` at the `tail` seen.
+    pub(crate) fn wait_for_item<R>(
+        &self,
+        deadline: &Deadline,
+        attempt: impl FnMut() -> Option<R>,
+    ) -> Option<R> {
+        let blocking = Blocking {
+            waiters: &self.waiters,
+            side: Side::Items,
+            word: Word::U32(self.tail()),
+        };
+        let spin = || {
+            // Relaxed: a hint of which slot to watch; the attempt decides.
+            let h = self.head().load(Ordering::Relaxed);
+            self.spin_until_seq_is(h & self.mask, h.wrapping_add(1));
+        };
+        let idle = |seen_tail: u32| self.head().load(Ordering::SeqCst) == seen_tail;
+        blocking.wait(deadline, attempt, spin, idle)
+    }
+
+    /// Busy-waits (a bounded number of rounds) until `seq[slot]` reads
+    /// `want` or changes: the cheapest way to see a hand-off arrive, since
+    /// the line is only written when it does.
+    #[inline]
+    fn spin_until_seq_is(&self, slot: u32, want: u32) {
+        let seq = self.seq(slot as usize);
+        // Relaxed: only a trigger to retry the full (Acquire) attempt.
+        let first = seq.load(Ordering::Relaxed);
+        for _ in 0..SEQ_SPIN_ROUNDS {
+            let now = seq.load(Ordering::Relaxed);
+            if now == want || now != first {
+                return;
+            }
+            crate::wait::spin_hint();
+        }
+    }
+
+    /// [`RawQueue::push_with`], retried until `timeout` passes (see
+    /// [`RawQueue::wait_for_room`]); [`Error::Timeout`](crate::Error::Timeout) then.
     pub(crate) fn push_timeout_with(
         &self,
         timeout: Duration,
         write: impl Fn(&Region, usize),
     ) -> Result<()> {
         let deadline = Deadline::after(timeout);
-        crate::wait::poll_until(Some(timeout), || self.push_with(&write).then_some(()))
+        self.wait_for_room(&deadline, || self.push_with(&write).then_some(()))
             .ok_or_else(|| deadline.timeout(&self.region, KIND))
     }
 
-    /// [`RawQueue::pop_with`], retried until `timeout` passes;
-    /// [`Error::Timeout`](crate::Error::Timeout) then.
+    /// [`RawQueue::pop_with`], retried until `timeout` passes (see
+    /// [`RawQueue::wait_for_item`]); [`Error::Timeout`](crate::Error::Timeout) then.
     pub(crate) fn pop_timeout_with<R>(
         &self,
         timeout: Duration,
         mut read: impl FnMut(&Region, usize) -> R,
     ) -> Result<R> {
         let deadline = Deadline::after(timeout);
-        crate::wait::poll_until(Some(timeout), || self.pop_with(&mut read))
+        self.wait_for_item(&deadline, || self.pop_with(&mut read))
             .ok_or_else(|| deadline.timeout(&self.region, KIND))
     }
 
