@@ -1,0 +1,405 @@
+//! Element types given as numpy dtypes.
+//!
+//! A [`DType`] is a `numpy.dtype` checked once (sized, no Python objects,
+//! no top-level subarray) with its size and alignment cached as the
+//! runtime's [`ElemLayout`], and the conversions between Python values and
+//! the element's bytes:
+//!
+//! - in: a numpy scalar or record of the dtype, a plain `int`/`float`/`bool`
+//!   for scalar dtypes, or anything `numpy.asarray(v, dtype)` turns into one
+//!   element (a tuple for a structured dtype, a 0-d or 1-element array);
+//! - out: a numpy scalar (`numpy.uint64`, ...) or a `numpy.void` record,
+//!   made by the NumPy C API from the bytes (`PyArray_Scalar`).
+//!
+//! The common case, a native-order integer, float or bool dtype with a
+//! Python number or a numpy scalar of exactly that type, never calls a
+//! Python-level function.
+
+use std::os::raw::c_void;
+
+use numpy::npyffi::{self, NpyTypes, PY_ARRAY_API};
+use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyType};
+use zeroipc::format::ElemLayout;
+
+/// A native-byte-order numeric dtype with a conversion that needs no numpy
+/// call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ScalarKind {
+    /// Signed integer of the dtype's itemsize (1, 2, 4 or 8 bytes).
+    Int,
+    /// Unsigned integer of the dtype's itemsize (1, 2, 4 or 8 bytes).
+    UInt,
+    /// `float32` or `float64`.
+    Float,
+    /// `bool` (one byte, 0 or 1).
+    Bool,
+}
+
+/// An element type: a checked numpy dtype and its layout.
+#[derive(Debug)]
+pub(crate) struct DType {
+    /// The `numpy.dtype` object.
+    descr: Py<PyArrayDescr>,
+    /// `dtype.type` (`numpy.uint64`, `numpy.void`, ...): a value of exactly
+    /// this type is copied with `PyArray_ScalarAsCtype`.
+    scalar_type: Py<PyType>,
+    /// `dtype.itemsize` (> 0).
+    itemsize: usize,
+    /// The runtime's view of the element: itemsize and `dtype.alignment`.
+    layout: ElemLayout,
+    /// The fast path, when the dtype has one.
+    scalar: Option<ScalarKind>,
+}
+
+/// `numpy.asarray`, looked up once.
+static ASARRAY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Bytes with the alignment of any numpy scalar (16), big enough for one
+/// element: `PyArray_Scalar`/`PyArray_ScalarAsCtype` read and write C
+/// values there.
+struct Aligned {
+    words: Vec<u128>,
+    len: usize,
+}
+
+impl Aligned {
+    fn zeroed(len: usize) -> Aligned {
+        Aligned {
+            words: vec![0; len.div_ceil(16).max(1)],
+            len,
+        }
+    }
+
+    fn as_mut_ptr(&mut self) -> *mut u8 {
+        self.words.as_mut_ptr().cast()
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `words` owns at least `len` initialised bytes (u128s are
+        // plain bytes) and the slice borrows `self`.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast(), self.len) }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `bytes`, borrowed mutably from `self`.
+        unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast(), self.len) }
+    }
+}
+
+impl DType {
+    /// Checks and caches anything `numpy.dtype()` accepts (`np.uint64`,
+    /// `"<u4"`, a structured dtype as zeroipc-gen emits it with
+    /// `align=True`, an existing dtype). Refuses object dtypes (and records
+    /// holding objects), unsized dtypes (`"S"`, `"U"`, `"V0"`) and top-level
+    /// subarrays with a `TypeError` naming the dtype.
+    pub(crate) fn from_py(obj: &Bound<'_, PyAny>) -> PyResult<DType> {
+        let py = obj.py();
+        let descr = PyArrayDescr::new(py, obj)?;
+        let refuse = |why: &str| -> PyErr {
+            let shown = descr.repr().map(|r| r.to_string()).unwrap_or_default();
+            PyTypeError::new_err(format!("dtype {shown} cannot be an element type: {why}"))
+        };
+        if descr.has_object() {
+            return Err(refuse("it holds Python objects"));
+        }
+        if descr.has_subarray() {
+            return Err(refuse(
+                "a subarray dtype (wrap it in a structured dtype field instead)",
+            ));
+        }
+        let itemsize = descr.itemsize();
+        if itemsize == 0 {
+            return Err(refuse("it has no size (give a length, e.g. 'S16')"));
+        }
+        let align = descr.alignment().max(1);
+        let layout = ElemLayout::new(itemsize as u64, align as u64).ok_or_else(|| {
+            refuse(&format!(
+                "itemsize {itemsize} is not a multiple of alignment {align}"
+            ))
+        })?;
+        let native = descr.is_native_byteorder() != Some(false);
+        let scalar = match (native, descr.kind(), itemsize) {
+            (true, b'i', 1 | 2 | 4 | 8) => Some(ScalarKind::Int),
+            (true, b'u', 1 | 2 | 4 | 8) => Some(ScalarKind::UInt),
+            (true, b'f', 4 | 8) => Some(ScalarKind::Float),
+            (true, b'b', 1) => Some(ScalarKind::Bool),
+            _ => None,
+        };
+        Ok(DType {
+            scalar_type: descr.typeobj().unbind(),
+            descr: descr.unbind(),
+            itemsize,
+            layout,
+            scalar,
+        })
+    }
+
+    /// A second handle on the same dtype.
+    pub(crate) fn clone_ref(&self, py: Python<'_>) -> DType {
+        DType {
+            descr: self.descr.clone_ref(py),
+            scalar_type: self.scalar_type.clone_ref(py),
+            itemsize: self.itemsize,
+            layout: self.layout,
+            scalar: self.scalar,
+        }
+    }
+
+    /// The runtime's element layout (itemsize, alignment).
+    pub(crate) fn layout(&self) -> ElemLayout {
+        self.layout
+    }
+
+    /// Bytes per element.
+    pub(crate) fn itemsize(&self) -> usize {
+        self.itemsize
+    }
+
+    /// The `numpy.dtype` object.
+    pub(crate) fn descr<'py>(&self, py: Python<'py>) -> Bound<'py, PyArrayDescr> {
+        self.descr.bind(py).clone()
+    }
+
+    /// `repr(dtype)`, for messages.
+    fn shown(&self, py: Python<'_>) -> String {
+        self.descr
+            .bind(py)
+            .repr()
+            .map(|r| r.to_string())
+            .unwrap_or_default()
+    }
+
+    /// Writes `v` as one element into `out` (`out.len()` must be
+    /// [`DType::itemsize`]). Nothing is written when `v` is refused.
+    pub(crate) fn write_value(&self, v: &Bound<'_, PyAny>, out: &mut [u8]) -> PyResult<()> {
+        if out.len() != self.itemsize {
+            return Err(PyValueError::new_err(format!(
+                "element buffer of {} bytes for dtype of itemsize {}",
+                out.len(),
+                self.itemsize
+            )));
+        }
+        if let Some(kind) = self.scalar {
+            if self.write_fast(kind, v, out)? {
+                return Ok(());
+            }
+        }
+        self.write_generic(v, out)
+    }
+
+    /// The element bytes of `v` as a new vector.
+    pub(crate) fn to_bytes(&self, v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+        let mut out = vec![0u8; self.itemsize];
+        self.write_value(v, &mut out)?;
+        Ok(out)
+    }
+
+    /// The fast path: `Ok(false)` when `v` is not a value it handles.
+    fn write_fast(&self, kind: ScalarKind, v: &Bound<'_, PyAny>, out: &mut [u8]) -> PyResult<bool> {
+        let py = v.py();
+        if v.get_type().is(self.scalar_type.bind(py)) {
+            // A numpy scalar of exactly this dtype's type: its C value.
+            let mut tmp = Aligned::zeroed(self.itemsize);
+            // SAFETY: `v` is a numpy scalar whose type is this dtype's, so
+            // PyArray_ScalarAsCtype writes exactly itemsize bytes of its C
+            // value to the 16-aligned buffer of itemsize bytes.
+            unsafe {
+                PY_ARRAY_API.PyArray_ScalarAsCtype(py, v.as_ptr(), tmp.as_mut_ptr().cast::<c_void>());
+            }
+            out.copy_from_slice(tmp.bytes());
+            return Ok(true);
+        }
+        match kind {
+            ScalarKind::Int | ScalarKind::UInt if v.is_instance_of::<PyInt>() => {
+                self.write_int(kind, v, out)?;
+                Ok(true)
+            }
+            ScalarKind::Float if v.is_exact_instance_of::<PyFloat>() || v.is_exact_instance_of::<PyInt>() => {
+                let x: f64 = v.extract()?;
+                if self.itemsize == 4 {
+                    out.copy_from_slice(&(x as f32).to_ne_bytes());
+                } else {
+                    out.copy_from_slice(&x.to_ne_bytes());
+                }
+                Ok(true)
+            }
+            ScalarKind::Bool if v.is_exact_instance_of::<PyBool>() => {
+                out[0] = u8::from(v.is_truthy()?);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// A Python int into an integer dtype, range-checked like numpy.
+    fn write_int(&self, kind: ScalarKind, v: &Bound<'_, PyAny>, out: &mut [u8]) -> PyResult<()> {
+        let bits = self.itemsize * 8;
+        let overflow = || {
+            PyOverflowError::new_err(format!(
+                "Python integer {} out of bounds for {}",
+                v.str().map(|s| s.to_string()).unwrap_or_default(),
+                self.shown(v.py())
+            ))
+        };
+        let value: i128 = match v.extract::<i64>() {
+            Ok(x) => i128::from(x),
+            Err(_) => i128::from(v.extract::<u64>().map_err(|_| overflow())?),
+        };
+        let (lo, hi) = match kind {
+            ScalarKind::Int => (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1),
+            _ => (0, (1i128 << bits) - 1),
+        };
+        if value < lo || value > hi {
+            return Err(overflow());
+        }
+        // Two's complement: the low `itemsize` bytes of the i128.
+        let bytes = value.to_ne_bytes();
+        if cfg!(target_endian = "little") {
+            out.copy_from_slice(&bytes[..self.itemsize]);
+        } else {
+            out.copy_from_slice(&bytes[16 - self.itemsize..]);
+        }
+        Ok(())
+    }
+
+    /// `numpy.asarray(v, dtype)`, which must hold exactly one element.
+    fn write_generic(&self, v: &Bound<'_, PyAny>, out: &mut [u8]) -> PyResult<()> {
+        let py = v.py();
+        let arr = self.asarray(v)?;
+        if arr.len() != 1 {
+            return Err(PyValueError::new_err(format!(
+                "expected one value of dtype {}, got {} values (shape {:?})",
+                self.shown(py),
+                arr.len(),
+                arr.shape()
+            )));
+        }
+        // SAFETY: `arr` is a live array of this dtype holding one element,
+        // so its data pointer addresses itemsize readable bytes; `out` has
+        // itemsize bytes (checked by `write_value`).
+        unsafe {
+            let data = (*arr.as_array_ptr()).fields.data.cast::<u8>();
+            std::ptr::copy_nonoverlapping(data, out.as_mut_ptr(), self.itemsize);
+        }
+        Ok(())
+    }
+
+    /// `numpy.asarray(obj, dtype=self)` as an array.
+    fn asarray<'py>(&self, obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyUntypedArray>> {
+        let py = obj.py();
+        let asarray = ASARRAY.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+            Ok(py.import("numpy")?.getattr("asarray")?.unbind())
+        })?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("dtype", self.descr.bind(py))?;
+        let arr = asarray.bind(py).call((obj,), Some(&kwargs))?;
+        Ok(arr.cast_into::<PyUntypedArray>()?)
+    }
+
+    /// The element in `bytes` (`bytes.len()` must be the itemsize) as a numpy
+    /// scalar or record (a copy: it does not alias `bytes`).
+    pub(crate) fn read_value<'py>(&self, py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+        if bytes.len() != self.itemsize {
+            return Err(PyValueError::new_err(format!(
+                "element of {} bytes for dtype of itemsize {}",
+                bytes.len(),
+                self.itemsize
+            )));
+        }
+        let mut tmp = Aligned::zeroed(self.itemsize);
+        tmp.bytes_mut().copy_from_slice(bytes);
+        // SAFETY: `tmp` holds one element of this dtype, 16-aligned;
+        // PyArray_Scalar with a null base copies it into a new scalar and
+        // returns a new reference (or null with an exception set).
+        unsafe {
+            let obj = PY_ARRAY_API.PyArray_Scalar(
+                py,
+                tmp.as_mut_ptr().cast::<c_void>(),
+                self.descr.bind(py).as_dtype_ptr(),
+                std::ptr::null_mut(),
+            );
+            Bound::from_owned_ptr_or_err(py, obj)
+        }
+    }
+
+    /// The elements of a 1-d array-like `obj` as bytes (C order). An
+    /// ndarray must already have this dtype (`TypeError` naming both
+    /// otherwise); other sequences go through `numpy.asarray(obj, dtype)`.
+    /// Returns the bytes and the element count.
+    pub(crate) fn write_array(&self, obj: &Bound<'_, PyAny>) -> PyResult<(Vec<u8>, usize)> {
+        let py = obj.py();
+        if let Ok(given) = obj.cast::<PyUntypedArray>() {
+            let dt = given.dtype();
+            if !dt.is_equiv_to(self.descr.bind(py)) {
+                return Err(PyTypeError::new_err(format!(
+                    "array of dtype {} given where dtype {} is expected",
+                    dt.repr()?,
+                    self.shown(py)
+                )));
+            }
+        }
+        let arr = self.asarray(obj)?;
+        if arr.ndim() != 1 {
+            return Err(PyValueError::new_err(format!(
+                "expected a 1-d array of dtype {}, got shape {:?}",
+                self.shown(py),
+                arr.shape()
+            )));
+        }
+        let n = arr.len();
+        let contiguous = if arr.is_c_contiguous() {
+            arr
+        } else {
+            let ascontig = py.import("numpy")?.getattr("ascontiguousarray")?;
+            ascontig.call1((arr,))?.cast_into::<PyUntypedArray>()?
+        };
+        let mut out = vec![0u8; n * self.itemsize];
+        // SAFETY: `contiguous` is a live C-contiguous array of n elements of
+        // this dtype: its data pointer addresses n * itemsize bytes.
+        unsafe {
+            let data = (*contiguous.as_array_ptr()).fields.data.cast::<u8>();
+            std::ptr::copy_nonoverlapping(data, out.as_mut_ptr(), out.len());
+        }
+        Ok((out, n))
+    }
+
+    /// A new 1-d array of this dtype holding the elements in `bytes`
+    /// (`bytes.len()` a multiple of the itemsize).
+    pub(crate) fn read_array<'py>(&self, py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+        if bytes.len() % self.itemsize != 0 {
+            return Err(PyValueError::new_err(format!(
+                "{} bytes is not a whole number of {}-byte elements",
+                bytes.len(),
+                self.itemsize
+            )));
+        }
+        let mut dims = [(bytes.len() / self.itemsize) as npyffi::npy_intp];
+        let descr = self.descr.bind(py).clone();
+        // SAFETY: PyArray_NewFromDescr steals the descriptor reference
+        // (`into_dtype_ptr` hands one over) and allocates a C-contiguous
+        // 1-d array of dims[0] elements (data null: numpy allocates), or
+        // returns null with an exception set. Its fresh buffer has
+        // bytes.len() bytes, which the copy fills.
+        unsafe {
+            let arr = PY_ARRAY_API.PyArray_NewFromDescr(
+                py,
+                npyffi::get_type_object(py, NpyTypes::PyArray_Type),
+                descr.into_dtype_ptr(),
+                1,
+                dims.as_mut_ptr(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                0,
+                std::ptr::null_mut(),
+            );
+            let arr = Bound::from_owned_ptr_or_err(py, arr)?;
+            let data = (*arr.as_ptr().cast::<npyffi::PyArrayObject>()).fields.data.cast::<u8>();
+            std::ptr::copy_nonoverlapping(bytes.as_ptr(), data, bytes.len());
+            Ok(arr)
+        }
+    }
+}
