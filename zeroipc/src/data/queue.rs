@@ -20,7 +20,7 @@
 use crate::element::ShmElement;
 use crate::error::{Error, Result, SendError};
 use crate::format::ElemLayout;
-use crate::raw::RawQueue;
+use crate::raw::{slice_bytes, slice_bytes_mut, RawQueue};
 use crate::region::Region;
 use crate::segment::Segment;
 use std::marker::PhantomData;
@@ -147,6 +147,100 @@ impl<T: ShmElement> Queue<T> {
     pub fn pop_timeout(&self, timeout: Duration) -> Result<T, Error> {
         self.raw
             .pop_timeout_with(timeout, |r, off| r.read::<T>(off))
+    }
+
+    /// Appends as many leading values of `items` as fit, with one claim of
+    /// the queue's `tail` for all of them; returns how many went in (0 when
+    /// full). Each value is then published as [`Queue::push`] publishes it,
+    /// in order, so single-item consumers (ours or the C++ reference's)
+    /// take them as they appear. Never blocks; lock-free.
+    ///
+    /// ```
+    /// use zeroipc::{Queue, Segment};
+    /// let name = format!("/zeroipc-doc-queue-slice-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let q = Queue::<u64>::create(&seg, "q", 4)?;
+    /// assert_eq!(q.push_slice(&[1, 2, 3]), 3);
+    /// assert_eq!(q.push_slice(&[4, 5, 6]), 1); // one slot was left
+    /// assert_eq!(q.pop(), Some(1)); // single and batch calls mix
+    /// let mut out = [0u64; 8];
+    /// assert_eq!(q.pop_slice(&mut out), 3);
+    /// assert_eq!(out[..3], [2, 3, 4]);
+    /// assert_eq!(q.pop_slice(&mut out), 0); // empty
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    #[inline]
+    pub fn push_slice(&self, items: &[T]) -> usize {
+        self.raw.push_n(slice_bytes(items), items.len())
+    }
+
+    /// Removes up to `out.len()` of the oldest values into the front of
+    /// `out`, with one claim of the queue's `head`; returns how many (0 when
+    /// empty, or when the next value's producer has claimed its slot but not
+    /// published it). `out[count..]` is left as it was. Never blocks.
+    #[inline]
+    pub fn pop_slice(&self, out: &mut [T]) -> usize {
+        let n = out.len();
+        self.raw.pop_n(slice_bytes_mut(out), n)
+    }
+
+    /// Like [`Queue::push_slice`], but waits up to `timeout` until at least
+    /// one value fits, then pushes as many as fit at once;
+    /// [`Error::Timeout`] when none did (nothing was written: all of `items`
+    /// is still the caller's). An empty `items` returns `Ok(0)` at once.
+    ///
+    /// ```
+    /// use zeroipc::{Queue, Segment};
+    /// use std::time::Duration;
+    /// let name = format!("/zeroipc-doc-queue-slice-t-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let q = Queue::<u32>::create(&seg, "q", 2)?;
+    /// let ms = Duration::from_millis(1);
+    /// assert_eq!(q.push_slice_timeout(&[7, 8, 9], ms)?, 2);
+    /// assert!(q.push_slice_timeout(&[9], ms).unwrap_err().to_string().contains("timed out"));
+    /// assert_eq!(q.pop_vec(8), vec![7, 8]);
+    /// let mut out = [0u32; 4];
+    /// assert!(q.pop_slice_timeout(&mut out, ms).unwrap_err().to_string().contains("timed out"));
+    /// assert_eq!(out, [0; 4]); // unchanged
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn push_slice_timeout(&self, items: &[T], timeout: Duration) -> Result<usize> {
+        self.raw
+            .push_n_timeout(slice_bytes(items), items.len(), timeout)
+    }
+
+    /// Like [`Queue::pop_slice`], but waits up to `timeout` until at least
+    /// one value is there, then takes as many as are published (up to
+    /// `out.len()`); [`Error::Timeout`] when none came (`out` unchanged). An
+    /// empty `out` returns `Ok(0)` at once.
+    pub fn pop_slice_timeout(&self, out: &mut [T], timeout: Duration) -> Result<usize> {
+        let n = out.len();
+        self.raw.pop_n_timeout(slice_bytes_mut(out), n, timeout)
+    }
+
+    /// Removes up to `max` of the oldest values with one claim (as
+    /// [`Queue::pop_slice`]) and returns them in FIFO order; empty when the
+    /// queue is. Allocates `min(max, capacity)` values.
+    ///
+    /// ```
+    /// use zeroipc::{Queue, Segment};
+    /// let name = format!("/zeroipc-doc-queue-popvec-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let q = Queue::<i16>::create(&seg, "q", 8)?;
+    /// assert_eq!(q.push_slice(&[-1, -2, -3]), 3);
+    /// assert_eq!(q.pop_vec(2), vec![-1, -2]);
+    /// assert_eq!(q.pop_vec(100), vec![-3]);
+    /// assert!(q.pop_vec(100).is_empty());
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn pop_vec(&self, max: usize) -> Vec<T> {
+        let mut v = vec![crate::codata::zeroed::<T>(); max.min(self.capacity())];
+        let k = self.pop_slice(&mut v);
+        v.truncate(k);
+        v
     }
 
     /// Number of values in the queue (a snapshot): `tail - head` with
