@@ -1,0 +1,103 @@
+//! Runtime lock guards kept alive by Python objects.
+//!
+//! The runtime's guards (`MutexGuard<'a>`, `RwLockReadGuard<'a>`, ...)
+//! borrow the lock handle, while a Python guard object must own everything
+//! it uses. A [`Held`] owns the lock handle in an `Arc` (whose pointee
+//! never moves) and the guard that borrows it, with the borrow's lifetime
+//! extended to `'static`: that is sound because the guard is declared
+//! before the `Arc` (fields drop in declaration order), is only ever taken
+//! out to be released or handed back within one method call, and the
+//! `'static` reference is never given to anything else.
+
+use std::sync::{Arc, Mutex as StdMutex, MutexGuard as StdGuard};
+
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::prelude::*;
+
+/// A lock handle and, while the lock is held, the runtime's guard on it.
+pub(crate) struct Held<L: 'static, G: 'static> {
+    /// The guard, `None` once released. Declared first: dropped (and so
+    /// released) before `lock`, which it borrows.
+    guard: StdMutex<Option<G>>,
+    /// The handle the guard borrows; kept alive at least as long as it.
+    lock: Arc<L>,
+    /// The kind's guard type name, for messages.
+    what: &'static str,
+}
+
+impl<L: Send + Sync + 'static, G: Send + 'static> Held<L, G> {
+    /// Takes the lock with `acquire`, which gets the handle with the
+    /// lifetime of the returned `Held`; `Ok(None)` when `acquire` returned
+    /// no guard (a `try_` form that found the lock taken).
+    ///
+    /// # Safety
+    ///
+    /// `acquire` must keep the `&'static L` it is given only inside the
+    /// guard it returns (never store it anywhere else).
+    pub(crate) unsafe fn acquire<E>(
+        lock: &Arc<L>,
+        what: &'static str,
+        acquire: impl FnOnce(&'static L) -> Result<Option<G>, E>,
+    ) -> Result<Option<Held<L, G>>, E> {
+        let lock = Arc::clone(lock);
+        // SAFETY: the reference points into the Arc's allocation, which
+        // stays alive while `lock` (moved into the Held below) lives. The
+        // only thing that keeps it (the caller's contract) is the guard
+        // `acquire` returns, stored in the same Held before the Arc and so
+        // dropped first.
+        let r: &'static L = unsafe { &*Arc::as_ptr(&lock) };
+        Ok(acquire(r)?.map(|g| Held {
+            guard: StdMutex::new(Some(g)),
+            lock,
+            what,
+        }))
+    }
+
+    /// The lock handle.
+    pub(crate) fn lock(&self) -> &L {
+        &self.lock
+    }
+
+    /// The handle with the lifetime of this `Held`'s guard, for
+    /// re-acquiring into [`Held::put`] (Monitor's wait).
+    ///
+    /// # Safety
+    ///
+    /// Everything made from the reference must be stored in this `Held`
+    /// with [`Held::put`] or dropped before the call that got it returns.
+    pub(crate) unsafe fn lock_for_guard(&self) -> &'static L {
+        // SAFETY: the pointee lives as long as `self.lock`; the caller's
+        // contract keeps every borrow of it inside this Held, whose guard
+        // drops before the Arc.
+        unsafe { &*Arc::as_ptr(&self.lock) }
+    }
+
+    fn slot(&self) -> StdGuard<'_, Option<G>> {
+        // A poisoned slot only means a panic elsewhere while it was locked;
+        // the Option inside is still a valid state.
+        self.guard.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// True while the guard is held.
+    pub(crate) fn is_held(&self) -> bool {
+        self.slot().is_some()
+    }
+
+    /// Takes the guard out (to release it or to wait with it); a
+    /// `RuntimeError` if it was already released.
+    pub(crate) fn take(&self) -> PyResult<G> {
+        self.slot().take().ok_or_else(|| {
+            PyRuntimeError::new_err(format!("this {} was already released", self.what))
+        })
+    }
+
+    /// Takes the guard out if it is held.
+    pub(crate) fn take_if_held(&self) -> Option<G> {
+        self.slot().take()
+    }
+
+    /// Stores a guard again (after a wait that re-acquired the lock).
+    pub(crate) fn put(&self, g: G) {
+        *self.slot() = Some(g);
+    }
+}
