@@ -23,7 +23,9 @@ use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyType};
+use zeroipc::format::map::KeyLayout;
 use zeroipc::format::ElemLayout;
+use zeroipc::layout::Prim;
 
 /// A native-byte-order numeric dtype with a conversion that needs no numpy
 /// call.
@@ -58,35 +60,58 @@ pub(crate) struct DType {
 /// `numpy.asarray`, looked up once.
 static ASARRAY: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
-/// Bytes with the alignment of any numpy scalar (16), big enough for one
-/// element: `PyArray_Scalar`/`PyArray_ScalarAsCtype` read and write C
-/// values there.
-struct Aligned {
-    words: Vec<u128>,
+/// One element's bytes with the alignment of any numpy scalar (16):
+/// `PyArray_Scalar`/`PyArray_ScalarAsCtype` read and write C values there.
+/// Elements up to 64 bytes live inline (no allocation per operation).
+pub(crate) struct ElemBuf {
+    inline: [u128; 4],
+    heap: Vec<u128>,
     len: usize,
 }
 
-impl Aligned {
-    fn zeroed(len: usize) -> Aligned {
-        Aligned {
-            words: vec![0; len.div_ceil(16).max(1)],
+impl ElemBuf {
+    /// `len` zero bytes.
+    pub(crate) fn new(len: usize) -> ElemBuf {
+        let heap = if len > 64 {
+            vec![0; len.div_ceil(16)]
+        } else {
+            Vec::new()
+        };
+        ElemBuf {
+            inline: [0; 4],
+            heap,
             len,
         }
     }
 
-    fn as_mut_ptr(&mut self) -> *mut u8 {
-        self.words.as_mut_ptr().cast()
+    fn words(&self) -> *const u128 {
+        if self.len > 64 {
+            self.heap.as_ptr()
+        } else {
+            self.inline.as_ptr()
+        }
     }
 
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: `words` owns at least `len` initialised bytes (u128s are
-        // plain bytes) and the slice borrows `self`.
-        unsafe { std::slice::from_raw_parts(self.words.as_ptr().cast(), self.len) }
+    fn words_mut(&mut self) -> *mut u128 {
+        if self.len > 64 {
+            self.heap.as_mut_ptr()
+        } else {
+            self.inline.as_mut_ptr()
+        }
     }
 
-    fn bytes_mut(&mut self) -> &mut [u8] {
+    /// The element's bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        // SAFETY: `words()` owns at least `len` initialised bytes (inline:
+        // len <= 64 = 4 x 16; heap: ceil(len / 16) words) and the slice
+        // borrows `self`.
+        unsafe { std::slice::from_raw_parts(self.words().cast(), self.len) }
+    }
+
+    /// The element's bytes, writable.
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `bytes`, borrowed mutably from `self`.
-        unsafe { std::slice::from_raw_parts_mut(self.words.as_mut_ptr().cast(), self.len) }
+        unsafe { std::slice::from_raw_parts_mut(self.words_mut().cast(), self.len) }
     }
 }
 
@@ -154,6 +179,27 @@ impl DType {
         self.layout
     }
 
+    /// The layout as a Map key or Set element: native-order integers and
+    /// floats hash and compare as those primitives (as a Rust `Map<u64, _>`
+    /// does), every other dtype as its bytes.
+    pub(crate) fn key_layout(&self) -> KeyLayout {
+        let prim = match (self.scalar, self.itemsize) {
+            (Some(ScalarKind::Int), 1) => Some(Prim::I8),
+            (Some(ScalarKind::Int), 2) => Some(Prim::I16),
+            (Some(ScalarKind::Int), 4) => Some(Prim::I32),
+            (Some(ScalarKind::Int), 8) => Some(Prim::I64),
+            (Some(ScalarKind::UInt), 1) => Some(Prim::U8),
+            (Some(ScalarKind::UInt), 2) => Some(Prim::U16),
+            (Some(ScalarKind::UInt), 4) => Some(Prim::U32),
+            (Some(ScalarKind::UInt), 8) => Some(Prim::U64),
+            (Some(ScalarKind::Float), 4) => Some(Prim::F32),
+            (Some(ScalarKind::Float), 8) => Some(Prim::F64),
+            _ => None,
+        };
+        prim.and_then(|p| KeyLayout::new(self.layout, Some(p)))
+            .unwrap_or_else(|| KeyLayout::bytes(self.layout))
+    }
+
     /// Bytes per element.
     pub(crate) fn itemsize(&self) -> usize {
         self.itemsize
@@ -203,12 +249,16 @@ impl DType {
         let py = v.py();
         if v.get_type().is(self.scalar_type.bind(py)) {
             // A numpy scalar of exactly this dtype's type: its C value.
-            let mut tmp = Aligned::zeroed(self.itemsize);
+            let mut tmp = ElemBuf::new(self.itemsize);
             // SAFETY: `v` is a numpy scalar whose type is this dtype's, so
             // PyArray_ScalarAsCtype writes exactly itemsize bytes of its C
             // value to the 16-aligned buffer of itemsize bytes.
             unsafe {
-                PY_ARRAY_API.PyArray_ScalarAsCtype(py, v.as_ptr(), tmp.as_mut_ptr().cast::<c_void>());
+                PY_ARRAY_API.PyArray_ScalarAsCtype(
+                    py,
+                    v.as_ptr(),
+                    tmp.bytes_mut().as_mut_ptr().cast::<c_void>(),
+                );
             }
             out.copy_from_slice(tmp.bytes());
             return Ok(true);
@@ -218,7 +268,9 @@ impl DType {
                 self.write_int(kind, v, out)?;
                 Ok(true)
             }
-            ScalarKind::Float if v.is_exact_instance_of::<PyFloat>() || v.is_exact_instance_of::<PyInt>() => {
+            ScalarKind::Float
+                if v.is_exact_instance_of::<PyFloat>() || v.is_exact_instance_of::<PyInt>() =>
+            {
                 let x: f64 = v.extract()?;
                 if self.itemsize == 4 {
                     out.copy_from_slice(&(x as f32).to_ne_bytes());
@@ -302,7 +354,11 @@ impl DType {
 
     /// The element in `bytes` (`bytes.len()` must be the itemsize) as a numpy
     /// scalar or record (a copy: it does not alias `bytes`).
-    pub(crate) fn read_value<'py>(&self, py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    pub(crate) fn read_value<'py>(
+        &self,
+        py: Python<'py>,
+        bytes: &[u8],
+    ) -> PyResult<Bound<'py, PyAny>> {
         if bytes.len() != self.itemsize {
             return Err(PyValueError::new_err(format!(
                 "element of {} bytes for dtype of itemsize {}",
@@ -310,15 +366,23 @@ impl DType {
                 self.itemsize
             )));
         }
-        let mut tmp = Aligned::zeroed(self.itemsize);
-        tmp.bytes_mut().copy_from_slice(bytes);
-        // SAFETY: `tmp` holds one element of this dtype, 16-aligned;
-        // PyArray_Scalar with a null base copies it into a new scalar and
-        // returns a new reference (or null with an exception set).
+        let mut copy = None;
+        let data = if (bytes.as_ptr() as usize) % 16 == 0 {
+            bytes.as_ptr()
+        } else {
+            let tmp = copy.insert(ElemBuf::new(self.itemsize));
+            tmp.bytes_mut().copy_from_slice(bytes);
+            tmp.bytes().as_ptr()
+        };
+        // SAFETY: `data` addresses one element of this dtype, 16-aligned,
+        // alive until the call returns (`bytes` or `copy`); PyArray_Scalar
+        // with a null base copies it into a new scalar (it never writes
+        // through the pointer) and returns a new reference, or null with an
+        // exception set.
         unsafe {
             let obj = PY_ARRAY_API.PyArray_Scalar(
                 py,
-                tmp.as_mut_ptr().cast::<c_void>(),
+                data.cast_mut().cast::<c_void>(),
                 self.descr.bind(py).as_dtype_ptr(),
                 std::ptr::null_mut(),
             );
@@ -369,7 +433,11 @@ impl DType {
 
     /// A new 1-d array of this dtype holding the elements in `bytes`
     /// (`bytes.len()` a multiple of the itemsize).
-    pub(crate) fn read_array<'py>(&self, py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    pub(crate) fn read_array<'py>(
+        &self,
+        py: Python<'py>,
+        bytes: &[u8],
+    ) -> PyResult<Bound<'py, PyAny>> {
         if bytes.len() % self.itemsize != 0 {
             return Err(PyValueError::new_err(format!(
                 "{} bytes is not a whole number of {}-byte elements",
@@ -397,7 +465,10 @@ impl DType {
                 std::ptr::null_mut(),
             );
             let arr = Bound::from_owned_ptr_or_err(py, arr)?;
-            let data = (*arr.as_ptr().cast::<npyffi::PyArrayObject>()).fields.data.cast::<u8>();
+            let data = (*arr.as_ptr().cast::<npyffi::PyArrayObject>())
+                .fields
+                .data
+                .cast::<u8>();
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), data, bytes.len());
             Ok(arr)
         }

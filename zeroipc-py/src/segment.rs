@@ -97,7 +97,16 @@ impl PySegment {
         let entries = self.inner.entries().py()?;
         entries
             .into_iter()
-            .map(|e| PyTuple::new(py, [e.name.into_pyobject(py)?.into_any(), e.offset.into_pyobject(py)?.into_any(), e.size.into_pyobject(py)?.into_any()]))
+            .map(|e| {
+                PyTuple::new(
+                    py,
+                    [
+                        e.name.into_pyobject(py)?.into_any(),
+                        e.offset.into_pyobject(py)?.into_any(),
+                        e.size.into_pyobject(py)?.into_any(),
+                    ],
+                )
+            })
             .collect()
     }
 
