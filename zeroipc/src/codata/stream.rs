@@ -67,7 +67,7 @@ use crate::raw::stream::{RawStream, RawSubscriber};
 use crate::region::atomic::{AtomicU64, AtomicU8, Ordering};
 use crate::region::Region;
 use crate::segment::{Part, Segment};
-use crate::wait::{poll_until, Deadline};
+use crate::wait::Deadline;
 use std::marker::PhantomData;
 use std::time::Duration;
 
@@ -610,9 +610,11 @@ impl<T: ShmElement, U: ShmElement, F: FnMut(T) -> Step<U>> Stage<T, U, F> {
                 return Err(self.dst.raw.timeout_err(&deadline));
             }
             if self.pending.is_some() {
-                // Output full: its consumer wakes nobody; poll briefly.
+                // Output full: sleep as its producer until its consumer
+                // makes room (our consumers wake the output's room
+                // sleepers) or it is closed (`close` wakes them).
                 let dst = &self.dst;
-                poll_until(left.map(|l| l.min(crate::wait::MAX_SLEEP)), || {
+                dst.raw.wait_room(&deadline, || {
                     (dst.is_closed() || dst.len() < dst.capacity()).then_some(())
                 });
             } else {

@@ -45,10 +45,22 @@
 //! consumer, so no process may consume destructively at the same time).
 //!
 //! `subscribers` counts our attached readers: live subscribers, blocked
-//! consumers and blocked stages. Our producer wakes the sleepers (futex on
-//! that word) after an emit when it is nonzero; every sleep is bounded
-//! ([`crate::wait::MAX_SLEEP`]) because reference producers wake nobody. A
-//! producer blocked on a full ring polls with bounded sleeps.
+//! consumers and blocked stages.
+//!
+//! # Waking
+//!
+//! With the segment's waiter registry ([`crate::waiters`]) the stream's
+//! sleepers are the ring's: they count themselves in the `name_buffer`
+//! entry's counts, as [`RawRing`]'s own blocking calls do. Sleeping readers
+//! (consumer, subscribers, stages) count in "items" and sleep on the low
+//! half of the ring's `write_pos`; a producer blocked on a full ring counts
+//! in "room" and sleeps on the low half of `read_pos`. The ring's write and
+//! read wake those words only when the count is nonzero (no system call
+//! while nobody sleeps). Without a registry (a segment made by a reference
+//! library) readers sleep on the `subscribers` word, which our producer
+//! wakes after an emit while it is nonzero, and a blocked producer polls.
+//! Every sleep is bounded ([`crate::wait::MAX_SLEEP`]) because reference
+//! producers and consumers wake nobody.
 //!
 //! # Forms
 //!
@@ -64,11 +76,13 @@ use crate::codata::CountGuard;
 use crate::describe::{check_description, Description};
 use crate::error::{Error, Result};
 use crate::format::stream as fmt;
+use crate::format::waiters::Side;
 use crate::format::{ElemLayout, StructureKind};
 use crate::region::atomic::{fence, AtomicU32, AtomicU8, Ordering};
 use crate::region::Region;
 use crate::segment::{Part, Segment};
-use crate::wait::{poll_until, wait_until, wake_all, Deadline};
+use crate::wait::{wait_until, wake_all, Deadline};
+use crate::waiters::{Blocking, Waiters, Word};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -107,6 +121,9 @@ pub struct RawStream {
     capacity: usize,
     size: u64,
     name: String,
+    /// The registry counts of the `name_buffer` entry, the ring's (see
+    /// "Waking").
+    waiters: Waiters,
 }
 
 impl RawStream {
@@ -222,6 +239,7 @@ impl RawStream {
                 ),
             ));
         }
+        let waiters = Waiters::of(&buffer);
         let ring = RawRing::from_region(buffer, elem)?;
         // Relaxed: only the value's range matters (0/1 for every writer).
         let closed = header
@@ -246,6 +264,7 @@ impl RawStream {
             ));
         }
         Ok(RawStream {
+            waiters,
             header,
             cap_bytes: ring.capacity_bytes() as u64,
             capacity: ring.capacity(),
@@ -319,6 +338,63 @@ impl RawStream {
         self.header.atomic_u32(fmt::SUBSCRIBERS as usize)
     }
 
+    /// The ring's `write_pos`, whose low half readers sleep on.
+    fn write_pos_word(&self) -> Word<'_> {
+        Word::Low32(
+            self.ring
+                .region()
+                .atomic_u64(crate::format::ring::WRITE_POS as usize),
+        )
+    }
+
+    /// The ring's `read_pos`, whose low half a blocked producer sleeps on.
+    fn read_pos_word(&self) -> Word<'_> {
+        Word::Low32(
+            self.ring
+                .region()
+                .atomic_u64(crate::format::ring::READ_POS as usize),
+        )
+    }
+
+    /// Waits until `ready` returns `Some` or `deadline` passes (`None`),
+    /// as a reader: the caller is counted in `subscribers` (a
+    /// [`CountGuard`] or a live [`RawSubscriber`]). See "Waking" in the
+    /// module docs.
+    fn wait_readable<R>(&self, deadline: &Deadline, ready: impl FnMut() -> Option<R>) -> Option<R> {
+        if !self.waiters.present() {
+            return wait_until(self.subscribers(), deadline.remaining(), ready);
+        }
+        // The ring's write stores `write_pos` (SeqCst: the publication is
+        // the "claim", step 1 of the registry protocol) and then loads the
+        // items count: a `write_pos` value seen with nothing to read is
+        // idle (no claim in flight).
+        Blocking {
+            waiters: &self.waiters,
+            side: Side::Items,
+            word: self.write_pos_word(),
+        }
+        .wait(deadline, ready, || {}, |_| true)
+    }
+
+    /// Waits until `ready` returns `Some` or `deadline` passes (`None`),
+    /// as the producer waiting for room (see "Waking" in the module docs;
+    /// without a registry: bounded polling).
+    pub(crate) fn wait_room<R>(
+        &self,
+        deadline: &Deadline,
+        ready: impl FnMut() -> Option<R>,
+    ) -> Option<R> {
+        // The ring's read stores `read_pos` after its copy (SeqCst) and
+        // then loads the room count: a `read_pos` value seen with the ring
+        // still full is idle.
+        Blocking {
+            waiters: &self.waiters,
+            side: Side::Room,
+            word: self.read_pos_word(),
+        }
+        .wait(deadline, ready, || {}, |_| true)
+    }
+
     fn closed_word(&self) -> &AtomicU8 {
         self.header.atomic_u8(fmt::CLOSED as usize)
     }
@@ -335,7 +411,11 @@ impl RawStream {
         // Release: every element emitted before (by this thread) is visible
         // to a reader that acquires closed == 1.
         self.closed_word().store(1, Ordering::Release);
+        // Every word a sleeper of ours may be on (close is rare: no count
+        // check needed).
         wake_all(self.subscribers());
+        self.write_pos_word().wake_all();
+        self.read_pos_word().wake_all();
     }
 
     pub(crate) fn closed_err(&self) -> Error {
@@ -362,8 +442,13 @@ impl RawStream {
         self.header
             .atomic_u64(fmt::SEQUENCE as usize)
             .fetch_add(1, Ordering::AcqRel);
-        // SeqCst fence: the write_pos store before the subscribers load
-        // (Dekker pair with `CountGuard::enter`).
+        if self.waiters.present() {
+            // The ring's write already woke the sleepers it counts.
+            return;
+        }
+        // No registry: readers sleep on `subscribers`. SeqCst fence: the
+        // write_pos store before the subscribers load (Dekker pair with
+        // `CountGuard::enter`).
         fence(Ordering::SeqCst);
         if self.subscribers().load(Ordering::Relaxed) > 0 {
             wake_all(self.subscribers());
@@ -399,17 +484,11 @@ impl RawStream {
     /// Emits `src` (length checked by the caller), waiting while the ring
     /// is full until `deadline` ([`Error::Timeout`]).
     pub(crate) fn emit_until(&self, src: &[u8], deadline: &Deadline) -> Result<()> {
-        let mut outcome = None;
-        poll_until(deadline.remaining(), || {
-            match self.try_emit_unchecked(src) {
-                Err(Error::Full { .. }) => None,
-                r => {
-                    outcome = Some(r);
-                    Some(())
-                }
-            }
-        });
-        outcome.unwrap_or_else(|| Err(self.timeout_err(deadline)))
+        self.wait_room(deadline, || match self.try_emit_unchecked(src) {
+            Err(Error::Full { .. }) => None,
+            r => Some(r),
+        })
+        .unwrap_or_else(|| Err(self.timeout_err(deadline)))
     }
 
     /// Emits `src`, waiting while the ring is full (backpressure from the
@@ -530,12 +609,10 @@ impl RawStream {
             return Ok(());
         }
         let _attached = CountGuard::enter(self.subscribers());
-        let got = wait_until(self.subscribers(), deadline.remaining(), || {
-            match self.try_recv_unchecked(out) {
-                Ok(false) => None,
-                Ok(true) => Some(Ok(())),
-                Err(e) => Some(Err(e)),
-            }
+        let got = self.wait_readable(deadline, || match self.try_recv_unchecked(out) {
+            Ok(false) => None,
+            Ok(true) => Some(Ok(())),
+            Err(e) => Some(Err(e)),
         });
         got.unwrap_or_else(|| Err(self.timeout_err(deadline)))
     }
@@ -559,15 +636,17 @@ impl RawStream {
         }
     }
 
-    /// Waits (bounded sleeps on the subscribers word) until `ready` holds,
-    /// counting the caller as attached. Returns false on timeout.
+    /// Waits until `ready` holds, counting the caller as attached and
+    /// sleeping as a reader (see "Waking" in the module docs). Returns false
+    /// on timeout.
     pub(crate) fn wait_for(
         &self,
         timeout: Option<Duration>,
         mut ready: impl FnMut() -> bool,
     ) -> bool {
         let _attached = CountGuard::enter(self.subscribers());
-        wait_until(self.subscribers(), timeout, || ready().then_some(())).is_some()
+        self.wait_readable(&Deadline::from_timeout(timeout), || ready().then_some(()))
+            .is_some()
     }
 }
 
@@ -676,14 +755,12 @@ impl RawSubscriber {
     /// The next element into `out` (length checked by the caller), waiting
     /// until `deadline` (errors as [`RawSubscriber::try_next`]).
     pub(crate) fn next_until(&mut self, out: &mut [u8], deadline: &Deadline) -> Result<()> {
+        // Counted in `subscribers` since `subscribe`.
         let stream = self.stream.clone();
-        let word = stream.subscribers();
-        let got = wait_until(word, deadline.remaining(), || {
-            match self.try_next_unchecked(out) {
-                Ok(false) => None,
-                Ok(true) => Some(Ok(())),
-                Err(e) => Some(Err(e)),
-            }
+        let got = stream.wait_readable(deadline, || match self.try_next_unchecked(out) {
+            Ok(false) => None,
+            Ok(true) => Some(Ok(())),
+            Err(e) => Some(Err(e)),
         });
         got.unwrap_or_else(|| Err(stream.timeout_err(deadline)))
     }
