@@ -163,17 +163,6 @@ impl DType {
         })
     }
 
-    /// A second handle on the same dtype.
-    pub(crate) fn clone_ref(&self, py: Python<'_>) -> DType {
-        DType {
-            descr: self.descr.clone_ref(py),
-            scalar_type: self.scalar_type.clone_ref(py),
-            itemsize: self.itemsize,
-            layout: self.layout,
-            scalar: self.scalar,
-        }
-    }
-
     /// The runtime's element layout (itemsize, alignment).
     pub(crate) fn layout(&self) -> ElemLayout {
         self.layout
