@@ -78,6 +78,11 @@ fn tiny_harness_run_reports_every_section() {
         "Semaphore, contended by 2 processes",
         "Array<u64>::read_into",
         "Segment::open, 1024 entries",
+        "| pipe, blocking read |",
+        "| Queue pop_timeout (woken by push) |",
+        "| Signal wait_for_change_timeout (woken by set) |",
+        "Queue<u64> batches of 64, 1P/1C processes",
+        "Queue<u64> batches of 64, 1P/1C threads",
         "derive compile time: not measured (skipped in --tiny)",
         "targets met in this run",
     ] {

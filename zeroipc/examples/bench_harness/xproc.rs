@@ -548,6 +548,11 @@ pub fn child_main(spec: &str) {
     ctl.ready_and_wait(deadline);
     match role {
         "lat" => lat_child(&seg, &ctl, arg(0), arg(1), arg(2), deadline),
+        "wake" => super::wakeup::wake_child(&seg, &ctl, args, deadline),
+        "bprod" | "bcons" => {
+            let q = Queue::<u64>::open(&seg, "q").expect("q");
+            super::batch::child(role, &q, &ctl, arg(0), arg(1), deadline);
+        }
         "qprod" => {
             let q = Queue::<u64>::open(&seg, "q").expect("q");
             produce(&q, arg(1), arg(0), deadline);
