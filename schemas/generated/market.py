@@ -12,10 +12,15 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 
-try:
-    from . import zeroipc_schema as _zs
-except ImportError:
-    import zeroipc_schema as _zs  # type: ignore[no-redef]
+from typing import TYPE_CHECKING, Optional, Type
+
+if TYPE_CHECKING:
+    import zeroipc_schema as _zs  # type: ignore[import-not-found, unused-ignore]
+else:
+    try:
+        from . import zeroipc_schema as _zs
+    except ImportError:
+        import zeroipc_schema as _zs
 
 _Layout = Tuple[Any, ...]
 
@@ -93,12 +98,13 @@ def _dtype_matches(dt: np.dtype, t: _Layout) -> bool:
             t = t[2]
         return dt.shape == tuple(dims) and _dtype_matches(dt.base, t)
     if k == "S":
-        if dt.names is None or list(dt.names) != [f[0] for f in t[4]]:
+        fields = dt.fields
+        if fields is None or dt.names is None or list(dt.names) != [f[0] for f in t[4]]:
             return False
         if dt.itemsize != t[2]:
             return False
         for name, offset, ft in t[4]:
-            sub, off = dt.fields[name][:2]
+            sub, off = fields[name][:2]
             if off != offset or not _dtype_matches(sub, ft):
                 return False
         return True
@@ -289,7 +295,7 @@ PRICE_SCALE: int = 100000000
 FEED: str = "itch-5.0"
 
 
-class MarketData(_zs.SegmentView):
+class MarketData(_zs.SegmentView):  # type: ignore[misc, unused-ignore]
     """Books, trades and the symbol directory of one feed.
 
     Open one with `MarketData.open(name)`; arrays are zero-copy numpy views,
@@ -309,9 +315,12 @@ class MarketData(_zs.SegmentView):
     SPEC: _zs.SegmentSpec
 
     @classmethod
-    def open(cls, name: str) -> "MarketData":
-        """Maps /dev/shm/<name> and checks it is a `MarketData` segment."""
-        return _zs.open_segment(name, cls.SPEC, cls)  # type: ignore[no-any-return]
+    def open(cls, name: str, runtime: Optional[bool] = None) -> "MarketData":
+        """Maps /dev/shm/<name> and checks it is a `MarketData` segment; with
+        zeroipc_rs importable (or `runtime=True`) its structures are also
+        opened as typed runtime handles (`runtime=False`: header views only)."""
+        view: "MarketData" = _zs.open_segment(name, cls.SPEC, cls, runtime=runtime)
+        return view
 
 
 MarketData.SPEC = _zs.SegmentSpec(
@@ -396,11 +405,13 @@ SEGMENTS: Dict[str, _zs.SegmentSpec] = {
 }
 
 
-def open_segment(name: str, segment: str = "MarketData") -> _zs.SegmentView:
+def open_segment(name: str, segment: str = "MarketData", runtime: Optional[bool] = None) -> _zs.SegmentView:
     """Maps /dev/shm/<name>, checks magic, version, table and the schema
-    fingerprint of `segment` (default "MarketData"), and returns its view."""
+    fingerprint of `segment` (default "MarketData"), and returns its view
+    (`runtime`: see `zeroipc_schema.SegmentView`)."""
     spec = SEGMENTS[segment]
-    return _zs.open_segment(name, spec, _VIEWS[segment])
+    view: _zs.SegmentView = _zs.open_segment(name, spec, _VIEWS[segment], runtime=runtime)
+    return view
 
 
-_VIEWS: Dict[str, type] = {"MarketData": MarketData}
+_VIEWS: Dict[str, Type[_zs.SegmentView]] = {"MarketData": MarketData}

@@ -12,14 +12,20 @@ from typing import Any, Dict, Tuple
 
 import numpy as np
 
-try:
-    from . import common as _ns_common
-except ImportError:
-    import common as _ns_common  # type: ignore[no-redef]
-try:
-    from . import zeroipc_schema as _zs
-except ImportError:
-    import zeroipc_schema as _zs  # type: ignore[no-redef]
+from typing import TYPE_CHECKING, Optional, Type
+
+if TYPE_CHECKING:
+    import common as _ns_common  # type: ignore[import-not-found, unused-ignore]
+    import zeroipc_schema as _zs  # type: ignore[import-not-found, unused-ignore]
+else:
+    try:
+        from . import common as _ns_common
+    except ImportError:
+        import common as _ns_common
+    try:
+        from . import zeroipc_schema as _zs
+    except ImportError:
+        import zeroipc_schema as _zs
 
 _Layout = Tuple[Any, ...]
 
@@ -97,12 +103,13 @@ def _dtype_matches(dt: np.dtype, t: _Layout) -> bool:
             t = t[2]
         return dt.shape == tuple(dims) and _dtype_matches(dt.base, t)
     if k == "S":
-        if dt.names is None or list(dt.names) != [f[0] for f in t[4]]:
+        fields = dt.fields
+        if fields is None or dt.names is None or list(dt.names) != [f[0] for f in t[4]]:
             return False
         if dt.itemsize != t[2]:
             return False
         for name, offset, ft in t[4]:
-            sub, off = dt.fields[name][:2]
+            sub, off = fields[name][:2]
             if off != offset or not _dtype_matches(sub, ft):
                 return False
         return True
@@ -296,7 +303,7 @@ SAMPLE_HZ: float = 1000.0
 UNITS: str = "SI"
 
 
-class Telemetry(_zs.SegmentView):
+class Telemetry(_zs.SegmentView):  # type: ignore[misc, unused-ignore]
     """One acquisition node's telemetry.
 
     Open one with `Telemetry.open(name)`; arrays are zero-copy numpy views,
@@ -317,9 +324,12 @@ class Telemetry(_zs.SegmentView):
     SPEC: _zs.SegmentSpec
 
     @classmethod
-    def open(cls, name: str) -> "Telemetry":
-        """Maps /dev/shm/<name> and checks it is a `Telemetry` segment."""
-        return _zs.open_segment(name, cls.SPEC, cls)  # type: ignore[no-any-return]
+    def open(cls, name: str, runtime: Optional[bool] = None) -> "Telemetry":
+        """Maps /dev/shm/<name> and checks it is a `Telemetry` segment; with
+        zeroipc_rs importable (or `runtime=True`) its structures are also
+        opened as typed runtime handles (`runtime=False`: header views only)."""
+        view: "Telemetry" = _zs.open_segment(name, cls.SPEC, cls, runtime=runtime)
+        return view
 
 
 Telemetry.SPEC = _zs.SegmentSpec(
@@ -406,11 +416,13 @@ SEGMENTS: Dict[str, _zs.SegmentSpec] = {
 }
 
 
-def open_segment(name: str, segment: str = "Telemetry") -> _zs.SegmentView:
+def open_segment(name: str, segment: str = "Telemetry", runtime: Optional[bool] = None) -> _zs.SegmentView:
     """Maps /dev/shm/<name>, checks magic, version, table and the schema
-    fingerprint of `segment` (default "Telemetry"), and returns its view."""
+    fingerprint of `segment` (default "Telemetry"), and returns its view
+    (`runtime`: see `zeroipc_schema.SegmentView`)."""
     spec = SEGMENTS[segment]
-    return _zs.open_segment(name, spec, _VIEWS[segment])
+    view: _zs.SegmentView = _zs.open_segment(name, spec, _VIEWS[segment], runtime=runtime)
+    return view
 
 
-_VIEWS: Dict[str, type] = {"Telemetry": Telemetry}
+_VIEWS: Dict[str, Type[_zs.SegmentView]] = {"Telemetry": Telemetry}

@@ -5,9 +5,12 @@ against the generated module's fingerprint, and give zero-copy numpy views
 of arrays and signal/future values plus live header fields of every other
 structure. numpy and the standard library only.
 
-Structures other than arrays are synchronised objects: this module reads
-their headers, it does not implement their protocols (use the ZeroIPC
-runtimes for push/pop, lock, wait ...).
+Structures other than arrays are synchronised objects. When the
+`zeroipc_rs` package (the Rust runtime for Python, ./zeroipc-py) is
+importable, every structure is also opened through it as a typed handle
+with the runtime's atomics (`seg.requests.push(record)`, `seg.lock.lock()`,
+...; `seg.handles[name]`); without it this module only reads their headers
+(numpy and the standard library only).
 """
 
 from __future__ import annotations
@@ -16,9 +19,18 @@ import mmap
 import os
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple, Type, TypeVar
 
 import numpy as np
+
+try:
+    import zeroipc_rs as _zeroipc_rs  # type: ignore[import-not-found, unused-ignore]
+except ImportError:  # the numpy-only path
+    _zeroipc_rs = None  # type: ignore[assignment, unused-ignore]
+
+#: The `zeroipc_rs` module when it is importable, else None (then segments
+#: open with header views only).
+RUNTIME: Any = _zeroipc_rs
 
 MAGIC = 0x5A49504D
 VERSION = 2
@@ -223,25 +235,57 @@ _HEADERS: Dict[str, Dict[str, List[Tuple[str, int, str]]]] = {
 
 class HeaderView:
     """Live, read-only header fields of one structure (each attribute read
-    loads the current value from shared memory)."""
+    loads the current value from shared memory), and, when `zeroipc_rs` is
+    importable, the structure's typed runtime handle: `handle`, and every
+    attribute that is not a header field is looked up on it (`view.push(v)`
+    is `view.handle.push(v)`)."""
 
-    def __init__(self, m: Mapping, spec: StructureSpec, fields: Dict[str, Tuple[int, str]]) -> None:
+    def __init__(
+        self, m: Mapping, spec: StructureSpec, fields: Dict[str, Tuple[int, str]], handle: Any = None
+    ) -> None:
         self._m = m
         self.spec = spec
         self._fields = fields
+        #: The zeroipc_rs handle of this structure, or None (numpy-only path).
+        self.handle = handle
 
     def __getattr__(self, name: str) -> Any:
         f = self.__dict__.get("_fields", {}).get(name)
-        if f is None:
+        if f is not None:
+            return self._m.read(f[0], f[1])
+        handle = self.__dict__.get("handle")
+        if handle is not None:
+            return getattr(handle, name)
+        if name.startswith("__") or "_fields" not in self.__dict__:
             raise AttributeError(name)
-        return self._m.read(f[0], f[1])
+        raise AttributeError(
+            f"{self.spec.kind} {self.spec.name!r} has no header field {name!r}, and no runtime handle "
+            f"(operations need the zeroipc_rs package: python3 -m pip install ./zeroipc-py)"
+        )
 
     def fields(self) -> Dict[str, Any]:
         """A snapshot of every header field."""
         return {k: self._m.read(off, fmt) for k, (off, fmt) in self._fields.items()}
 
+    def __bool__(self) -> bool:
+        return True
+
+    def __len__(self) -> int:
+        if self.handle is None:
+            raise TypeError(f"{self.spec.kind} {self.spec.name!r}: len() needs the zeroipc_rs handle")
+        return len(self.handle)
+
+    def __enter__(self) -> Any:
+        if self.handle is None:
+            raise TypeError(f"{self.spec.kind} {self.spec.name!r}: 'with' needs the zeroipc_rs handle")
+        return self.handle.__enter__()
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self.handle.__exit__(*exc)
+
     def __dir__(self) -> List[str]:
-        return sorted(set(super().__dir__()) | set(self._fields))
+        extra = set(dir(self.handle)) if self.handle is not None else set()
+        return sorted(set(super().__dir__()) | set(self._fields) | extra)
 
     def __repr__(self) -> str:
         return f"<{self.spec.kind} {self.spec.name!r} {self.fields()}>"
@@ -249,7 +293,8 @@ class HeaderView:
 
 class SignalView(HeaderView):
     """A signal: `.version` (live) and `.value`, a zero-copy numpy view of
-    the value (read it under the runtime's protocol if torn reads matter)."""
+    the value (read it under the runtime's protocol if torn reads matter:
+    with zeroipc_rs, `.handle` reads it consistently)."""
 
     value: np.ndarray
 
@@ -279,14 +324,54 @@ def _align(n: int, a: int) -> int:
     return (n + a - 1) // a * a
 
 
+def _dtype(s: StructureSpec) -> np.dtype:
+    """The element dtype of a structure that has one."""
+    if s.dtype is None:
+        raise SchemaError(f"{s.kind} {s.name!r} has no element type")
+    return s.dtype
+
+
+#: The zeroipc_rs class of each structure kind.
+RUNTIME_CLASSES: Dict[str, str] = {
+    "array": "Array", "queue": "Queue", "stack": "Stack", "map": "Map", "set": "Set",
+    "pool": "Pool", "ring": "Ring", "semaphore": "Semaphore", "mutex": "Mutex",
+    "barrier": "Barrier", "latch": "Latch", "once": "Once", "event": "Event",
+    "rwlock": "RwLock", "monitor": "Monitor", "signal": "Signal", "future": "Future",
+    "lazy": "Lazy", "stream": "Stream", "channel": "Channel",
+}
+
+
+def open_handle(segment: Any, s: StructureSpec) -> Any:
+    """Opens structure `s` of the zeroipc_rs Segment `segment` as its typed
+    handle: `Kind.open(segment, name[, dtype[, value_dtype]])`; the runtime
+    checks kind, element size and alignment against the entry."""
+    cls = getattr(RUNTIME, RUNTIME_CLASSES[s.kind])
+    if s.kind == "map":
+        return cls.open(segment, s.name, s.dtype, s.value_dtype)
+    if s.dtype is None:
+        return cls.open(segment, s.name)
+    return cls.open(segment, s.name, s.dtype)
+
+
+V = TypeVar("V", bound="SegmentView")
+
+
 class SegmentView:
     """An opened segment: one attribute per structure (see the generated
-    subclass for the names and types), plus `spec` and `mapping`."""
+    subclass for the names and types), plus `spec` and `mapping`; with
+    zeroipc_rs also `runtime` (its Segment) and `handles` (name -> typed
+    handle, every structure, arrays too)."""
 
     spec: SegmentSpec
     mapping: Mapping
+    #: The zeroipc_rs Segment, or None on the numpy-only path.
+    runtime: Any
+    #: Structure name -> zeroipc_rs handle (empty on the numpy-only path).
+    handles: Dict[str, Any]
 
-    def __init__(self, mapping: Mapping, spec: SegmentSpec) -> None:
+    def __init__(self, mapping: Mapping, spec: SegmentSpec, runtime: Optional[bool] = None) -> None:
+        """`runtime`: None opens zeroipc_rs handles when the package is
+        importable, True requires it (ImportError otherwise), False never."""
         self.mapping = mapping
         self.spec = spec
         m = mapping
@@ -295,6 +380,15 @@ class SegmentView:
                 e = m.entry(ename)
                 if e.size != size:
                     raise SchemaError(f"{m.name}: {s.kind} {ename!r} is {e.size} bytes, the schema says {size}")
+        if runtime and RUNTIME is None:
+            raise ImportError("zeroipc_rs is not importable (python3 -m pip install ./zeroipc-py)")
+        self.runtime = None
+        self.handles = {}
+        if RUNTIME is not None and runtime is not False:
+            self.runtime = RUNTIME.Segment.open(m.name)
+            for s in spec.structures:
+                self.handles[s.name] = open_handle(self.runtime, s)
+        for s in spec.structures:
             setattr(self, s.name, self._view(s))
 
     def _view(self, s: StructureSpec) -> Any:
@@ -302,9 +396,10 @@ class SegmentView:
         if s.kind == "array":
             e = m.entry(s.name)
             cap = m.read(e.offset, "<Q")
-            if cap != s.capacity or 8 + cap * s.dtype.itemsize != e.size:
+            dt = _dtype(s)
+            if cap != s.capacity or 8 + cap * dt.itemsize != e.size:
                 raise SchemaError(f"{m.name}: array {s.name!r} capacity {cap}, the schema says {s.capacity}")
-            return np.ndarray(shape=(cap,), dtype=s.dtype, buffer=m.mm, offset=e.offset + 8)
+            return np.ndarray(shape=(cap,), dtype=dt, buffer=m.mm, offset=e.offset + 8)
         kind = s.kind
         if kind == "stream" and s.dtype is None:
             kind = "stream_void"
@@ -313,48 +408,61 @@ class SegmentView:
             e = m.entry(s.name + suffix)
             for fname, off, fmt in fs:
                 fields[fname] = (e.offset + off, fmt)
+        handle = self.handles.get(s.name)
         if kind == "lazy":
             e = m.entry(s.name)
-            size, align = s.dtype.itemsize, s.dtype.alignment
+            dt = _dtype(s)
+            size, align = dt.itemsize, dt.alignment
             big = max(4, align)
             op = _align(_align(4, big) + _align(max(2 * size, 8), big), big)
             cached = _align(_align(4, big) + op, align)
             fields["compute_count"] = (e.offset + _align(cached + size + 256, 4), "<I")
-            fields["cached_value"] = (e.offset + cached, _struct_format(s.dtype))
+            fields["cached_value"] = (e.offset + cached, _struct_format(dt))
         if kind == "signal":
-            v = SignalView(m, s, fields)
+            sig = SignalView(m, s, fields, handle)
             e = m.entry(s.name + "_state")
-            v.value = np.ndarray(shape=(), dtype=s.dtype, buffer=m.mm, offset=e.offset + 8)
-            return v
+            sig.value = np.ndarray(shape=(), dtype=_dtype(s), buffer=m.mm, offset=e.offset + 8)
+            return sig
         if kind == "future":
-            v = FutureView(m, s, fields)
+            fut = FutureView(m, s, fields, handle)
             e = m.entry(s.name)
-            v.value = np.ndarray(shape=(), dtype=s.dtype, buffer=m.mm, offset=e.offset + 16)
-            v.__dict__["_error_off"] = e.offset + 16 + s.dtype.itemsize
-            return v
-        return HeaderView(m, s, fields)
+            dt = _dtype(s)
+            fut.value = np.ndarray(shape=(), dtype=dt, buffer=m.mm, offset=e.offset + 16)
+            fut.__dict__["_error_off"] = e.offset + 16 + dt.itemsize
+            return fut
+        return HeaderView(m, s, fields, handle)
 
     def close(self) -> None:
-        """Drops the views and unmaps (views kept elsewhere keep it alive)."""
+        """Drops the views and handles and unmaps (views kept elsewhere keep
+        the mapping alive, handles kept elsewhere the runtime's)."""
         for s in self.spec.structures:
             self.__dict__.pop(s.name, None)
+        self.handles = {}
+        self.runtime = None
         self.mapping.close()
 
-    def __enter__(self) -> "SegmentView":
+    def __enter__(self: V) -> V:
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
 
-def open_segment(name: str, spec: SegmentSpec, cls: type = SegmentView, writable: bool = True) -> Any:
+def open_segment(
+    name: str,
+    spec: SegmentSpec,
+    cls: Type[V] = SegmentView,  # type: ignore[assignment, unused-ignore]
+    writable: bool = True,
+    runtime: Optional[bool] = None,
+) -> V:
     """Maps /dev/shm/<name>, checks magic, version, table and schema
     fingerprint, and returns a `cls` (a SegmentView) with one attribute per
-    structure."""
+    structure. `runtime`: see SegmentView (a read-only mapping never opens
+    runtime handles)."""
     m = Mapping(name, writable)
     try:
         check_schema(m, spec)
-        return cls(m, spec)
+        return cls(m, spec, runtime if writable else False)
     except BaseException:
         m.close()
         raise

@@ -134,12 +134,13 @@ def _dtype_matches(dt: np.dtype, t: _Layout) -> bool:
             t = t[2]
         return dt.shape == tuple(dims) and _dtype_matches(dt.base, t)
     if k == "S":
-        if dt.names is None or list(dt.names) != [f[0] for f in t[4]]:
+        fields = dt.fields
+        if fields is None or dt.names is None or list(dt.names) != [f[0] for f in t[4]]:
             return False
         if dt.itemsize != t[2]:
             return False
         for name, offset, ft in t[4]:
-            sub, off = dt.fields[name][:2]
+            sub, off = fields[name][:2]
             if off != offset or not _dtype_matches(sub, ft):
                 return False
         return True

@@ -489,8 +489,31 @@ fn py_dtype(t: &'static TypeLayout, r: &dyn Resolver) -> String {
     }
 }
 
-fn py_import(out: &mut String, module: &str, alias: &str) {
-    let _ = writeln!(out, "try:\n    from . import {module} as {alias}\nexcept ImportError:\n    import {module} as {alias}  # type: ignore[no-redef]");
+/// The imports of sibling generated modules (`(module, alias)`), for both
+/// layouts: a package (relative import) and a flat folder on `sys.path`
+/// (absolute import). mypy sees only the absolute form (a relative import
+/// in a top-level module stops it): in a flat folder that resolves with
+/// full types, in a package it is unresolved and the aliases are `Any`
+/// (the `ignore` codes cover that case and are unused in the other).
+fn py_imports(out: &mut String, modules: &[(String, String)]) {
+    if modules.is_empty() {
+        return;
+    }
+    out.push_str("from typing import TYPE_CHECKING, Optional, Type\n\nif TYPE_CHECKING:\n");
+    for (m, a) in modules {
+        let _ = writeln!(
+            out,
+            "    import {m} as {a}  # type: ignore[import-not-found, unused-ignore]"
+        );
+    }
+    out.push_str("else:\n");
+    for (m, a) in modules {
+        let _ = writeln!(
+            out,
+            "    try:\n        from . import {m} as {a}\n    except ImportError:\n        import {m} as {a}"
+        );
+    }
+    out.push('\n');
 }
 
 /// The Python module of one namespace.
@@ -500,16 +523,14 @@ pub fn python_file(c: &Compiled, f: &FileDef) -> Result<String, EmitError> {
         current: &f.namespace,
     };
     let mut out = python::preamble(&options(c, f));
-    let foreign = foreign_namespaces(c, f);
-    for ns in &foreign {
-        py_import(&mut out, ns, &format!("_ns_{ns}"));
-    }
+    let mut imports: Vec<(String, String)> = foreign_namespaces(c, f)
+        .into_iter()
+        .map(|ns| (ns.clone(), format!("_ns_{ns}")))
+        .collect();
     if !f.segments.is_empty() {
-        py_import(&mut out, "zeroipc_schema", "_zs");
+        imports.push(("zeroipc_schema".to_owned(), "_zs".to_owned()));
     }
-    if !foreign.is_empty() || !f.segments.is_empty() {
-        out.push('\n');
-    }
+    py_imports(&mut out, &imports);
     out.push_str(python::HELPERS);
     out.push_str(&python::render_types(&f.types, &r)?);
     out.push_str(&python::types_table(&f.types));
@@ -537,7 +558,7 @@ pub fn python_file(c: &Compiled, f: &FileDef) -> Result<String, EmitError> {
         out.push_str("}\n");
         let _ = write!(
             out,
-            "\n\ndef open_segment(name: str, segment: str = {0}) -> _zs.SegmentView:\n    \"\"\"Maps /dev/shm/<name>, checks magic, version, table and the schema\n    fingerprint of `segment` (default {0}), and returns its view.\"\"\"\n    spec = SEGMENTS[segment]\n    return _zs.open_segment(name, spec, _VIEWS[segment])\n\n\n_VIEWS: Dict[str, type] = {{",
+            "\n\ndef open_segment(name: str, segment: str = {0}, runtime: Optional[bool] = None) -> _zs.SegmentView:\n    \"\"\"Maps /dev/shm/<name>, checks magic, version, table and the schema\n    fingerprint of `segment` (default {0}), and returns its view\n    (`runtime`: see `zeroipc_schema.SegmentView`).\"\"\"\n    spec = SEGMENTS[segment]\n    view: _zs.SegmentView = _zs.open_segment(name, spec, _VIEWS[segment], runtime=runtime)\n    return view\n\n\n_VIEWS: Dict[str, Type[_zs.SegmentView]] = {{",
             python::py_str(&first.name)
         );
         let views: Vec<String> = f
@@ -577,7 +598,11 @@ fn py_view_type(st: &Structure) -> &'static str {
 
 fn python_segment(s: &SegmentDef, r: &dyn Resolver) -> String {
     let mut out = String::from("\n\n");
-    let _ = writeln!(out, "class {}(_zs.SegmentView):", s.name);
+    let _ = writeln!(
+        out,
+        "class {}(_zs.SegmentView):  # type: ignore[misc, unused-ignore]",
+        s.name
+    );
     let mut doc = emit::doc_lines(&s.doc);
     if doc.is_empty() {
         doc.push(format!("A `{}` segment.", s.name));
@@ -604,7 +629,7 @@ fn python_segment(s: &SegmentDef, r: &dyn Resolver) -> String {
     out.push_str("\n    SPEC: _zs.SegmentSpec\n\n");
     let _ = writeln!(
         out,
-        "    @classmethod\n    def open(cls, name: str) -> \"{0}\":\n        \"\"\"Maps /dev/shm/<name> and checks it is a `{0}` segment.\"\"\"\n        return _zs.open_segment(name, cls.SPEC, cls)  # type: ignore[no-any-return]\n",
+        "    @classmethod\n    def open(cls, name: str, runtime: Optional[bool] = None) -> \"{0}\":\n        \"\"\"Maps /dev/shm/<name> and checks it is a `{0}` segment; with\n        zeroipc_rs importable (or `runtime=True`) its structures are also\n        opened as typed runtime handles (`runtime=False`: header views only).\"\"\"\n        view: \"{0}\" = _zs.open_segment(name, cls.SPEC, cls, runtime=runtime)\n        return view\n",
         s.name
     );
     let _ = writeln!(out, "\n{}.SPEC = _zs.SegmentSpec(", s.name);
