@@ -36,8 +36,12 @@ impl PySegment {
     /// and element layout in an entry `__zeroipc_kinds`, so opens refuse a
     /// structure of another kind; pass False for a segment that must equal
     /// a reference library's bytes.
+    ///
+    /// `wake_registry=True` (the default) adds the waiter registry
+    /// `__zeroipc_waiters`, with which producers wake blocked consumers in
+    /// microseconds; without it blocked calls poll with short sleeps.
     #[staticmethod]
-    #[pyo3(signature = (name, size, max_entries = 64, mode = 0o600, self_describing = true))]
+    #[pyo3(signature = (name, size, max_entries = 64, mode = 0o600, self_describing = true, wake_registry = true))]
     fn create(
         py: Python<'_>,
         name: &str,
@@ -45,12 +49,14 @@ impl PySegment {
         max_entries: u32,
         mode: u32,
         self_describing: bool,
+        wake_registry: bool,
     ) -> PyResult<PySegment> {
         let opts = SegmentOptions::new()
             .size(size)
             .max_entries(max_entries)
             .mode(mode)
-            .self_describing(self_describing);
+            .self_describing(self_describing)
+            .wake_registry(wake_registry);
         let inner = py.detach(|| opts.create(name)).py()?;
         Ok(PySegment { inner })
     }
