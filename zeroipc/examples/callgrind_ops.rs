@@ -23,7 +23,8 @@
 //! stays at load <= 0.5), `pool` (allocate+deallocate), `ring`
 //! (write_bulk and read_bulk of 64 u64s, 512 bytes), `ring4k` (the same
 //! with 512 u64s, 4 KiB: the harness's ring figure), `mutex`
-//! (lock+unlock), `channel` (buffered send+recv). The element type is
+//! (lock+unlock), `channel` (buffered send+recv), `queue_batch`
+//! (`push_slice` of 64 then `pop_slice` of 64: divide by 64 per item). The element type is
 //! `u64` throughout.
 
 use std::hint::black_box;
@@ -79,6 +80,33 @@ fn kernel_queue(q: &Queue<u64>, n: u64) -> Result<(), String> {
         match black_box(q.pop()) {
             Some(v) if v == i => {}
             other => return Err(format!("queue pop: {other:?}, expected Some({i})")),
+        }
+    }
+    Ok(())
+}
+
+/// Items per batch of `queue_batch`.
+const BATCH: usize = 64;
+
+/// One iteration: `push_slice` of 64 fresh values, then `pop_slice` of 64,
+/// checked value by value (divide the per-iteration count by 64 for a
+/// per-item figure).
+#[inline(never)]
+fn kernel_queue_batch(q: &Queue<u64>, n: u64) -> Result<(), String> {
+    let mut src = [0u64; BATCH];
+    let mut out = [0u64; BATCH];
+    for i in 0..n {
+        let base = i * BATCH as u64;
+        for (k, s) in src.iter_mut().enumerate() {
+            *s = base + k as u64;
+        }
+        let pushed = q.push_slice(black_box(&src));
+        if pushed != BATCH {
+            return Err(format!("queue push_slice: {pushed} of {BATCH}"));
+        }
+        let popped = q.pop_slice(black_box(&mut out));
+        if popped != BATCH || out != src {
+            return Err(format!("queue pop_slice: {popped} of {BATCH}, {out:?}"));
         }
     }
     Ok(())
@@ -194,6 +222,10 @@ fn run(op: &str, n: u64, seg: &Segment) -> Result<(), String> {
             &Queue::create(seg, "q", 64).map_err(|e| create("queue", e))?,
             n,
         ),
+        "queue_batch" => kernel_queue_batch(
+            &Queue::create(seg, "q", 64).map_err(|e| create("queue", e))?,
+            n,
+        ),
         "stack" => kernel_stack(
             &Stack::create(seg, "s", 64).map_err(|e| create("stack", e))?,
             n,
@@ -223,7 +255,7 @@ fn run(op: &str, n: u64, seg: &Segment) -> Result<(), String> {
             n,
         ),
         other => Err(format!(
-            "unknown operation {other:?} (empty queue stack map pool ring ring4k mutex channel)"
+            "unknown operation {other:?} (empty queue queue_batch stack map pool ring ring4k mutex channel)"
         )),
     }
 }
