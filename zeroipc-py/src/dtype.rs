@@ -17,7 +17,7 @@
 
 use std::os::raw::c_void;
 
-use numpy::npyffi::{self, NpyTypes, PY_ARRAY_API};
+use numpy::npyffi::{self, NpyTypes, NPY_TYPES, PY_ARRAY_API};
 use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -223,6 +223,9 @@ impl DType {
                 return Ok(());
             }
         }
+        if self.write_numpy_scalar(v, out)? {
+            return Ok(());
+        }
         self.write_generic(v, out)
     }
 
@@ -274,6 +277,63 @@ impl DType {
             }
             _ => Ok(false),
         }
+    }
+
+    /// A numpy scalar (a record from another structure, say) whose dtype is
+    /// equivalent to this one: its bytes, with no conversion. `Ok(false)`
+    /// for anything else.
+    fn write_numpy_scalar(&self, v: &Bound<'_, PyAny>, out: &mut [u8]) -> PyResult<bool> {
+        let py = v.py();
+        // SAFETY: a type check against numpy's `generic` scalar type object
+        // (a static numpy exports); `v` is a live object.
+        let is_generic = unsafe {
+            let generic = npyffi::get_type_object(py, NpyTypes::PyGenericArrType_Type);
+            pyo3::ffi::PyObject_TypeCheck(v.as_ptr(), generic) != 0
+        };
+        if !is_generic {
+            return Ok(false);
+        }
+        // SAFETY: `v` is a numpy scalar, for which PyArray_DescrFromScalar
+        // returns a new reference to its descriptor (or null with an
+        // exception set).
+        let descr = unsafe {
+            let d = PY_ARRAY_API.PyArray_DescrFromScalar(py, v.as_ptr());
+            Bound::from_owned_ptr_or_err(py, d.cast())?.cast_into_unchecked::<PyArrayDescr>()
+        };
+        if !descr.is_equiv_to(self.descr.bind(py)) {
+            return Ok(false);
+        }
+        let num = descr.num();
+        let extended = (NPY_TYPES::NPY_STRING as i32..=NPY_TYPES::NPY_VOID as i32).contains(&num);
+        let mut tmp = ElemBuf::new(self.itemsize);
+        // SAFETY: `v` is a numpy scalar of a dtype equivalent to this one
+        // (same itemsize). PyArray_ScalarAsCtype copies the C value of a
+        // fixed-size type into the buffer (itemsize bytes, 16-aligned);
+        // for the "extended" types (bytes, str, void records) it stores a
+        // pointer to the scalar's itemsize data bytes instead, which stay
+        // valid while `v` lives, and we copy from there.
+        unsafe {
+            if extended {
+                let mut data: *mut c_void = std::ptr::null_mut();
+                PY_ARRAY_API.PyArray_ScalarAsCtype(
+                    py,
+                    v.as_ptr(),
+                    (&raw mut data).cast::<c_void>(),
+                );
+                if data.is_null() {
+                    return Ok(false);
+                }
+                std::ptr::copy_nonoverlapping(data.cast::<u8>(), out.as_mut_ptr(), self.itemsize);
+            } else {
+                PY_ARRAY_API.PyArray_ScalarAsCtype(
+                    py,
+                    v.as_ptr(),
+                    tmp.bytes_mut().as_mut_ptr().cast::<c_void>(),
+                );
+                out.copy_from_slice(tmp.bytes());
+            }
+        }
+        Ok(true)
     }
 
     /// A Python int into an integer dtype, range-checked like numpy.
