@@ -159,10 +159,11 @@ fn open_or_create_and_replace() {
     let again = SegmentOptions::new().open_or_create(&t.name).unwrap();
     let names =
         |s: &Segment| -> Vec<String> { s.entries().unwrap().into_iter().map(|e| e.name).collect() };
-    // The self-description entry comes first in every new segment.
-    assert_eq!(names(&again), ["__zeroipc_kinds", "x"]);
+    // The self-description entry comes first in every new segment, then
+    // the waiter registry.
+    assert_eq!(names(&again), ["__zeroipc_kinds", "__zeroipc_waiters", "x"]);
     let fresh = SegmentOptions::new().create_replacing(&t.name).unwrap();
-    assert_eq!(names(&fresh), ["__zeroipc_kinds"]);
+    assert_eq!(names(&fresh), ["__zeroipc_kinds", "__zeroipc_waiters"]);
 }
 
 #[test]

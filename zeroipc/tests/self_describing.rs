@@ -20,6 +20,8 @@ fn described(tag: &str, size: u64, max_entries: u32) -> (TempSeg, Segment) {
         .size(size)
         .max_entries(max_entries)
         .self_describing(true)
+        // The waiter registry (tests/wake.rs) would be a second entry.
+        .wake_registry(false)
         .create(&t.name)
         .unwrap();
     (t, seg)

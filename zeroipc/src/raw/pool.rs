@@ -48,11 +48,13 @@ use super::{
     open_described,
 };
 use crate::error::{Error, Result};
+use crate::format::waiters::Side;
 use crate::format::{pool as fmt, ElemLayout, StructureKind};
 use crate::region::atomic::{AtomicU32, AtomicU64, Ordering};
 use crate::region::Region;
 use crate::segment::Segment;
 use crate::wait::Deadline;
+use crate::waiters::{Blocking, Waiters, Word};
 use std::time::Duration;
 
 pub(crate) const KIND: &str = "pool";
@@ -91,6 +93,9 @@ pub struct RawPool {
     next_off: usize,
     /// Bytes from one node to the next.
     stride: usize,
+    /// The pool's sleeper counts in the segment's waiter registry ("room":
+    /// allocators waiting for a free node).
+    waiters: Waiters,
 }
 
 impl RawPool {
@@ -163,6 +168,7 @@ impl RawPool {
         let node = fmt::node_layout(elem);
         match (node, fmt::entry_size(capacity as u64, elem)) {
             (Some(node), Some(total)) if total == len => Ok(RawPool {
+                waiters: Waiters::of(&region),
                 region,
                 elem,
                 elem_size: stored_size as usize,
@@ -367,14 +373,24 @@ impl RawPool {
     pub fn allocate_timeout(&self, timeout: Duration) -> Result<u32> {
         let deadline = Deadline::after(timeout);
         let mut failure = None;
-        let got = crate::wait::poll_until(Some(timeout), || match self.allocate() {
+        // Asleep on the free list head's low half (the node index), which a
+        // free's CAS changes from NONE; no allocation is "in flight" while
+        // it reads NONE, so sleeping is safe exactly then.
+        let blocking = Blocking {
+            waiters: &self.waiters,
+            side: Side::Room,
+            word: Word::Low32(self.head()),
+        };
+        let idle = |seen: u32| seen == fmt::NONE;
+        let attempt = || match self.allocate() {
             Ok(Some(idx)) => Some(idx),
             Ok(None) => None,
             Err(e) => {
                 failure = Some(e);
                 Some(fmt::NONE)
             }
-        });
+        };
+        let got = blocking.wait(&deadline, attempt, || {}, idle);
         match (failure, got) {
             (Some(e), _) => Err(e),
             (None, Some(idx)) => Ok(idx),
@@ -419,12 +435,18 @@ impl RawPool {
             self.next(idx).store(old as u32, Ordering::Relaxed);
             let new = ((((old >> 32) as u32).wrapping_add(1) as u64) << 32) | idx as u64;
             // Release: our data writes and `next` happen before any later
-            // pop of this node (which acquires the head).
+            // pop of this node (which acquires the head). SeqCst on success
+            // (the reference uses acq_rel; on x86-64 the same instruction):
+            // step 1 of the wake protocol (crate::waiters) for allocators
+            // asleep on the head.
             if self
                 .head()
-                .compare_exchange_weak(old, new, Ordering::AcqRel, Ordering::Relaxed)
+                .compare_exchange_weak(old, new, Ordering::SeqCst, Ordering::Relaxed)
                 .is_ok()
             {
+                if self.waiters.room_sleeping() {
+                    Word::Low32(self.head()).wake_all();
+                }
                 return Ok(());
             }
         }

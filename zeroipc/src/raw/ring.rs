@@ -42,11 +42,13 @@
 
 use super::{check_elem_size, check_len, create_described, invalid_create, open_described};
 use crate::error::Result;
+use crate::format::waiters::Side;
 use crate::format::{ring as fmt, ElemLayout, StructureKind};
 use crate::region::atomic::{AtomicU64, Ordering};
 use crate::region::Region;
 use crate::segment::Segment;
 use crate::wait::Deadline;
+use crate::waiters::{Blocking, Waiters, Word};
 use std::time::Duration;
 
 pub(crate) const KIND: &str = "ring";
@@ -83,6 +85,8 @@ pub struct RawRing {
     elem_size: u64,
     /// Buffer bytes (cached at open; a nonzero multiple of `elem_size`).
     cap: u64,
+    /// The ring's sleeper counts in the segment's waiter registry.
+    waiters: Waiters,
 }
 
 impl RawRing {
@@ -155,6 +159,7 @@ impl RawRing {
             ));
         }
         Ok(RawRing {
+            waiters: Waiters::of(&region),
             region,
             elem,
             elem_size: stored_size,
@@ -330,8 +335,14 @@ impl RawRing {
         }
         let n = k * s;
         self.copy_in(wp, &src[..n as usize]);
-        // Release: publishes the element bytes to the consumer.
-        self.wp().store(wp.wrapping_add(n), Ordering::Release);
+        // Release would publish the element bytes to the consumer; SeqCst
+        // (on x86-64 an xchg instead of a mov) also orders this store before
+        // the sleeper-count load below: steps 1 and 2 of the wake protocol
+        // (crate::waiters), the store being the ring's "claim".
+        self.wp().store(wp.wrapping_add(n), Ordering::SeqCst);
+        if self.waiters.items_sleeping() {
+            Word::Low32(self.wp()).wake_all();
+        }
         k as usize
     }
 
@@ -355,8 +366,12 @@ impl RawRing {
         }
         let n = k * s;
         self.copy_out(rp, &mut out[..n as usize]);
-        // Release: our copy is done before the producer may overwrite.
-        self.rp().store(rp.wrapping_add(n), Ordering::Release);
+        // Release: our copy is done before the producer may overwrite;
+        // SeqCst for the wake protocol, as in `write_elems_sized`.
+        self.rp().store(rp.wrapping_add(n), Ordering::SeqCst);
+        if self.waiters.room_sleeping() {
+            Word::Low32(self.rp()).wake_all();
+        }
         k as usize
     }
 
@@ -423,7 +438,17 @@ impl RawRing {
     /// passes; [`Error::Timeout`](crate::Error::Timeout) then.
     pub(crate) fn write_timeout_elem(&self, src: &[u8], timeout: Duration) -> Result<()> {
         let deadline = Deadline::after(timeout);
-        crate::wait::poll_until(Some(timeout), || (self.write_elems(src) == 1).then_some(()))
+        // Asleep on read_pos (its low half), which the consumer's read
+        // moves; the ring has no claim in flight (the position store is the
+        // publication), so every failed attempt may sleep.
+        let blocking = Blocking {
+            waiters: &self.waiters,
+            side: Side::Room,
+            word: Word::Low32(self.rp()),
+        };
+        let attempt = || (self.write_elems(src) == 1).then_some(());
+        blocking
+            .wait(&deadline, attempt, || {}, |_| true)
             .ok_or_else(|| deadline.timeout(&self.region, KIND))
     }
 
@@ -431,7 +456,16 @@ impl RawRing {
     /// passes; [`Error::Timeout`](crate::Error::Timeout) then.
     pub(crate) fn read_timeout_elem(&self, out: &mut [u8], timeout: Duration) -> Result<()> {
         let deadline = Deadline::after(timeout);
-        crate::wait::poll_until(Some(timeout), || (self.read_elems(out) == 1).then_some(()))
+        // Asleep on write_pos (its low half), which the producer's write
+        // moves (see `write_timeout_elem`).
+        let blocking = Blocking {
+            waiters: &self.waiters,
+            side: Side::Items,
+            word: Word::Low32(self.wp()),
+        };
+        let attempt = || (self.read_elems(out) == 1).then_some(());
+        blocking
+            .wait(&deadline, attempt, || {}, |_| true)
             .ok_or_else(|| deadline.timeout(&self.region, KIND))
     }
 

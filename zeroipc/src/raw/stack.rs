@@ -79,11 +79,13 @@ use super::{
     open_described, size_overflow,
 };
 use crate::error::Result;
+use crate::format::waiters::Side;
 use crate::format::{stack as fmt, ElemLayout, StructureKind};
 use crate::region::atomic::{AtomicI32, AtomicU32, Ordering};
 use crate::region::Region;
 use crate::segment::Segment;
 use crate::wait::{Backoff, Deadline};
+use crate::waiters::{Blocking, Waiters, Word};
 use std::time::Duration;
 
 pub(crate) const KIND: &str = "stack";
@@ -182,6 +184,8 @@ pub struct RawStack {
     capacity: u32,
     /// Offset of `state[0]`, computed from the cached capacity.
     state_off: usize,
+    /// The stack's sleeper counts in the segment's waiter registry.
+    waiters: Waiters,
 }
 
 impl RawStack {
@@ -252,6 +256,7 @@ impl RawStack {
             fmt::entry_size(capacity as u64, elem),
         ) {
             (Some(state_off), Some(total)) if total == len as u64 => RawStack {
+                waiters: Waiters::of(&region),
                 region,
                 elem,
                 elem_size: s as usize,
@@ -427,16 +432,21 @@ impl RawStack {
             if t < fmt::TOP_EMPTY {
                 return false; // corrupt top: never index below slot 0
             }
-            // Reserve index t + 1. AcqRel as the reference (the slot
-            // handover itself is ordered by the state word below). Weak:
-            // a failure re-reads top.
+            // Reserve index t + 1. SeqCst on success (the reference uses
+            // acq_rel; on x86-64 the same instruction): the handover itself
+            // is ordered by the state word below, and SeqCst makes this
+            // claim step 1 of the wake protocol (crate::waiters), ordered
+            // before the sleeper-count load below. Weak: a failure re-reads
+            // top.
             if top
-                .compare_exchange_weak(t, t + 1, Ordering::AcqRel, Ordering::Relaxed)
+                .compare_exchange_weak(t, t + 1, Ordering::SeqCst, Ordering::Relaxed)
                 .is_ok()
             {
                 break t + 1;
             }
         };
+        // Step 2: is a popper asleep on `top`?
+        let sleepers = self.waiters.items_sleeping();
         let i = slot as usize; // 0 <= slot < capacity
         let state = self.state(i);
         // EMPTY -> WRITING: the slot is ours alone until we store READY; a
@@ -452,6 +462,10 @@ impl RawStack {
         // Release: publishes the data to the popper whose READY->READING
         // claim (Acquire) sees this store.
         state.store(fmt::READY, Ordering::Release);
+        if sleepers {
+            // Step 4, after publishing.
+            Word::U32(self.top_word()).wake_all();
+        }
         true
     }
 
@@ -472,14 +486,16 @@ impl RawStack {
             if t >= cap {
                 return None; // corrupt top: never index past the last slot
             }
-            // Reserve index t (AcqRel as the reference).
+            // Reserve index t (SeqCst on success, as in `push_with`: step 1
+            // of the wake protocol for pushers asleep on `top`).
             if top
-                .compare_exchange_weak(t, t - 1, Ordering::AcqRel, Ordering::Relaxed)
+                .compare_exchange_weak(t, t - 1, Ordering::SeqCst, Ordering::Relaxed)
                 .is_ok()
             {
                 break t;
             }
         };
+        let sleepers = self.waiters.room_sleeping();
         let i = slot as usize; // 0 <= slot < capacity
         let state = self.state(i);
         // READY -> READING (Acquire): the pusher's data write happens-before
@@ -493,6 +509,9 @@ impl RawStack {
         // Release: our read happens-before the next pusher's write, whose
         // EMPTY->WRITING claim Acquires this store.
         state.store(fmt::EMPTY, Ordering::Release);
+        if sleepers {
+            Word::U32(self.top_word()).wake_all();
+        }
         Some(v)
     }
 
@@ -541,8 +560,38 @@ impl RawStack {
         write: impl Fn(&Region, usize),
     ) -> Result<()> {
         let deadline = Deadline::after(timeout);
-        crate::wait::poll_until(Some(timeout), || self.push_with(&write).then_some(()))
-            .ok_or_else(|| deadline.timeout(&self.region, KIND))
+        // Asleep on `top` only while the stack is full with no pop in
+        // flight (a reserved but unfinished pop has already moved `top`).
+        let full = self.capacity as i32 - 1;
+        self.block_on_top(Side::Room, &deadline, full, || {
+            self.push_with(&write).then_some(())
+        })
+        .ok_or_else(|| deadline.timeout(&self.region, KIND))
+    }
+
+    /// The `top` word as the u32 the kernel compares (same bits as i32).
+    #[inline]
+    fn top_word(&self) -> &AtomicU32 {
+        self.region.atomic_u32(fmt::TOP as usize)
+    }
+
+    /// Retries `attempt` until it succeeds or `deadline` passes, asleep on
+    /// `top` (registered in `side`, crate::waiters) when `top` reads
+    /// `idle_top`: the state in which only the other side can make
+    /// progress, with nothing of theirs in flight.
+    fn block_on_top<R>(
+        &self,
+        side: Side,
+        deadline: &Deadline,
+        idle_top: i32,
+        attempt: impl FnMut() -> Option<R>,
+    ) -> Option<R> {
+        let blocking = Blocking {
+            waiters: &self.waiters,
+            side,
+            word: Word::U32(self.top_word()),
+        };
+        blocking.wait(deadline, attempt, || {}, |seen| seen as i32 == idle_top)
     }
 
     /// [`RawStack::pop_with`], retried until `timeout` passes;
@@ -553,8 +602,12 @@ impl RawStack {
         mut read: impl FnMut(&Region, usize) -> R,
     ) -> Result<R> {
         let deadline = Deadline::after(timeout);
-        crate::wait::poll_until(Some(timeout), || self.pop_with(&mut read))
-            .ok_or_else(|| deadline.timeout(&self.region, KIND))
+        // Asleep on `top` only while the stack is empty (-1) with no push in
+        // flight (a reserved but unpublished push has already moved `top`).
+        self.block_on_top(Side::Items, &deadline, fmt::TOP_EMPTY, || {
+            self.pop_with(&mut read)
+        })
+        .ok_or_else(|| deadline.timeout(&self.region, KIND))
     }
 
     /// Pushes the element `src` (exactly the element size); `Ok(false)`

@@ -2096,7 +2096,12 @@ fn segment_intact(seg: &Segment, h: Held) -> R<()> {
     let m = take::<Mutex>(h)?;
     let names: Vec<String> = seg.entries()?.into_iter().map(|e| e.name).collect();
     let described = zeroipc::format::describe::ENTRY_NAME.to_owned();
-    ensure_eq(names, vec![described, "x".to_owned()], "table entries")?;
+    let waiters = zeroipc::format::waiters::ENTRY_NAME.to_owned();
+    ensure_eq(
+        names,
+        vec![described, waiters, "x".to_owned()],
+        "table entries",
+    )?;
     ensure(!m.is_locked(), || "locked".into())?;
     Mutex::open(seg, "x")?.lock_timeout(LONG)?.unlock()?;
     Ok(())
