@@ -636,15 +636,53 @@ pub fn futex_waitv(words: &[(&AtomicU32, u32)], timeout: Duration) {
 pub fn wait_until_any<R>(
     words: &[&AtomicU32],
     timeout: Option<Duration>,
+    ready: impl FnMut() -> Option<R>,
+) -> Option<R> {
+    wait_until_any_idle(words, timeout, ready, |_| true)
+}
+
+/// [`wait_until_any`] that sleeps on the words only when `idle(seen)` says
+/// that the values `seen` (read before the failed `ready`, one per word, in
+/// order) leave no change in flight that a waker may already have
+/// signalled (e.g. a queue slot claimed by moving `tail` but not yet
+/// published: its wake-up may come before this sleep starts and would be
+/// lost, the word being already changed). Otherwise it backs off in bounded
+/// steps and re-checks.
+///
+/// ```
+/// use std::sync::atomic::AtomicU32;
+/// use std::time::Duration;
+/// let w = AtomicU32::new(3);
+/// let mut idle_calls = 0;
+/// let got = zeroipc::wait::wait_until_any_idle(
+///     &[&w],
+///     Some(Duration::from_millis(20)),
+///     || None::<()>,
+///     |seen| {
+///         assert_eq!(seen, &[3]);
+///         idle_calls += 1;
+///         false // never sleep on the word: bounded backoff instead
+///     },
+/// );
+/// assert!(got.is_none() && idle_calls > 0);
+/// ```
+#[cfg(not(loom))]
+pub fn wait_until_any_idle<R>(
+    words: &[&AtomicU32],
+    timeout: Option<Duration>,
     mut ready: impl FnMut() -> Option<R>,
+    mut idle: impl FnMut(&[u32]) -> bool,
 ) -> Option<R> {
     let deadline = Deadline::from_timeout(timeout);
     let backoff = Backoff::new();
-    let mut seen: Vec<(&AtomicU32, u32)> = words.iter().map(|w| (*w, 0)).collect();
+    let mut seen = vec![0u32; words.len()];
+    let mut pairs: Vec<(&AtomicU32, u32)> = Vec::with_capacity(words.len());
     loop {
-        for (w, v) in seen.iter_mut() {
-            // Acquire: as `wait_until`'s load of its word.
-            *v = w.load(Ordering::Acquire);
+        for (v, w) in seen.iter_mut().zip(words) {
+            // SeqCst: the sleeper's load of the Dekker pairs (module docs of
+            // the callers): after the caller's SeqCst count increment, so a
+            // waker that missed the count changed the word before this.
+            *v = w.load(Ordering::SeqCst);
         }
         if let Some(r) = ready() {
             return Some(r);
@@ -656,11 +694,13 @@ pub fn wait_until_any<R>(
             }
             slice = slice.min(left);
         }
-        if !backoff.is_completed() {
-            backoff.snooze();
+        if !backoff.is_completed() || !idle(&seen) {
+            backoff.snooze_at_most(slice);
             continue;
         }
-        futex_waitv(&seen, slice);
+        pairs.clear();
+        pairs.extend(words.iter().copied().zip(seen.iter().copied()));
+        futex_waitv(&pairs, slice);
     }
 }
 
@@ -672,5 +712,17 @@ pub fn wait_until_any<R>(
     ready: impl FnMut() -> Option<R>,
 ) -> Option<R> {
     let _ = words;
+    poll_until(timeout, ready)
+}
+
+/// Loom build of [`wait_until_any_idle`]: [`poll_until`].
+#[cfg(loom)]
+pub fn wait_until_any_idle<R>(
+    words: &[&AtomicU32],
+    timeout: Option<Duration>,
+    ready: impl FnMut() -> Option<R>,
+    idle: impl FnMut(&[u32]) -> bool,
+) -> Option<R> {
+    let _ = (words, idle);
     poll_until(timeout, ready)
 }

@@ -351,3 +351,62 @@ fn worker() {
         other => panic!("unknown role {other}"),
     }
 }
+
+#[test]
+fn futex_waitv_wakes_on_any_word_and_is_bounded_beyond_its_limit() {
+    use std::sync::atomic::AtomicU32;
+    use zeroipc::wait::{futex_waitv, wake_all, WAITV_MAX};
+    // Woken through the third of three words (another thread's store and
+    // wake-up); the 60 s timeout is only a bound for a lost wake-up.
+    let words: Vec<AtomicU32> = (0..3).map(|_| AtomicU32::new(0)).collect();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(LET_SLEEP);
+            words[2].store(1, Ordering::SeqCst);
+            wake_all(&words[2]);
+        });
+        let start = Instant::now();
+        let list: Vec<(&AtomicU32, u32)> = words.iter().map(|w| (w, 0)).collect();
+        while words[2].load(Ordering::SeqCst) == 0 {
+            futex_waitv(&list, LONG);
+            assert!(start.elapsed() < LONG, "never woken");
+        }
+    });
+    // More words than one futex_waitv takes: a bounded sleep (MAX_SLEEP),
+    // not the 60 s asked for.
+    let many: Vec<AtomicU32> = (0..=WAITV_MAX as u32).map(AtomicU32::new).collect();
+    let list: Vec<(&AtomicU32, u32)> = many.iter().zip(0..).map(|(w, v)| (w, v)).collect();
+    let start = Instant::now();
+    futex_waitv(&list, LONG);
+    assert!(start.elapsed() < NO_WAKE_BOUND, "{:?}", start.elapsed());
+}
+
+#[test]
+fn select_over_more_channels_than_one_futex_waitv_takes() {
+    if is_child() {
+        return;
+    }
+    let n = zeroipc::wait::WAITV_MAX + 2;
+    let t = TempSeg {
+        name: unique_name("wselmany"),
+    };
+    let seg = SegmentOptions::new()
+        .size(4 << 20)
+        .max_entries(2 * n as u32 + 8)
+        .create(&t.name)
+        .unwrap();
+    let chans: Vec<Channel<u64>> = (0..n)
+        .map(|i| Channel::create(&seg, &format!("c{i}"), 2).unwrap())
+        .collect();
+    let last = chans[n - 1].clone();
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(LET_SLEEP);
+        last.send(99).unwrap();
+    });
+    let refs: Vec<&Channel<u64>> = chans.iter().collect();
+    assert_eq!(select(&refs, Some(LONG)).unwrap(), (n - 1, 99));
+    sender.join().unwrap();
+    assert!(chans
+        .iter()
+        .all(|c| c.receiver_count() == 0 && c.is_empty()));
+}

@@ -98,7 +98,7 @@ use crate::format::{ElemLayout, StructureKind};
 use crate::region::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 use crate::region::Region;
 use crate::segment::{Part, Segment};
-use crate::wait::{wait_until, wait_until_any, wake_all, Deadline};
+use crate::wait::{wait_until, wait_until_any_idle, wake_all, Deadline};
 use std::sync::atomic::{AtomicU64 as LocalU64, Ordering as LocalOrdering};
 use std::sync::{Arc, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
@@ -1160,7 +1160,7 @@ pub fn select(
     // module docs), so a value sent after a poll ends the sleep; a wake-up
     // lost to a reference sender costs at most one MAX_SLEEP.
     let words: Vec<&AtomicU32> = channels.iter().map(|c| c.recv_word()).collect();
-    let got = wait_until_any(&words, timeout, || {
+    let ready = || {
         let mut closed = 0;
         for k in 0..n {
             let i = (first + k) % n;
@@ -1183,7 +1183,23 @@ pub fn select(
             }
         }
         (closed == n).then(|| Err(last.closed_err()))
-    });
+    };
+    // A buffered channel whose `tail` seen is not its `head` has a push in
+    // flight (claimed, not yet published) or a value another receiver is
+    // taking: its wake-up may come before we sleep, so back off instead.
+    let idle = |seen: &[u32]| {
+        channels.iter().zip(seen).all(|(c, &tail)| match &*c.mode {
+            // SeqCst: read after the SeqCst load of `tail` (step b).
+            Mode::Buffered(q) => {
+                q.region()
+                    .atomic_u32(crate::format::queue::HEAD as usize)
+                    .load(Ordering::SeqCst)
+                    == tail
+            }
+            Mode::Unbuffered { .. } => true,
+        })
+    };
+    let got = wait_until_any_idle(&words, timeout, ready, idle);
     got.unwrap_or_else(|| {
         let names: Vec<&str> = channels.iter().map(|c| c.name.as_str()).collect();
         Err(deadline.timeout_named(&names.join(","), KIND))
