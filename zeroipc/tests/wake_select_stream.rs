@@ -375,7 +375,7 @@ fn futex_waitv_wakes_on_any_word_and_is_bounded_beyond_its_limit() {
     // More words than one futex_waitv takes: a bounded sleep (MAX_SLEEP),
     // not the 60 s asked for.
     let many: Vec<AtomicU32> = (0..=WAITV_MAX as u32).map(AtomicU32::new).collect();
-    let list: Vec<(&AtomicU32, u32)> = many.iter().zip(0..).map(|(w, v)| (w, v)).collect();
+    let list: Vec<(&AtomicU32, u32)> = many.iter().zip(0..).collect();
     let start = Instant::now();
     futex_waitv(&list, LONG);
     assert!(start.elapsed() < NO_WAKE_BOUND, "{:?}", start.elapsed());
