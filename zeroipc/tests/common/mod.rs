@@ -101,7 +101,9 @@ pub fn fresh_like(file: &str) -> (TempSeg, Segment) {
     let seg = SegmentOptions::new()
         .size(fm["segment_size"].as_u64().unwrap())
         .max_entries(fm["max_entries"].as_u64().unwrap() as u32)
-        .self_describing(false) // reproduces a reference image byte for byte
+        // Reproduces a reference image byte for byte: no extension entries.
+        .self_describing(false)
+        .wake_registry(false)
         .create(&t.name)
         .unwrap();
     (t, seg)
