@@ -8,8 +8,9 @@ use zeroipc::Error;
 
 use super::stream::is_closed_error;
 use crate::blocking::blocking_timeout;
+use crate::data::{put, put_timeout, take, take_timeout};
 use crate::dtype::DType;
-use crate::errors::{to_py, IntoPyResult};
+use crate::errors::IntoPyResult;
 use crate::segment::PySegment;
 
 /// A channel between processes (`zeroipc::raw::RawChannel`; the typed
@@ -43,12 +44,11 @@ pub(crate) struct PyChannel {
 }
 
 impl PyChannel {
-    fn recv_for(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
-        let mut out = vec![0u8; self.dtype.itemsize()];
+    fn recv_for<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
         let c = &self.inner;
-        let buf = &mut out;
-        blocking_timeout(py, timeout, move |slice| c.recv_timeout(buf, slice))?;
-        Ok(self.dtype.read_value(py, &out)?.unbind())
+        take_timeout(py, &self.dtype, timeout, |out, slice| {
+            c.recv_timeout(out, slice)
+        })
     }
 
     fn send_for(
@@ -57,9 +57,19 @@ impl PyChannel {
         value: &Bound<'_, PyAny>,
         timeout: Option<f64>,
     ) -> PyResult<()> {
-        let bytes = self.dtype.to_bytes(value)?;
         let c = &self.inner;
-        blocking_timeout(py, timeout, |slice| c.send_timeout(&bytes, slice))
+        put_timeout(py, &self.dtype, value, timeout, |v, slice| {
+            c.send_timeout(v, slice)
+        })
+    }
+}
+
+/// A `try_` send's outcome: `Full` is `Ok(false)`, other errors stay.
+pub(crate) fn sent(r: zeroipc::Result<()>) -> zeroipc::Result<bool> {
+    match r {
+        Ok(()) => Ok(true),
+        Err(Error::Full { .. }) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -105,34 +115,24 @@ impl PyChannel {
     /// sent, False if the buffer is full (unbuffered: no receiver took it);
     /// `ClosedError` if closed.
     fn try_send(&self, value: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let bytes = self.dtype.to_bytes(value)?;
-        match self.inner.try_send(&bytes) {
-            Ok(()) => Ok(true),
-            Err(Error::Full { .. }) => Ok(false),
-            Err(e) => Err(to_py(e)),
-        }
+        put(&self.dtype, value, |v| sent(self.inner.try_send(v)))
     }
 
     /// Receives the next value, waiting for one; after close, what is left,
     /// then `ClosedError`.
-    fn recv(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+    fn recv<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.recv_for(py, None)
     }
 
     /// As `recv`, raising `ZeroIpcTimeoutError` after `timeout` seconds.
-    fn recv_timeout(&self, py: Python<'_>, timeout: f64) -> PyResult<Py<PyAny>> {
+    fn recv_timeout<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Bound<'py, PyAny>> {
         self.recv_for(py, Some(timeout))
     }
 
     /// A value if one is available now, else None; `ClosedError` once
     /// closed and drained.
-    fn try_recv(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        let mut out = vec![0u8; self.dtype.itemsize()];
-        if self.inner.try_recv(&mut out).py()? {
-            Ok(Some(self.dtype.read_value(py, &out)?.unbind()))
-        } else {
-            Ok(None)
-        }
+    fn try_recv<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        take(py, &self.dtype, |out| self.inner.try_recv(out))
     }
 
     fn __iter__(slf: Py<Self>) -> Py<Self> {
@@ -140,7 +140,7 @@ impl PyChannel {
     }
 
     /// `recv`, ending the iteration once the channel is closed and drained.
-    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match self.recv_for(py, None) {
             Err(e) if is_closed_error(py, &e) => Err(PyStopIteration::new_err(())),
             other => other,

@@ -4,7 +4,7 @@ use pyo3::prelude::*;
 use zeroipc::format::future as fmt;
 use zeroipc::raw::RawFuture;
 
-use crate::blocking::blocking_timeout;
+use crate::data::{put, take, take_timeout};
 use crate::dtype::DType;
 use crate::errors::IntoPyResult;
 use crate::segment::PySegment;
@@ -37,12 +37,11 @@ pub(crate) struct PyFuture {
 }
 
 impl PyFuture {
-    fn get_for(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
-        let mut out = vec![0u8; self.dtype.itemsize()];
+    fn get_for<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
         let f = &self.inner;
-        let buf = &mut out;
-        blocking_timeout(py, timeout, move |slice| f.get_timeout(buf, slice))?;
-        Ok(self.dtype.read_value(py, &out)?.unbind())
+        take_timeout(py, &self.dtype, timeout, |out, slice| {
+            f.get_timeout(out, slice)
+        })
     }
 }
 
@@ -103,8 +102,7 @@ impl PyFuture {
     /// Completes the future with `value`: True, or False (nothing written)
     /// if it was already completed or is being completed by another setter.
     fn set_value(&self, value: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let bytes = self.dtype.to_bytes(value)?;
-        self.inner.set_value(&bytes).py()
+        put(&self.dtype, value, |v| self.inner.set_value(v))
     }
 
     /// Completes the future with an error message (cut to 255 bytes):
@@ -115,23 +113,18 @@ impl PyFuture {
 
     /// The value if the future is ready, None while pending; raises
     /// `FailedError` if it completed with an error.
-    fn try_get(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        let mut out = vec![0u8; self.dtype.itemsize()];
-        if self.inner.try_get(&mut out).py()? {
-            Ok(Some(self.dtype.read_value(py, &out)?.unbind()))
-        } else {
-            Ok(None)
-        }
+    fn try_get<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        take(py, &self.dtype, |out| self.inner.try_get(out))
     }
 
     /// Waits until the future completes and returns the value (raises
     /// `FailedError` if it completed with an error).
-    fn get(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+    fn get<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.get_for(py, None)
     }
 
     /// As `get`, raising `ZeroIpcTimeoutError` after `timeout` seconds.
-    fn get_timeout(&self, py: Python<'_>, timeout: f64) -> PyResult<Py<PyAny>> {
+    fn get_timeout<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Bound<'py, PyAny>> {
         self.get_for(py, Some(timeout))
     }
 

@@ -11,6 +11,7 @@ use zeroipc::raw::RawLazy;
 use zeroipc::LazyOp;
 
 use crate::blocking::blocking_timeout;
+use crate::data::{take, take_timeout};
 use crate::dtype::DType;
 use crate::errors::IntoPyResult;
 use crate::segment::PySegment;
@@ -371,13 +372,8 @@ impl PyLazy {
     }
 
     /// The value if it is computed (without computing it), else None.
-    fn peek(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        let mut out = vec![0u8; self.dtype.itemsize()];
-        if self.inner.peek(&mut out).py()? {
-            Ok(Some(self.dtype.read_value(py, &out)?.unbind()))
-        } else {
-            Ok(None)
-        }
+    fn peek<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        take(py, &self.dtype, |out| self.inner.peek(out))
     }
 
     /// True when the value is computed.
@@ -387,16 +383,20 @@ impl PyLazy {
 
     /// The value, computing it if nobody has (exactly one process computes;
     /// the others wait). Raises `FailedError` if the computation failed.
-    fn force(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let out = self.force_bytes(py, None)?;
-        Ok(self.dtype.read_value(py, &out)?.unbind())
+    fn force<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let l = &self.inner;
+        take_timeout(py, &self.dtype, None, |out, slice| {
+            l.force_timeout(out, slice)
+        })
     }
 
     /// As `force`, raising `ZeroIpcTimeoutError` if another process's
     /// computation takes longer than `timeout` seconds.
-    fn force_timeout(&self, py: Python<'_>, timeout: f64) -> PyResult<Py<PyAny>> {
-        let out = self.force_bytes(py, Some(timeout))?;
-        Ok(self.dtype.read_value(py, &out)?.unbind())
+    fn force_timeout<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Bound<'py, PyAny>> {
+        let l = &self.inner;
+        take_timeout(py, &self.dtype, Some(timeout), |out, slice| {
+            l.force_timeout(out, slice)
+        })
     }
 
     /// Forgets the computed value so the next force computes it again:

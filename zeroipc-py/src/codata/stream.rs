@@ -8,7 +8,8 @@ use zeroipc::raw::stream::RawSubscriber;
 use zeroipc::raw::RawStream;
 use zeroipc::{Error, StreamVoid};
 
-use crate::blocking::blocking_timeout;
+use super::channel::sent;
+use crate::data::{put, put_timeout, take, take_timeout};
 use crate::dtype::DType;
 use crate::errors::{to_py, IntoPyResult};
 use crate::segment::PySegment;
@@ -54,12 +55,11 @@ pub(crate) struct PySubscriber {
 }
 
 impl PyStream {
-    fn recv_for(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
-        let mut out = vec![0u8; self.dtype.itemsize()];
+    fn recv_for<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
         let s = &self.inner;
-        let buf = &mut out;
-        blocking_timeout(py, timeout, move |slice| s.recv_timeout(buf, slice))?;
-        Ok(self.dtype.read_value(py, &out)?.unbind())
+        take_timeout(py, &self.dtype, timeout, |out, slice| {
+            s.recv_timeout(out, slice)
+        })
     }
 
     fn emit_for(
@@ -68,9 +68,10 @@ impl PyStream {
         value: &Bound<'_, PyAny>,
         timeout: Option<f64>,
     ) -> PyResult<()> {
-        let bytes = self.dtype.to_bytes(value)?;
         let s = &self.inner;
-        blocking_timeout(py, timeout, |slice| s.emit_timeout(&bytes, slice))
+        put_timeout(py, &self.dtype, value, timeout, |v, slice| {
+            s.emit_timeout(v, slice)
+        })
     }
 }
 
@@ -119,41 +120,30 @@ impl PyStream {
     /// Emits `value` if there is room: True, else False (nothing changed);
     /// `ClosedError` if closed.
     fn try_emit(&self, value: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let bytes = self.dtype.to_bytes(value)?;
-        match self.inner.try_emit(&bytes) {
-            Ok(()) => Ok(true),
-            Err(Error::Full { .. }) => Ok(false),
-            Err(e) => Err(to_py(e)),
-        }
+        put(&self.dtype, value, |v| sent(self.inner.try_emit(v)))
     }
 
     /// Broadcast emit: drops the oldest element if the buffer is full,
     /// then emits; returns how many were dropped (0 or 1). Only for
     /// streams nobody takes from with `recv`.
     fn emit_overwrite(&self, value: &Bound<'_, PyAny>) -> PyResult<u64> {
-        let bytes = self.dtype.to_bytes(value)?;
-        self.inner.emit_overwrite(&bytes).py()
+        put(&self.dtype, value, |v| self.inner.emit_overwrite(v))
     }
 
     /// Takes the next value if there is one, else None; `ClosedError` once
     /// closed and drained. Single consumer.
-    fn try_recv(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        let mut out = vec![0u8; self.dtype.itemsize()];
-        if self.inner.try_recv(&mut out).py()? {
-            Ok(Some(self.dtype.read_value(py, &out)?.unbind()))
-        } else {
-            Ok(None)
-        }
+    fn try_recv<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        take(py, &self.dtype, |out| self.inner.try_recv(out))
     }
 
     /// Takes the next value, waiting for one; `ClosedError` once closed and
     /// drained.
-    fn recv(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+    fn recv<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.recv_for(py, None)
     }
 
     /// As `recv`, raising `ZeroIpcTimeoutError` after `timeout` seconds.
-    fn recv_timeout(&self, py: Python<'_>, timeout: f64) -> PyResult<Py<PyAny>> {
+    fn recv_timeout<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Bound<'py, PyAny>> {
         self.recv_for(py, Some(timeout))
     }
 
@@ -250,13 +240,12 @@ impl PySubscriber {
         f(&mut s)
     }
 
-    fn next_for(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
-        let mut out = vec![0u8; self.dtype.itemsize()];
+    fn next_for<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
         self.with(|s| {
-            let buf = &mut out;
-            blocking_timeout(py, timeout, move |slice| s.next_timeout(buf, slice))
-        })?;
-        Ok(self.dtype.read_value(py, &out)?.unbind())
+            take_timeout(py, &self.dtype, timeout, move |out, slice| {
+                s.next_timeout(out, slice)
+            })
+        })
     }
 }
 
@@ -271,23 +260,18 @@ impl PySubscriber {
     /// The next value if one is available, else None; `OverrunError` (once,
     /// then reading continues) when values were lost; `ClosedError` once
     /// closed and read to the end.
-    fn try_next(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        let mut out = vec![0u8; self.dtype.itemsize()];
-        if self.with(|s| s.try_next(&mut out).py())? {
-            Ok(Some(self.dtype.read_value(py, &out)?.unbind()))
-        } else {
-            Ok(None)
-        }
+    fn try_next<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.with(|s| take(py, &self.dtype, |out| s.try_next(out)))
     }
 
     /// The next value, waiting for one.
-    fn next_blocking(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+    fn next_blocking<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         self.next_for(py, None)
     }
 
     /// As `next_blocking`, raising `ZeroIpcTimeoutError` after `timeout`
     /// seconds.
-    fn next_timeout(&self, py: Python<'_>, timeout: f64) -> PyResult<Py<PyAny>> {
+    fn next_timeout<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Bound<'py, PyAny>> {
         self.next_for(py, Some(timeout))
     }
 
@@ -297,7 +281,7 @@ impl PySubscriber {
 
     /// `next_blocking`, ending the iteration once the stream is closed and
     /// read to its end.
-    fn __next__(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         match self.next_for(py, None) {
             Err(e) if is_closed_error(py, &e) => Err(PyStopIteration::new_err(())),
             other => other,

@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use zeroipc::raw::RawSignal;
 use zeroipc::Error;
 
-use crate::blocking::blocking_timeout;
+use crate::data::{put, put_timeout, take, take_timeout};
 use crate::dtype::DType;
 use crate::errors::IntoPyResult;
 use crate::segment::PySegment;
@@ -59,12 +59,19 @@ fn wait_change(s: &RawSignal, since: u64, slice: Duration) -> zeroipc::Result<Op
 }
 
 impl PySignal {
-    fn get_for(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<(u64, Py<PyAny>)> {
-        let mut out = vec![0u8; self.dtype.itemsize()];
+    fn get_for<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: Option<f64>,
+    ) -> PyResult<(u64, Bound<'py, PyAny>)> {
         let s = &self.inner;
-        let buf = &mut out;
-        let version = blocking_timeout(py, timeout, move |slice| s.get_timeout(buf, slice))?;
-        Ok((version, self.dtype.read_value(py, &out)?.unbind()))
+        let mut version = 0;
+        let v = &mut version;
+        let value = take_timeout(py, &self.dtype, timeout, move |out, slice| {
+            *v = s.get_timeout(out, slice)?;
+            Ok(())
+        })?;
+        Ok((version, value))
     }
 
     fn set_for(
@@ -73,9 +80,10 @@ impl PySignal {
         value: &Bound<'_, PyAny>,
         timeout: Option<f64>,
     ) -> PyResult<()> {
-        let bytes = self.dtype.to_bytes(value)?;
         let s = &self.inner;
-        blocking_timeout(py, timeout, |slice| s.set_timeout(&bytes, slice))
+        put_timeout(py, &self.dtype, value, timeout, |v, slice| {
+            s.set_timeout(v, slice)
+        })
     }
 
     fn wait_change_for(
@@ -134,32 +142,33 @@ impl PySignal {
     /// Stores `value` if the mutex is free now: True, else False (nothing
     /// written).
     fn try_set(&self, value: &Bound<'_, PyAny>) -> PyResult<bool> {
-        let bytes = self.dtype.to_bytes(value)?;
-        self.inner.try_set(&bytes).py()
+        put(&self.dtype, value, |v| self.inner.try_set(v))
     }
 
     /// The value, read under the mutex.
-    fn get(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+    fn get<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         Ok(self.get_for(py, None)?.1)
     }
 
     /// As `get`, raising `ZeroIpcTimeoutError` after `timeout` seconds.
-    fn get_timeout(&self, py: Python<'_>, timeout: f64) -> PyResult<Py<PyAny>> {
+    fn get_timeout<'py>(&self, py: Python<'py>, timeout: f64) -> PyResult<Bound<'py, PyAny>> {
         Ok(self.get_for(py, Some(timeout))?.1)
     }
 
     /// The value if the mutex is free now, else None.
-    fn try_get(&self, py: Python<'_>) -> PyResult<Option<Py<PyAny>>> {
-        let mut out = vec![0u8; self.dtype.itemsize()];
-        match self.inner.get_timeout(&mut out, Duration::ZERO) {
-            Ok(_) => Ok(Some(self.dtype.read_value(py, &out)?.unbind())),
-            Err(Error::Timeout { .. }) => Ok(None),
-            Err(e) => Err(crate::errors::to_py(e)),
-        }
+    fn try_get<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        // A zero timeout takes the mutex only if it is free now.
+        take(py, &self.dtype, |out| {
+            match self.inner.get_timeout(out, Duration::ZERO) {
+                Ok(_) => Ok(true),
+                Err(Error::Timeout { .. }) => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
     }
 
     /// `(version, value)` read together under the mutex.
-    fn get_versioned(&self, py: Python<'_>) -> PyResult<(u64, Py<PyAny>)> {
+    fn get_versioned<'py>(&self, py: Python<'py>) -> PyResult<(u64, Bound<'py, PyAny>)> {
         self.get_for(py, None)
     }
 
