@@ -200,7 +200,7 @@ impl DType {
     }
 
     /// `repr(dtype)`, for messages.
-    fn shown(&self, py: Python<'_>) -> String {
+    pub(crate) fn shown(&self, py: Python<'_>) -> String {
         self.descr
             .bind(py)
             .repr()

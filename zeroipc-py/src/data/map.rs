@@ -1,12 +1,14 @@
 //! `Map`: the lock-free open-addressing hash map.
 
 use pyo3::prelude::*;
+use zeroipc::format::map::KeyLayout;
+use zeroipc::layout::Prim;
 use zeroipc::raw::map::MapInsert;
 use zeroipc::raw::RawMap;
 
 use super::take;
 use crate::dtype::{DType, ElemBuf};
-use crate::errors::IntoPyResult;
+use crate::errors::{to_py, IntoPyResult};
 use crate::segment::PySegment;
 
 /// The outcome of `Map.insert`: `Inserted` (the key was new), `Updated`
@@ -39,6 +41,43 @@ impl From<MapInsert> for PyMapInsert {
             MapInsert::Full => PyMapInsert::Full,
         }
     }
+}
+
+/// Refuses to open `name` with key dtype `key` when the segment's
+/// self-description records a key that hashes differently (a primitive of
+/// another type, or bytes where `key` is a number or the reverse): the
+/// runtime checks only sizes and alignments, and such a key would find
+/// nothing. Segments without a record are not checked.
+pub(crate) fn check_recorded_key(
+    py: Python<'_>,
+    seg: &zeroipc::Segment,
+    name: &str,
+    kind: &'static str,
+    key: &DType,
+) -> PyResult<()> {
+    let Some(desc) = seg.description(name).py()? else {
+        return Ok(());
+    };
+    let Some(elem) = desc.elem else {
+        return Ok(());
+    };
+    let recorded = KeyLayout::recorded(elem, desc.elem_fingerprint);
+    let ours = key.key_layout();
+    if recorded.prim() == ours.prim() {
+        return Ok(());
+    }
+    let show = |p: Option<Prim>| p.map_or_else(|| "bytes".to_owned(), |p| format!("{p:?}"));
+    Err(to_py(zeroipc::Error::StructureMismatch {
+        segment: seg.name().to_owned(),
+        name: name.to_owned(),
+        kind,
+        detail: format!(
+            "recorded with a key hashed as {}, opened with a key hashed as {} (dtype {})",
+            show(recorded.prim()),
+            show(ours.prim()),
+            key.shown(py)
+        ),
+    }))
 }
 
 /// A lock-free hash map of fixed capacity from one numpy dtype to another,
@@ -93,7 +132,8 @@ impl PyMap {
     }
 
     /// Opens the map `name`; both dtypes must match the entry (and the
-    /// segment's record of them).
+    /// segment's record of them), and the key dtype must hash as the
+    /// recorded key type does (an integer, a float or bytes).
     #[staticmethod]
     fn open(
         seg: &PySegment,
@@ -110,6 +150,7 @@ impl PyMap {
             Some(value.layout()),
         )
         .py()?;
+        check_recorded_key(key_dtype.py(), &seg.inner, name, "map", &key)?;
         Ok(PyMap { raw, key, value })
     }
 

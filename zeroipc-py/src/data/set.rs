@@ -84,11 +84,15 @@ impl PySet {
         Ok(PySet { raw, dtype })
     }
 
-    /// Opens the set `name`; `dtype` must match the entry.
+    /// Opens the set `name`; `dtype` must match the entry, and hash as
+    /// the segment records the element type (an integer, a float or bytes).
     #[staticmethod]
+    #[pyo3(signature = (seg, name, dtype))]
     fn open(seg: &PySegment, name: &str, dtype: &Bound<'_, PyAny>) -> PyResult<PySet> {
-        let dtype = DType::from_py(dtype)?;
+        let dtype_obj = dtype;
+        let dtype = DType::from_py(dtype_obj)?;
         let raw = RawSet::open(&seg.inner, name, Some(dtype.key_layout())).py()?;
+        super::map::check_recorded_key(dtype_obj.py(), &seg.inner, name, "set", &dtype)?;
         Ok(PySet { raw, dtype })
     }
 
