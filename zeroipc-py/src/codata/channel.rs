@@ -158,7 +158,6 @@ impl PyChannel {
     }
 
     /// 0 for an unbuffered channel, else the buffer's capacity.
-    #[getter]
     fn capacity(&self) -> usize {
         self.inner.capacity()
     }

@@ -179,7 +179,6 @@ impl PyStream {
     }
 
     /// The buffer's capacity in values.
-    #[getter]
     fn capacity(&self) -> usize {
         self.inner.capacity()
     }

@@ -95,7 +95,6 @@ impl PySemaphore {
     }
 
     /// The largest count (0: unbounded).
-    #[getter]
     fn max_count(&self) -> i32 {
         self.inner.max_count()
     }
@@ -153,7 +152,6 @@ impl From<BarrierWaitResult> for PyBarrierWaitResult {
 #[pymethods]
 impl PyBarrierWaitResult {
     /// The generation this wait belonged to.
-    #[getter]
     fn generation(&self) -> i32 {
         self.generation
     }
@@ -165,7 +163,7 @@ impl PyBarrierWaitResult {
 
     fn __repr__(&self) -> String {
         format!(
-            "BarrierWaitResult(generation={}, is_leader={})",
+            "BarrierWaitResult(generation={}, leader={})",
             self.generation,
             if self.leader { "True" } else { "False" }
         )
@@ -189,7 +187,7 @@ impl PyBarrierWaitResult {
 /// True
 /// >>> b.try_wait().is_leader()  # completes generation 0
 /// True
-/// >>> a.wait().generation  # generation 0 had completed
+/// >>> a.wait().generation()  # generation 0 had completed
 /// 0
 /// >>> Segment.unlink(name)
 #[pyclass(name = "Barrier", module = "zeroipc_rs", frozen)]
@@ -265,13 +263,11 @@ impl PyBarrier {
     }
 
     /// The generation a timed-out wait left pending on this handle, if any.
-    #[getter]
     fn pending_generation(&self) -> PyResult<Option<i32>> {
         self.with(|b| Ok(b.pending_generation()))
     }
 
     /// Number of participants.
-    #[getter]
     fn participants(&self) -> PyResult<i32> {
         self.with(|b| Ok(b.participants()))
     }
@@ -389,7 +385,6 @@ impl PyLatch {
     }
 
     /// The count it was created with.
-    #[getter]
     fn initial(&self) -> i32 {
         self.inner.initial()
     }

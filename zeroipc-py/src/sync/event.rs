@@ -70,7 +70,6 @@ impl PyEvent {
     }
 
     /// `"auto"` or `"manual"`.
-    #[getter]
     fn mode(&self) -> &'static str {
         match self.inner.mode() {
             EventMode::AutoReset => "auto",

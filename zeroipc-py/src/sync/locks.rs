@@ -198,7 +198,6 @@ impl PyMutexGuard {
     }
 
     /// True until the guard is released.
-    #[getter]
     fn held(&self) -> bool {
         self.held.is_held()
     }
@@ -416,7 +415,6 @@ macro_rules! rwlock_guard_methods {
             }
 
             /// True until the guard is released.
-            #[getter]
             fn held(&self) -> bool {
                 self.held.is_held()
             }

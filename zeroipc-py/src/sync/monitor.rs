@@ -240,7 +240,6 @@ impl PyMonitorGuard {
     }
 
     /// True until the guard is released (or a timed-out wait let go).
-    #[getter]
     fn held(&self) -> bool {
         self.held.is_held()
     }
