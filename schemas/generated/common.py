@@ -103,6 +103,8 @@ def _dtype_matches(dt: np.dtype, t: _Layout) -> bool:
 def _check_type(dt: np.dtype, t: _Layout, size: int, fp: int) -> None:
     _require(dt.itemsize == size, f"{t[1]}: itemsize {dt.itemsize} != {size}")
     _require(_dtype_matches(dt, t), f"{t[1]}: dtype {dt} does not match its layout")
+    if t[0] == "S":
+        _require(dt.alignment == t[3], f"{t[1]}: dtype alignment {dt.alignment} != {t[3]}")
     _require(fingerprint(t) == fp, f"{t[1]}: fingerprint {fingerprint(t):#018x} != {fp:#018x}")
 
 
@@ -121,7 +123,8 @@ Vec3 = np.dtype(
         ],
         "offsets": [0, 8, 16],
         "itemsize": 24,
-    }
+    },
+    align=True,
 )
 Vec3_LAYOUT: _Layout = (
     "S",
@@ -155,7 +158,8 @@ Stamp = np.dtype(
         ],
         "offsets": [0, 8, 12, 14],
         "itemsize": 16,
-    }
+    },
+    align=True,
 )
 Stamp_LAYOUT: _Layout = (
     "S",

@@ -114,6 +114,8 @@ def _dtype_matches(dt: np.dtype, t: _Layout) -> bool:
 def _check_type(dt: np.dtype, t: _Layout, size: int, fp: int) -> None:
     _require(dt.itemsize == size, f"{t[1]}: itemsize {dt.itemsize} != {size}")
     _require(_dtype_matches(dt, t), f"{t[1]}: dtype {dt} does not match its layout")
+    if t[0] == "S":
+        _require(dt.alignment == t[3], f"{t[1]}: dtype alignment {dt.alignment} != {t[3]}")
     _require(fingerprint(t) == fp, f"{t[1]}: fingerprint {fingerprint(t):#018x} != {fp:#018x}")
 
 
@@ -162,7 +164,8 @@ Level = np.dtype(
         ],
         "offsets": [0, 8, 16, 20],
         "itemsize": 24,
-    }
+    },
+    align=True,
 )
 Level_LAYOUT: _Layout = (
     "S",
@@ -209,7 +212,8 @@ Book = np.dtype(
         ],
         "offsets": [0, 12, 14, 16, 24, 32, 272, 512, 513, 514],
         "itemsize": 520,
-    }
+    },
+    align=True,
 )
 Book_LAYOUT: _Layout = (
     "S",
@@ -256,7 +260,8 @@ Trade = np.dtype(
         ],
         "offsets": [0, 8, 16, 24, 28, 29, 32],
         "itemsize": 40,
-    }
+    },
+    align=True,
 )
 Trade_LAYOUT: _Layout = (
     "S",
@@ -300,6 +305,8 @@ class MarketData(_zs.SegmentView):  # type: ignore[misc, unused-ignore]
 
     Open one with `MarketData.open(name)`; arrays are zero-copy numpy views,
     signal and future values too; other structures show live header fields.
+    With zeroipc_rs installed every structure is also its typed runtime
+    handle (`.handle`; operations by name, e.g. `seg.<queue>.push(record)`).
     """
 
     #: One slot per symbol.

@@ -119,6 +119,8 @@ def _dtype_matches(dt: np.dtype, t: _Layout) -> bool:
 def _check_type(dt: np.dtype, t: _Layout, size: int, fp: int) -> None:
     _require(dt.itemsize == size, f"{t[1]}: itemsize {dt.itemsize} != {size}")
     _require(_dtype_matches(dt, t), f"{t[1]}: dtype {dt} does not match its layout")
+    if t[0] == "S":
+        _require(dt.alignment == t[3], f"{t[1]}: dtype alignment {dt.alignment} != {t[3]}")
     _require(fingerprint(t) == fp, f"{t[1]}: fingerprint {fingerprint(t):#018x} != {fp:#018x}")
 
 
@@ -177,7 +179,8 @@ JointState = np.dtype(
         ],
         "offsets": [0, 8, 16, 24, 28, 29, 30],
         "itemsize": 32,
-    }
+    },
+    align=True,
 )
 JointState_LAYOUT: _Layout = (
     "S",
@@ -213,7 +216,8 @@ Pose = np.dtype(
         ],
         "offsets": [0, 24, 56],
         "itemsize": 184,
-    }
+    },
+    align=True,
 )
 Pose_LAYOUT: _Layout = (
     "S",
@@ -251,7 +255,8 @@ RobotState = np.dtype(
         ],
         "offsets": [0, 16, 208, 392, 393, 394],
         "itemsize": 416,
-    }
+    },
+    align=True,
 )
 RobotState_LAYOUT: _Layout = (
     "S",
@@ -293,7 +298,8 @@ Command = np.dtype(
         ],
         "offsets": [0, 8, 12, 16, 64, 68, 69],
         "itemsize": 72,
-    }
+    },
+    align=True,
 )
 Command_LAYOUT: _Layout = (
     "S",
@@ -336,6 +342,8 @@ class Robot(_zs.SegmentView):  # type: ignore[misc, unused-ignore]
 
     Open one with `Robot.open(name)`; arrays are zero-copy numpy views,
     signal and future values too; other structures show live header fields.
+    With zeroipc_rs installed every structure is also its typed runtime
+    handle (`.handle`; operations by name, e.g. `seg.<queue>.push(record)`).
     """
 
     #: Latest state per joint.

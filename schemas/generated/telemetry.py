@@ -119,6 +119,8 @@ def _dtype_matches(dt: np.dtype, t: _Layout) -> bool:
 def _check_type(dt: np.dtype, t: _Layout, size: int, fp: int) -> None:
     _require(dt.itemsize == size, f"{t[1]}: itemsize {dt.itemsize} != {size}")
     _require(_dtype_matches(dt, t), f"{t[1]}: dtype {dt} does not match its layout")
+    if t[0] == "S":
+        _require(dt.alignment == t[3], f"{t[1]}: dtype alignment {dt.alignment} != {t[3]}")
     _require(fingerprint(t) == fp, f"{t[1]}: fingerprint {fingerprint(t):#018x} != {fp:#018x}")
 
 
@@ -183,7 +185,8 @@ Reading = np.dtype(
         ],
         "offsets": [0, 16, 20, 21, 22, 24, 40, 72, 96],
         "itemsize": 120,
-    }
+    },
+    align=True,
 )
 Reading_LAYOUT: _Layout = (
     "S",
@@ -225,7 +228,8 @@ Event = np.dtype(
         ],
         "offsets": [0, 16, 18, 20, 24],
         "itemsize": 64,
-    }
+    },
+    align=True,
 )
 Event_LAYOUT: _Layout = (
     "S",
@@ -263,7 +267,8 @@ Summary = np.dtype(
         ],
         "offsets": [0, 16, 144, 160, 164],
         "itemsize": 168,
-    }
+    },
+    align=True,
 )
 Summary_LAYOUT: _Layout = (
     "S",
@@ -308,6 +313,8 @@ class Telemetry(_zs.SegmentView):  # type: ignore[misc, unused-ignore]
 
     Open one with `Telemetry.open(name)`; arrays are zero-copy numpy views,
     signal and future values too; other structures show live header fields.
+    With zeroipc_rs installed every structure is also its typed runtime
+    handle (`.handle`; operations by name, e.g. `seg.<queue>.push(record)`).
     """
 
     #: Latest reading per sensor slot.

@@ -114,6 +114,8 @@ def _dtype_matches(dt: np.dtype, t: _Layout) -> bool:
 def _check_type(dt: np.dtype, t: _Layout, size: int, fp: int) -> None:
     _require(dt.itemsize == size, f"{t[1]}: itemsize {dt.itemsize} != {size}")
     _require(_dtype_matches(dt, t), f"{t[1]}: dtype {dt} does not match its layout")
+    if t[0] == "S":
+        _require(dt.alignment == t[3], f"{t[1]}: dtype alignment {dt.alignment} != {t[3]}")
     _require(fingerprint(t) == fp, f"{t[1]}: fingerprint {fingerprint(t):#018x} != {fp:#018x}")
 
 
@@ -145,7 +147,8 @@ Small = np.dtype(
         ],
         "offsets": [0, 1, 2],
         "itemsize": 4,
-    }
+    },
+    align=True,
 )
 Small_LAYOUT: _Layout = (
     "S",
@@ -180,7 +183,8 @@ Big = np.dtype(
         ],
         "offsets": [0, 4, 6, 8, 56],
         "itemsize": 64,
-    }
+    },
+    align=True,
 )
 Big_LAYOUT: _Layout = (
     "S",
@@ -216,7 +220,8 @@ Keywords = np.dtype(
         ],
         "offsets": [0, 1, 2, 3],
         "itemsize": 4,
-    }
+    },
+    align=True,
 )
 Keywords_LAYOUT: _Layout = (
     "S",
@@ -248,6 +253,8 @@ class AllKinds(_zs.SegmentView):  # type: ignore[misc, unused-ignore]
 
     Open one with `AllKinds.open(name)`; arrays are zero-copy numpy views,
     signal and future values too; other structures show live header fields.
+    With zeroipc_rs installed every structure is also its typed runtime
+    handle (`.handle`; operations by name, e.g. `seg.<queue>.push(record)`).
     """
 
     array: np.ndarray

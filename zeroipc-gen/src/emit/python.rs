@@ -150,6 +150,8 @@ def _dtype_matches(dt: np.dtype, t: _Layout) -> bool:
 def _check_type(dt: np.dtype, t: _Layout, size: int, fp: int) -> None:
     _require(dt.itemsize == size, f"{t[1]}: itemsize {dt.itemsize} != {size}")
     _require(_dtype_matches(dt, t), f"{t[1]}: dtype {dt} does not match its layout")
+    if t[0] == "S":
+        _require(dt.alignment == t[3], f"{t[1]}: dtype alignment {dt.alignment} != {t[3]}")
     _require(fingerprint(t) == fp, f"{t[1]}: fingerprint {fingerprint(t):#018x} != {fp:#018x}")
 "#;
 
@@ -357,7 +359,10 @@ pub fn render_types(
                 let offs: Vec<String> = fields.iter().map(|f| f.offset.to_string()).collect();
                 let _ = writeln!(out, "        \"offsets\": [{}],", offs.join(", "));
                 let _ = writeln!(out, "        \"itemsize\": {},", t.size);
-                out.push_str("    }\n)\n");
+                // align=True: the dtype's alignment is the record's (numpy
+                // checks the offsets against it), so zeroipc_rs and
+                // np.dtype consumers see the C alignment, not 1.
+                out.push_str("    },\n    align=True,\n)\n");
                 let _ = writeln!(
                     out,
                     "{}_LAYOUT: _Layout = (\n    \"S\",\n    {},\n    {},\n    {},\n    (",

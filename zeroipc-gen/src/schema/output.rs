@@ -613,6 +613,8 @@ fn python_segment(s: &SegmentDef, r: &dyn Resolver) -> String {
         s.name
     ));
     doc.push("signal and future values too; other structures show live header fields.".to_owned());
+    doc.push("With zeroipc_rs installed every structure is also its typed runtime".to_owned());
+    doc.push("handle (`.handle`; operations by name, e.g. `seg.<queue>.push(record)`).".to_owned());
     let _ = writeln!(
         out,
         "    \"\"\"{}\n    \"\"\"\n",
