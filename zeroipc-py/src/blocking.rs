@@ -38,7 +38,8 @@ pub(crate) fn timeout_of(timeout_s: Option<f64>) -> PyResult<Option<Duration>> {
 /// of at most [`SLICE`], checking Python signals between slices.
 ///
 /// `op` returns `Ok(None)` when its slice passed without success; it is
-/// called at least once (with a zero slice for a zero timeout). Returns
+/// called first with a zero slice and the GIL held (one attempt that must
+/// not wait), then with the GIL released. Returns
 /// `Ok(None)` when the whole timeout passed; a pending signal's exception
 /// (`KeyboardInterrupt`) when a handler raised one.
 pub(crate) fn blocking<R: Send>(
@@ -48,7 +49,17 @@ pub(crate) fn blocking<R: Send>(
 ) -> PyResult<Option<R>> {
     let timeout = timeout_of(timeout_s)?;
     let start = Instant::now();
+    // First one attempt that does not wait, with the GIL held: releasing
+    // and re-taking the GIL costs more than an operation that succeeds at
+    // once (the common case), and a runtime `_timeout` operation given a
+    // zero timeout makes exactly one non-waiting attempt.
+    if let Some(r) = op(Duration::ZERO).map_err(to_py)? {
+        return Ok(Some(r));
+    }
     loop {
+        if timeout.is_some_and(|t| start.elapsed() >= t) {
+            return Ok(None);
+        }
         let slice = match timeout {
             None => SLICE,
             Some(t) => t.saturating_sub(start.elapsed()).min(SLICE),
@@ -58,9 +69,6 @@ pub(crate) fn blocking<R: Send>(
             return Ok(Some(r));
         }
         py.check_signals()?;
-        if timeout.is_some_and(|t| start.elapsed() >= t) {
-            return Ok(None);
-        }
     }
 }
 
