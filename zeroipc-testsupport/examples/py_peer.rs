@@ -1,0 +1,180 @@
+//! The Rust side of the Python package's cross-language tests
+//! (`zeroipc-py/tests/`): a small command-line program the pytest suite
+//! starts as real processes on the segments it shares with Python.
+//!
+//! ```text
+//! py_peer produce SEG QUEUE START COUNT   push START..START+COUNT (u64) into Queue<u64> QUEUE
+//! py_peer consume SEG QUEUE OUT           pop u64 until the sentinel u64::MAX; write them (LE) to OUT
+//! py_peer mutex-count SEG MUTEX ARRAY N   N times: lock MUTEX, ARRAY[0] += 1 (plain get/set), unlock
+//! py_peer create SEG                      create SEG and the structures of `create` (values below)
+//! py_peer check SEG                       open the structures Python created; print what they hold
+//! ```
+//!
+//! Every failure is a panic with the error (exit code 101), which the
+//! tests report with stderr.
+
+use std::io::Write;
+use std::time::Duration;
+use zeroipc::{
+    Array, Channel, Future, Map, Mutex, Pool, Queue, Ring, Segment, Semaphore, Set, Stack,
+};
+
+/// How long a blocking step may wait before the peer gives up (the tests
+/// fail instead of hanging).
+const PATIENCE: Duration = Duration::from_secs(60);
+/// The end-of-stream marker the producers' owner pushes once per consumer.
+const SENTINEL: u64 = u64::MAX;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    match a.as_slice() {
+        ["produce", seg, q, start, count] => produce(seg, q, num(start), num(count)),
+        ["consume", seg, q, out] => consume(seg, q, out),
+        ["mutex-count", seg, m, arr, n] => mutex_count(seg, m, arr, num(n)),
+        ["create", seg] => create(seg),
+        ["check", seg] => check(seg),
+        _ => panic!("usage: py_peer produce|consume|mutex-count|create|check ... (got {a:?})"),
+    }
+}
+
+fn num(s: &str) -> u64 {
+    s.parse()
+        .unwrap_or_else(|e| panic!("not a number: {s:?}: {e}"))
+}
+
+/// Pushes `start..start + count` in batches of up to 256.
+fn produce(seg: &str, q: &str, start: u64, count: u64) {
+    let seg = Segment::open(seg).expect("open segment");
+    let q: Queue<u64> = Queue::open(&seg, q).expect("open queue");
+    let items: Vec<u64> = (start..start + count).collect();
+    let mut done = 0;
+    while done < items.len() {
+        let end = (done + 256).min(items.len());
+        done += q
+            .push_slice_timeout(&items[done..end], PATIENCE)
+            .expect("push_slice_timeout");
+    }
+}
+
+/// Pops until a sentinel; a batch that took more than one sentinel puts
+/// the others back for the other consumers.
+fn consume(seg: &str, q: &str, out: &str) {
+    let seg = Segment::open(seg).expect("open segment");
+    let q: Queue<u64> = Queue::open(&seg, q).expect("open queue");
+    let mut got: Vec<u64> = Vec::new();
+    let mut buf = [0u64; 256];
+    'outer: loop {
+        let n = q
+            .pop_slice_timeout(&mut buf, PATIENCE)
+            .expect("pop_slice_timeout");
+        for (i, &v) in buf[..n].iter().enumerate() {
+            if v == SENTINEL {
+                // Only sentinels follow the first one (they are pushed
+                // after every producer finished).
+                let extra = buf[i + 1..n].len();
+                assert!(buf[i + 1..n].iter().all(|&x| x == SENTINEL));
+                for _ in 0..extra {
+                    q.push_timeout(SENTINEL, PATIENCE)
+                        .expect("put a sentinel back");
+                }
+                break 'outer;
+            }
+            got.push(v);
+        }
+    }
+    let bytes: Vec<u8> = got.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(out, bytes).expect("write the output file");
+}
+
+/// `n` locked read-modify-writes of a plain (non-atomic RMW) counter.
+fn mutex_count(seg: &str, m: &str, arr: &str, n: u64) {
+    let seg = Segment::open(seg).expect("open segment");
+    let m = Mutex::open(&seg, m).expect("open mutex");
+    let a: Array<u64> = Array::open(&seg, arr).expect("open array");
+    for _ in 0..n {
+        let g = m.lock_timeout(PATIENCE).expect("lock");
+        let v = a.get(0).expect("get");
+        a.set(0, v + 1).expect("set");
+        g.unlock().expect("unlock");
+    }
+}
+
+/// Creates one structure of several kinds with known contents, for Python
+/// to open and read (see `zeroipc-py/tests/test_cross_lang.py`).
+fn create(name: &str) {
+    let seg = Segment::create(name, 1 << 20).expect("create segment");
+    let q: Queue<u64> = Queue::create(&seg, "q", 16).unwrap();
+    for v in [11, 12, 13] {
+        q.push(v).unwrap();
+    }
+    let s: Stack<f64> = Stack::create(&seg, "s", 8).unwrap();
+    s.push(1.5).unwrap();
+    s.push(-2.25).unwrap();
+    let a: Array<i32> = Array::create(&seg, "a", 4).unwrap();
+    a.write_from(0, &[-1, 0, 1, 2]).unwrap();
+    let m: Map<u64, f64> = Map::create(&seg, "m", 16).unwrap();
+    assert!(m.insert(1, 0.5).is_stored());
+    assert!(m.insert(2, 1.5).is_stored());
+    let st: Set<u32> = Set::create(&seg, "set", 16).unwrap();
+    assert!(st.insert(7).is_inserted());
+    assert!(st.insert(9).is_inserted());
+    let r: Ring<u64> = Ring::create(&seg, "r", 8).unwrap();
+    r.write(100).unwrap();
+    r.write(101).unwrap();
+    let p: Pool<u64> = Pool::create(&seg, "p", 4).unwrap();
+    let h = p.allocate().unwrap().expect("a free node");
+    p.set(h, 42).unwrap();
+    let f: Future<f64> = Future::create(&seg, "f").unwrap();
+    assert!(f.set_value(3.25));
+    let c: Channel<u64> = Channel::create(&seg, "c", 4).unwrap();
+    c.send(5).unwrap();
+    Semaphore::create(&seg, "sem", 2, 10).unwrap();
+    Mutex::create(&seg, "mx").unwrap();
+    println!("pool-index {}", h.index());
+}
+
+/// Opens what Python created (the same names and element types as
+/// `create`) and prints one line per structure: `name values...`.
+fn check(name: &str) {
+    let seg = Segment::open(name).expect("open segment");
+    let mut o = std::io::stdout().lock();
+    let q: Queue<u64> = Queue::open(&seg, "q").unwrap();
+    let qv: Vec<String> = std::iter::from_fn(|| q.pop())
+        .map(|v| v.to_string())
+        .collect();
+    writeln!(o, "q {}", qv.join(" ")).unwrap();
+    let s: Stack<f64> = Stack::open(&seg, "s").unwrap();
+    let sv: Vec<String> = std::iter::from_fn(|| s.pop())
+        .map(|v| v.to_string())
+        .collect();
+    writeln!(o, "s {}", sv.join(" ")).unwrap();
+    let a: Array<i32> = Array::open(&seg, "a").unwrap();
+    let av: Vec<String> = a.to_vec().iter().map(|v| v.to_string()).collect();
+    writeln!(o, "a {}", av.join(" ")).unwrap();
+    let m: Map<u64, f64> = Map::open(&seg, "m").unwrap();
+    let mut mv = m.entries();
+    mv.sort_by_key(|e| e.0);
+    let mv: Vec<String> = mv.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    writeln!(o, "m {}", mv.join(" ")).unwrap();
+    let st: Set<u32> = Set::open(&seg, "set").unwrap();
+    let mut sv = st.to_vec();
+    sv.sort_unstable();
+    let sv: Vec<String> = sv.iter().map(|v| v.to_string()).collect();
+    writeln!(o, "set {}", sv.join(" ")).unwrap();
+    let r: Ring<u64> = Ring::open(&seg, "r").unwrap();
+    let rv: Vec<String> = std::iter::from_fn(|| r.read())
+        .map(|v| v.to_string())
+        .collect();
+    writeln!(o, "r {}", rv.join(" ")).unwrap();
+    let f: Future<f64> = Future::open(&seg, "f").unwrap();
+    writeln!(o, "f {}", f.get_timeout(PATIENCE).unwrap()).unwrap();
+    let c: Channel<u64> = Channel::open(&seg, "c").unwrap();
+    let mut cv = Vec::new();
+    while let Some(v) = c.try_recv().unwrap() {
+        cv.push(v.to_string());
+    }
+    writeln!(o, "c {}", cv.join(" ")).unwrap();
+    let sem = Semaphore::open(&seg, "sem").unwrap();
+    writeln!(o, "sem {}", sem.count()).unwrap();
+}
