@@ -22,7 +22,7 @@ use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMet
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyType};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyTuple, PyType};
 use zeroipc::format::map::KeyLayout;
 use zeroipc::format::ElemLayout;
 use zeroipc::layout::Prim;
@@ -55,6 +55,9 @@ pub(crate) struct DType {
     layout: ElemLayout,
     /// The fast path, when the dtype has one.
     scalar: Option<ScalarKind>,
+    /// The tuple fast path of a record dtype whose fields are all numbers
+    /// or bytes.
+    fields: Option<Vec<Field>>,
 }
 
 /// `numpy.asarray`, looked up once.
@@ -146,20 +149,15 @@ impl DType {
                 "itemsize {itemsize} is not a multiple of alignment {align}"
             ))
         })?;
-        let native = descr.is_native_byteorder() != Some(false);
-        let scalar = match (native, descr.kind(), itemsize) {
-            (true, b'i', 1 | 2 | 4 | 8) => Some(ScalarKind::Int),
-            (true, b'u', 1 | 2 | 4 | 8) => Some(ScalarKind::UInt),
-            (true, b'f', 4 | 8) => Some(ScalarKind::Float),
-            (true, b'b', 1) => Some(ScalarKind::Bool),
-            _ => None,
-        };
+        let scalar = scalar_kind_of(&descr);
+        let fields = record_fields(&descr)?;
         Ok(DType {
             scalar_type: descr.typeobj().unbind(),
             descr: descr.unbind(),
             itemsize,
             layout,
             scalar,
+            fields,
         })
     }
 
@@ -223,6 +221,9 @@ impl DType {
                 return Ok(());
             }
         }
+        if self.write_record_tuple(v, out)? {
+            return Ok(());
+        }
         if self.write_numpy_scalar(v, out)? {
             return Ok(());
         }
@@ -255,28 +256,41 @@ impl DType {
             out.copy_from_slice(tmp.bytes());
             return Ok(true);
         }
-        match kind {
-            ScalarKind::Int | ScalarKind::UInt if v.is_instance_of::<PyInt>() => {
-                self.write_int(kind, v, out)?;
-                Ok(true)
-            }
-            ScalarKind::Float
-                if v.is_exact_instance_of::<PyFloat>() || v.is_exact_instance_of::<PyInt>() =>
-            {
-                let x: f64 = v.extract()?;
-                if self.itemsize == 4 {
-                    out.copy_from_slice(&(x as f32).to_ne_bytes());
-                } else {
-                    out.copy_from_slice(&x.to_ne_bytes());
-                }
-                Ok(true)
-            }
-            ScalarKind::Bool if v.is_exact_instance_of::<PyBool>() => {
-                out[0] = u8::from(v.is_truthy()?);
-                Ok(true)
-            }
-            _ => Ok(false),
+        write_py_number(kind, v, out, || self.shown(py))
+    }
+
+    /// A tuple of plain Python values for a record dtype with
+    /// [`record_fields`]: each field written in place, padding zeroed.
+    /// `Ok(false)` (and `out` to be overwritten by the next path) when `v`
+    /// is not such a tuple or holds a value the fast path does not take.
+    fn write_record_tuple(&self, v: &Bound<'_, PyAny>, out: &mut [u8]) -> PyResult<bool> {
+        let (Some(fields), Ok(tuple)) = (&self.fields, v.cast::<PyTuple>()) else {
+            return Ok(false);
+        };
+        if tuple.len() != fields.len() {
+            return Ok(false);
         }
+        out.fill(0);
+        for (f, item) in fields.iter().zip(tuple.iter()) {
+            let dst = &mut out[f.offset..f.offset + f.size];
+            let done = match f.number {
+                Some(kind) => write_py_number(kind, &item, dst, || self.shown(v.py()))?,
+                None => match item.cast::<PyBytes>() {
+                    Ok(b) => {
+                        // numpy's rule: truncated to the field, zero-padded.
+                        let src = b.as_bytes();
+                        let n = src.len().min(f.size);
+                        dst[..n].copy_from_slice(&src[..n]);
+                        true
+                    }
+                    Err(_) => false,
+                },
+            };
+            if !done {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// A numpy scalar (a record from another structure, say) whose dtype is
@@ -334,37 +348,6 @@ impl DType {
             }
         }
         Ok(true)
-    }
-
-    /// A Python int into an integer dtype, range-checked like numpy.
-    fn write_int(&self, kind: ScalarKind, v: &Bound<'_, PyAny>, out: &mut [u8]) -> PyResult<()> {
-        let bits = self.itemsize * 8;
-        let overflow = || {
-            PyOverflowError::new_err(format!(
-                "Python integer {} out of bounds for {}",
-                v.str().map(|s| s.to_string()).unwrap_or_default(),
-                self.shown(v.py())
-            ))
-        };
-        let value: i128 = match v.extract::<i64>() {
-            Ok(x) => i128::from(x),
-            Err(_) => i128::from(v.extract::<u64>().map_err(|_| overflow())?),
-        };
-        let (lo, hi) = match kind {
-            ScalarKind::Int => (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1),
-            _ => (0, (1i128 << bits) - 1),
-        };
-        if value < lo || value > hi {
-            return Err(overflow());
-        }
-        // Two's complement: the low `itemsize` bytes of the i128.
-        let bytes = value.to_ne_bytes();
-        if cfg!(target_endian = "little") {
-            out.copy_from_slice(&bytes[..self.itemsize]);
-        } else {
-            out.copy_from_slice(&bytes[16 - self.itemsize..]);
-        }
-        Ok(())
     }
 
     /// `numpy.asarray(v, dtype)`, which must hold exactly one element.
@@ -522,4 +505,134 @@ impl DType {
             Ok(arr)
         }
     }
+}
+
+/// The fast path of `kind`'s element from a plain Python number (an `int`
+/// for integer dtypes, a `float` or `int` for float dtypes, a `bool` for
+/// bool); `Ok(false)` for any other value. `out.len()` is the element size
+/// (1, 2, 4 or 8); `shown` names the dtype in an overflow message.
+fn write_py_number(
+    kind: ScalarKind,
+    v: &Bound<'_, PyAny>,
+    out: &mut [u8],
+    shown: impl Fn() -> String,
+) -> PyResult<bool> {
+    match kind {
+        ScalarKind::Int | ScalarKind::UInt if v.is_instance_of::<PyInt>() => {
+            write_int(kind, v, out, shown)?;
+            Ok(true)
+        }
+        ScalarKind::Float
+            if v.is_exact_instance_of::<PyFloat>() || v.is_exact_instance_of::<PyInt>() =>
+        {
+            let x: f64 = v.extract()?;
+            if out.len() == 4 {
+                out.copy_from_slice(&(x as f32).to_ne_bytes());
+            } else {
+                out.copy_from_slice(&x.to_ne_bytes());
+            }
+            Ok(true)
+        }
+        ScalarKind::Bool if v.is_exact_instance_of::<PyBool>() => {
+            out[0] = u8::from(v.is_truthy()?);
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+/// A Python int into an integer element of `out.len()` bytes, range-checked
+/// like numpy (`OverflowError` naming the value and the dtype).
+fn write_int(
+    kind: ScalarKind,
+    v: &Bound<'_, PyAny>,
+    out: &mut [u8],
+    shown: impl Fn() -> String,
+) -> PyResult<()> {
+    let size = out.len();
+    let bits = size * 8;
+    let overflow = || {
+        PyOverflowError::new_err(format!(
+            "Python integer {} out of bounds for {}",
+            v.str().map(|s| s.to_string()).unwrap_or_default(),
+            shown()
+        ))
+    };
+    let value: i128 = match v.extract::<i64>() {
+        Ok(x) => i128::from(x),
+        Err(_) => i128::from(v.extract::<u64>().map_err(|_| overflow())?),
+    };
+    let (lo, hi) = match kind {
+        ScalarKind::Int => (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1),
+        _ => (0, (1i128 << bits) - 1),
+    };
+    if value < lo || value > hi {
+        return Err(overflow());
+    }
+    // Two's complement: the low `size` bytes of the i128.
+    let bytes = value.to_ne_bytes();
+    if cfg!(target_endian = "little") {
+        out.copy_from_slice(&bytes[..size]);
+    } else {
+        out.copy_from_slice(&bytes[16 - size..]);
+    }
+    Ok(())
+}
+
+/// The fast-path kind of a native-order numeric dtype, if it has one.
+fn scalar_kind_of(descr: &Bound<'_, PyArrayDescr>) -> Option<ScalarKind> {
+    let native = descr.is_native_byteorder() != Some(false);
+    match (native, descr.kind(), descr.itemsize()) {
+        (true, b'i', 1 | 2 | 4 | 8) => Some(ScalarKind::Int),
+        (true, b'u', 1 | 2 | 4 | 8) => Some(ScalarKind::UInt),
+        (true, b'f', 4 | 8) => Some(ScalarKind::Float),
+        (true, b'b', 1) => Some(ScalarKind::Bool),
+        _ => None,
+    }
+}
+
+/// A field of a record dtype the tuple fast path can fill.
+#[derive(Debug, Clone, Copy)]
+struct Field {
+    /// Byte offset in the record.
+    offset: usize,
+    /// Field size in bytes.
+    size: usize,
+    /// A fast-path number, or `None` for a fixed-length bytes field (`S<n>`).
+    number: Option<ScalarKind>,
+}
+
+/// The fields of a record dtype, in order, when every one is a fast-path
+/// number or a bytes field (`None` otherwise: nested records, subarrays,
+/// strings, ... go through numpy).
+fn record_fields(descr: &Bound<'_, PyArrayDescr>) -> PyResult<Option<Vec<Field>>> {
+    let Some(names) = descr.names() else {
+        return Ok(None);
+    };
+    let mut fields = Vec::with_capacity(names.len());
+    for name in names {
+        let (fd, offset) = descr.get_field(&name)?;
+        if fd.has_fields() || fd.has_subarray() {
+            return Ok(None);
+        }
+        let size = fd.itemsize();
+        // numpy keeps fields inside the record; a dtype that did not would
+        // simply take the numpy path.
+        if offset
+            .checked_add(size)
+            .is_none_or(|end| end > descr.itemsize())
+        {
+            return Ok(None);
+        }
+        let number = scalar_kind_of(&fd);
+        if number.is_none() && fd.kind() != b'S' {
+            return Ok(None);
+        }
+        fields.push(Field {
+            offset,
+            size,
+            number,
+        });
+    }
+    Ok(Some(fields))
 }
