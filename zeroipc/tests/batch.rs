@@ -465,3 +465,214 @@ fn threads_mixing_batch_and_single_calls_deliver_each_value_once() {
     assert_eq!(all.len(), want.len());
     assert!(all == want, "every value exactly once");
 }
+
+// ----- Channel ----------------------------------------------------------------
+
+#[test]
+fn channel_batches_move_prefixes_and_keep_the_close_protocol() {
+    use zeroipc::Channel;
+    let (_t, seg) = temp_segment("batch_ch", 1 << 16);
+    let ch = Channel::<u32>::create(&seg, "c", 8).unwrap();
+    let other = Channel::<u32>::open(&seg, "c").unwrap();
+    assert_eq!(ch.try_send_slice(&[]).unwrap(), 0);
+    assert_eq!(ch.try_send_slice(&[1, 2, 3, 4, 5]).unwrap(), 5);
+    ch.send(6).unwrap();
+    assert_eq!(
+        ch.send_slice(&[7, 8, 9, 10]).unwrap(),
+        2,
+        "a prefix: two fit"
+    );
+    let before = entry_bytes(ch.raw().buffer().unwrap());
+    let e = ch.try_send_slice(&[9]).unwrap_err();
+    assert!(matches!(e, Error::Full { .. }), "{e}");
+    let e = ch
+        .send_slice_timeout(&[9], Duration::from_millis(10))
+        .unwrap_err();
+    assert!(is_timeout(&e), "{e}");
+    assert_eq!(entry_bytes(ch.raw().buffer().unwrap()), before);
+    let mut out = [0u32; 3];
+    assert_eq!(other.recv_slice(&mut out).unwrap(), 3);
+    assert_eq!(out, [1, 2, 3]);
+    assert_eq!(other.recv().unwrap(), 4);
+    assert_eq!(other.try_recv_slice(&mut out).unwrap(), 3);
+    assert_eq!(out, [5, 6, 7]);
+    assert_eq!(other.try_recv_slice(&mut out).unwrap(), 1);
+    assert_eq!(out[0], 8);
+    assert_eq!(other.try_recv_slice(&mut out).unwrap(), 0, "empty now");
+    let e = other
+        .recv_slice_timeout(&mut out, Duration::from_millis(10))
+        .unwrap_err();
+    assert!(is_timeout(&e), "{e}");
+    // Close: sends fail, receivers drain what is left, then Closed.
+    assert_eq!(ch.send_slice(&[20, 21, 22]).unwrap(), 3);
+    ch.close();
+    let e = ch.try_send_slice(&[23]).unwrap_err();
+    assert!(matches!(e, Error::Closed { .. }), "{e}");
+    assert!(matches!(
+        ch.send_slice(&[23]).unwrap_err(),
+        Error::Closed { .. }
+    ));
+    let mut big = [0u32; 16];
+    assert_eq!(other.recv_slice(&mut big).unwrap(), 3);
+    assert_eq!(big[..3], [20, 21, 22]);
+    assert!(matches!(
+        other.recv_slice(&mut big).unwrap_err(),
+        Error::Closed { .. }
+    ));
+    assert!(matches!(
+        other.try_recv_slice(&mut big).unwrap_err(),
+        Error::Closed { .. }
+    ));
+}
+
+#[test]
+fn raw_channel_batches_refuse_wrong_lengths_with_every_byte_unchanged() {
+    use zeroipc::raw::channel::RawChannel;
+    let (_t, seg) = temp_segment("batch_chlen", 1 << 16);
+    let elem = ElemLayout::new(4, 4).unwrap();
+    let ch = RawChannel::create(&seg, "c", elem, 4).unwrap();
+    assert_eq!(ch.try_send_many(&[1u8; 8]).unwrap(), 2);
+    let snapshot = |ch: &RawChannel| {
+        let mut h = vec![0u8; ch.header().len()];
+        ch.header().read_bytes(0, &mut h);
+        (h, entry_bytes(ch.buffer().unwrap()))
+    };
+    let before = snapshot(&ch);
+    for len in [1usize, 2, 3, 5, 7, 10] {
+        let src = vec![9u8; len];
+        for e in [
+            ch.try_send_many(&src).unwrap_err(),
+            ch.send_many_timeout(&src, MS).unwrap_err(),
+        ] {
+            assert!(
+                matches!(e, Error::InvalidArgument { .. })
+                    && e.to_string().contains(&format!("{len} bytes")),
+                "{e}"
+            );
+        }
+        let mut out = vec![7u8; len];
+        assert!(ch.try_recv_many(&mut out).is_err());
+        assert!(!is_timeout(
+            &ch.recv_many_timeout(&mut out, MS).unwrap_err()
+        ));
+        assert_eq!(out, vec![7u8; len]);
+        assert_eq!(snapshot(&ch), before, "bytes unchanged ({len})");
+    }
+    let mut out = [0u8; 12];
+    assert_eq!(ch.recv_many_timeout(&mut out, MS).unwrap(), 2);
+    assert_eq!(out[..8], [1u8; 8]);
+    assert_eq!(out[8..], [0u8; 4]);
+}
+
+#[test]
+fn unbuffered_channel_batches_hand_over_one_value_per_call() {
+    use zeroipc::Channel;
+    let (_t, seg) = temp_segment("batch_chunbuf", 1 << 16);
+    let ch = Channel::<u64>::create(&seg, "u", 0).unwrap();
+    assert!(!ch.is_buffered());
+    // Nobody receives: a try_send_slice fails Full and sends nothing.
+    assert!(matches!(
+        ch.try_send_slice(&[1, 2]).unwrap_err(),
+        Error::Full { .. }
+    ));
+    let rx = Channel::<u64>::open(&seg, "u").unwrap();
+    let receiver = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let mut buf = [0u64; 4];
+        while got.len() < 5 {
+            let k = rx
+                .recv_slice_timeout(&mut buf, Duration::from_secs(20))
+                .unwrap();
+            assert_eq!(k, 1, "a rendezvous hands over one value per call");
+            got.push(buf[0]);
+        }
+        got
+    });
+    let values = [10u64, 11, 12, 13, 14];
+    let mut sent = 0;
+    while sent < values.len() {
+        let k = ch
+            .send_slice_timeout(&values[sent..], Duration::from_secs(20))
+            .unwrap();
+        assert_eq!(k, 1);
+        sent += k;
+    }
+    assert_eq!(receiver.join().unwrap(), values);
+}
+
+#[test]
+fn channel_threads_mixing_batch_and_single_calls_deliver_each_value_once() {
+    use zeroipc::Channel;
+    const PER: u64 = 30_000;
+    let (_t, seg) = temp_segment("batch_chthreads", 1 << 20);
+    let ch = Arc::new(Channel::<u64>::create(&seg, "c", 32).unwrap());
+    let producers: Vec<_> = (0..2u64)
+        .map(|p| {
+            let ch = ch.clone();
+            std::thread::spawn(move || {
+                let mut rng = Lcg(p + 7);
+                let mut i = 0;
+                while i < PER {
+                    if p == 0 && rng.next(2) == 0 {
+                        ch.send((p << 32) | i).unwrap();
+                        i += 1;
+                    } else {
+                        let n = (rng.next(24) + 1).min(PER - i);
+                        let b: Vec<u64> = (i..i + n).map(|j| (p << 32) | j).collect();
+                        i += ch.send_slice(&b).unwrap() as u64;
+                    }
+                }
+            })
+        })
+        .collect();
+    let consumers: Vec<_> = (0..2u64)
+        .map(|c| {
+            let ch = ch.clone();
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                let mut last = [None::<u64>; 2];
+                let mut buf = [0u64; 24];
+                let mut rng = Lcg(c + 70);
+                loop {
+                    let took: Vec<u64> = if c == 1 && rng.next(2) == 0 {
+                        match ch.recv() {
+                            Ok(v) => vec![v],
+                            Err(Error::Closed { .. }) => break,
+                            Err(e) => panic!("{e}"),
+                        }
+                    } else {
+                        let n = rng.next(24) as usize + 1;
+                        match ch.recv_slice(&mut buf[..n]) {
+                            Ok(k) => buf[..k].to_vec(),
+                            Err(Error::Closed { .. }) => break,
+                            Err(e) => panic!("{e}"),
+                        }
+                    };
+                    for v in took {
+                        let (p, i) = ((v >> 32) as usize, v & 0xFFFF_FFFF);
+                        if let Some(prev) = last[p] {
+                            assert!(i > prev, "producer {p}: {i} after {prev}");
+                        }
+                        last[p] = Some(i);
+                        got.push(v);
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+    for p in producers {
+        p.join().unwrap();
+    }
+    ch.close();
+    let mut all: Vec<u64> = consumers
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    all.sort_unstable();
+    let want: Vec<u64> = (0..2u64)
+        .flat_map(|p| (0..PER).map(move |i| (p << 32) | i))
+        .collect();
+    assert_eq!(all.len(), want.len());
+    assert!(all == want, "every value exactly once, none lost at close");
+}

@@ -20,6 +20,8 @@
 //! | send | [`Channel::send`] (`Err(Closed)`) | [`Channel::try_send`]: `Err(SendError)` with the value back, [`Error::Full`](crate::Error::Full) or [`Error::Closed`](crate::Error::Closed) | [`Channel::send_timeout`]: `Err(SendError)` with the value back, [`Error::Timeout`](crate::Error::Timeout) or [`Error::Closed`](crate::Error::Closed) |
 //! | receive | [`Channel::recv`] | [`Channel::try_recv`]: `Ok(None)` empty now, `Err(Closed)` closed and drained | [`Channel::recv_timeout`] ([`Error::Timeout`](crate::Error::Timeout) or [`Error::Closed`](crate::Error::Closed)) |
 //! | receive from several | [`select`] with `None` | — | [`select`] with a timeout |
+//! | send a slice (a prefix, one claim) | [`Channel::send_slice`] | [`Channel::try_send_slice`] | [`Channel::send_slice_timeout`] |
+//! | receive into a slice | [`Channel::recv_slice`] | [`Channel::try_recv_slice`]: `Ok(0)` empty now | [`Channel::recv_slice_timeout`] |
 //!
 //! # After SIGKILL
 //!
@@ -47,6 +49,7 @@ use crate::element::{bytes_of_mut, ShmElement};
 use crate::error::{Result, SendError};
 use crate::format::ElemLayout;
 use crate::raw::channel::{self as raw, RawChannel};
+use crate::raw::{slice_bytes, slice_bytes_mut};
 use crate::segment::Segment;
 use crate::wait::Deadline;
 use std::marker::PhantomData;
@@ -254,6 +257,92 @@ impl<T: ShmElement> Channel<T> {
     #[inline]
     pub fn try_recv(&self) -> Result<Option<T>> {
         self.recv_until(&Deadline::forever(), false)
+    }
+
+    /// Sends a prefix of `items`, waiting until at least one value can go:
+    /// buffered, as many as fit at that moment with one claim of the queue
+    /// (each then published as [`Channel::send`] publishes it, so single
+    /// receivers, ours or the C++ reference's, take them as they appear);
+    /// unbuffered, exactly one value, once a receiver took it (a rendezvous
+    /// hands over one value per turn). Returns how many were sent, like
+    /// [`std::io::Write::write`]: call again with the rest. The values stay
+    /// in the caller's slice, so failures are a plain error:
+    /// [`Error::Closed`](crate::Error::Closed). An empty `items` returns
+    /// `Ok(0)`.
+    ///
+    /// ```
+    /// use zeroipc::{Channel, Error, Segment};
+    /// use std::time::Duration;
+    /// let name = format!("/zeroipc-doc-channel-slice-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let ch = Channel::<u64>::create(&seg, "c", 4)?;
+    /// let values = [1, 2, 3, 4, 5, 6];
+    /// assert_eq!(ch.send_slice(&values)?, 4); // the buffer holds 4
+    /// assert!(matches!(ch.try_send_slice(&values[4..]), Err(Error::Full { .. })));
+    /// let mut out = [0u64; 3];
+    /// assert_eq!(ch.recv_slice(&mut out)?, 3);
+    /// assert_eq!(out, [1, 2, 3]);
+    /// assert_eq!(ch.send_slice_timeout(&values[4..], Duration::from_secs(1))?, 2);
+    /// assert_eq!(ch.recv()?, 4); // single and batch calls mix
+    /// ch.close();
+    /// assert_eq!(ch.try_recv_slice(&mut out)?, 2);
+    /// assert_eq!(out[..2], [5, 6]);
+    /// assert!(matches!(ch.recv_slice(&mut out), Err(Error::Closed { .. })));
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn send_slice(&self, items: &[T]) -> Result<usize> {
+        self.raw
+            .send_n(slice_bytes(items), items.len(), &Deadline::forever(), true)
+    }
+
+    /// Like [`Channel::send_slice`], giving up after `timeout`
+    /// ([`Error::Timeout`](crate::Error::Timeout): nothing was sent) or with
+    /// [`Error::Closed`](crate::Error::Closed).
+    pub fn send_slice_timeout(&self, items: &[T], timeout: Duration) -> Result<usize> {
+        self.raw.send_n(
+            slice_bytes(items),
+            items.len(),
+            &Deadline::after(timeout),
+            true,
+        )
+    }
+
+    /// Like [`Channel::send_slice`], without waiting for room or for a
+    /// receiver to arrive: [`Error::Full`](crate::Error::Full) when no value
+    /// could go (as [`Channel::try_send`]), [`Error::Closed`](crate::Error::Closed).
+    pub fn try_send_slice(&self, items: &[T]) -> Result<usize> {
+        self.raw
+            .send_n(slice_bytes(items), items.len(), &Deadline::forever(), false)
+    }
+
+    /// Receives into the front of `out`, waiting until at least one value
+    /// is there: buffered, as many as are published at that moment (up to
+    /// `out.len()`) with one claim of the queue; unbuffered, exactly one.
+    /// Returns how many; `out[count..]` is left as it was. After the
+    /// channel is closed, what is left, then [`Error::Closed`](crate::Error::Closed).
+    /// An empty `out` returns `Ok(0)`.
+    pub fn recv_slice(&self, out: &mut [T]) -> Result<usize> {
+        let n = out.len();
+        self.raw
+            .recv_n(slice_bytes_mut(out), n, &Deadline::forever(), true)
+    }
+
+    /// Like [`Channel::recv_slice`], giving up after `timeout`
+    /// ([`Error::Timeout`](crate::Error::Timeout), `out` unchanged).
+    pub fn recv_slice_timeout(&self, out: &mut [T], timeout: Duration) -> Result<usize> {
+        let n = out.len();
+        self.raw
+            .recv_n(slice_bytes_mut(out), n, &Deadline::after(timeout), true)
+    }
+
+    /// Like [`Channel::recv_slice`], without waiting: `Ok(0)` when no value
+    /// is there now; [`Error::Closed`](crate::Error::Closed) once closed and
+    /// drained (as [`Channel::try_recv`]).
+    pub fn try_recv_slice(&self, out: &mut [T]) -> Result<usize> {
+        let n = out.len();
+        self.raw
+            .recv_n(slice_bytes_mut(out), n, &Deadline::forever(), false)
     }
 
     /// Unbuffered recovery after a participant was killed mid-transfer:
