@@ -174,8 +174,10 @@ impl PyBarrierWaitResult {
 ///
 /// A handle remembers an arrival whose wait timed out (`pending_generation`):
 /// its next wait resumes waiting for that generation instead of arriving
-/// again. A handle is used by one thread at a time (open one per thread);
-/// a second thread calling in meanwhile gets a `RuntimeError`.
+/// again. A handle arrives for one thread at a time (open one per thread):
+/// a second thread's `wait`/`try_wait`/`pending_generation` on a handle
+/// busy in a wait gets a `RuntimeError`; the snapshots (`generation`,
+/// `arrived`, `participants`) work from any thread at any time.
 ///
 /// >>> import os
 /// >>> from zeroipc_rs import Segment, Barrier
@@ -195,6 +197,9 @@ pub(crate) struct PyBarrier {
     /// The runtime handle keeps per-handle state (a pending arrival) in a
     /// `Cell`, so it is not `Sync`: one caller at a time.
     inner: StdMutex<Barrier>,
+    /// A second handle on the same barrier for the snapshots, never used
+    /// to arrive, so it is never held for long.
+    snap: StdMutex<Barrier>,
     name: String,
 }
 
@@ -209,6 +214,21 @@ impl PyBarrier {
             ))
         })?;
         f(&mut b)
+    }
+
+    /// A snapshot read through the second handle.
+    fn snapshot<R>(&self, f: impl FnOnce(&Barrier) -> R) -> R {
+        // A poisoned lock only means a panic elsewhere; the handle is fine.
+        f(&self.snap.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn wrap(seg: &PySegment, name: &str, inner: Barrier) -> PyResult<Self> {
+        let snap = Barrier::open(&seg.inner, name).py()?;
+        Ok(PyBarrier {
+            inner: StdMutex::new(inner),
+            snap: StdMutex::new(snap),
+            name: name.to_owned(),
+        })
     }
 
     fn wait_for(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<PyBarrierWaitResult> {
@@ -227,20 +247,14 @@ impl PyBarrier {
     #[staticmethod]
     fn create(seg: &PySegment, name: &str, participants: i32) -> PyResult<Self> {
         let inner = Barrier::create(&seg.inner, name, participants).py()?;
-        Ok(PyBarrier {
-            inner: StdMutex::new(inner),
-            name: name.to_owned(),
-        })
+        PyBarrier::wrap(seg, name, inner)
     }
 
     /// Opens the barrier `name`.
     #[staticmethod]
     fn open(seg: &PySegment, name: &str) -> PyResult<Self> {
         let inner = Barrier::open(&seg.inner, name).py()?;
-        Ok(PyBarrier {
-            inner: StdMutex::new(inner),
-            name: name.to_owned(),
-        })
+        PyBarrier::wrap(seg, name, inner)
     }
 
     /// Arrives and waits until all participants have arrived.
@@ -268,18 +282,18 @@ impl PyBarrier {
     }
 
     /// Number of participants.
-    fn participants(&self) -> PyResult<i32> {
-        self.with(|b| Ok(b.participants()))
+    fn participants(&self) -> i32 {
+        self.snapshot(Barrier::participants)
     }
 
     /// The current generation (a snapshot).
-    fn generation(&self) -> PyResult<i32> {
-        self.with(|b| Ok(b.generation()))
+    fn generation(&self) -> i32 {
+        self.snapshot(Barrier::generation)
     }
 
     /// Arrivals counted in the current generation (a snapshot).
-    fn arrived(&self) -> PyResult<i32> {
-        self.with(|b| Ok(b.arrived()))
+    fn arrived(&self) -> i32 {
+        self.snapshot(Barrier::arrived)
     }
 
     /// The structure's name.
@@ -289,7 +303,13 @@ impl PyBarrier {
     }
 
     fn __repr__(&self) -> String {
-        format!("Barrier(name={:?})", self.name)
+        format!(
+            "Barrier(name={:?}, participants={}, generation={}, arrived={})",
+            self.name,
+            self.participants(),
+            self.generation(),
+            self.arrived()
+        )
     }
 }
 
