@@ -58,6 +58,11 @@ pub(crate) struct DType {
     /// The tuple fast path of a record dtype whose fields are all numbers
     /// or bytes.
     fields: Option<Vec<Field>>,
+    /// Byte ranges of a record dtype that no field covers (padding, also
+    /// in nested records): zeroed in every element written, since numpy
+    /// leaves whatever its allocation held there, and Map/Set keys of a
+    /// record type hash and compare all their bytes.
+    padding: Vec<(usize, usize)>,
 }
 
 /// `numpy.asarray`, looked up once.
@@ -151,6 +156,7 @@ impl DType {
         })?;
         let scalar = scalar_kind_of(&descr);
         let fields = record_fields(&descr)?;
+        let padding = padding_of(&descr)?;
         Ok(DType {
             scalar_type: descr.typeobj().unbind(),
             descr: descr.unbind(),
@@ -158,6 +164,7 @@ impl DType {
             layout,
             scalar,
             fields,
+            padding,
         })
     }
 
@@ -224,10 +231,13 @@ impl DType {
         if self.write_record_tuple(v, out)? {
             return Ok(());
         }
-        if self.write_numpy_scalar(v, out)? {
-            return Ok(());
+        if !self.write_numpy_scalar(v, out)? {
+            self.write_generic(v, out)?;
         }
-        self.write_generic(v, out)
+        for &(start, end) in &self.padding {
+            out[start..end].fill(0);
+        }
+        Ok(())
     }
 
     /// The element bytes of `v` as a new vector.
@@ -425,7 +435,7 @@ impl DType {
     /// The elements of a 1-d array-like `obj` as bytes (C order). An
     /// ndarray must already have this dtype (`TypeError` naming both
     /// otherwise); other sequences go through `numpy.asarray(obj, dtype)`.
-    /// Returns the bytes and the element count.
+    /// Returns the bytes (record padding zeroed) and the element count.
     pub(crate) fn write_array(&self, obj: &Bound<'_, PyAny>) -> PyResult<(Vec<u8>, usize)> {
         let py = obj.py();
         if let Ok(given) = obj.cast::<PyUntypedArray>() {
@@ -459,6 +469,13 @@ impl DType {
         unsafe {
             let data = (*contiguous.as_array_ptr()).fields.data.cast::<u8>();
             std::ptr::copy_nonoverlapping(data, out.as_mut_ptr(), out.len());
+        }
+        if !self.padding.is_empty() {
+            for elem in out.chunks_exact_mut(self.itemsize) {
+                for &(start, end) in &self.padding {
+                    elem[start..end].fill(0);
+                }
+            }
         }
         Ok((out, n))
     }
@@ -635,4 +652,47 @@ fn record_fields(descr: &Bound<'_, PyArrayDescr>) -> PyResult<Option<Vec<Field>>
         });
     }
     Ok(Some(fields))
+}
+
+/// The byte ranges of `descr` no field covers, nested records included
+/// (empty for a dtype without fields). A subarray field counts as covered.
+fn padding_of(descr: &Bound<'_, PyArrayDescr>) -> PyResult<Vec<(usize, usize)>> {
+    let size = descr.itemsize();
+    let mut covered = vec![false; size];
+    if descr.has_fields() {
+        mark_fields(descr, 0, &mut covered)?;
+    } else {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < size {
+        if covered[i] {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < size && !covered[i] {
+            i += 1;
+        }
+        out.push((start, i));
+    }
+    Ok(out)
+}
+
+/// Marks the bytes of `descr`'s fields, at `base` in the outer record.
+fn mark_fields(descr: &Bound<'_, PyArrayDescr>, base: usize, covered: &mut [bool]) -> PyResult<()> {
+    for name in descr.names().unwrap_or_default() {
+        let (fd, offset) = descr.get_field(&name)?;
+        let start = base.saturating_add(offset);
+        if fd.has_fields() && !fd.has_subarray() {
+            mark_fields(&fd, start, covered)?;
+        } else {
+            let end = start.saturating_add(fd.itemsize()).min(covered.len());
+            if let Some(bytes) = covered.get_mut(start.min(end)..end) {
+                bytes.fill(true);
+            }
+        }
+    }
+    Ok(())
 }
