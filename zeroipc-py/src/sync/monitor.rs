@@ -62,6 +62,10 @@ impl PyMonitor {
         // returns.
         let held = unsafe {
             Held::acquire(&self.inner, "MonitorGuard", |m: &'static Monitor| {
+                // Uncontended: no slicing machinery.
+                if let Some(g) = m.try_lock().py()? {
+                    return Ok(Some(g));
+                }
                 blocking_timeout(py, timeout, |slice| m.lock_timeout(slice)).map(Some)
             })
         }?;
