@@ -170,6 +170,59 @@ impl Region {
 
     atomic_accessor!(atomic_u8, AtomicU8, u8);
     atomic_accessor!(atomic_u32, AtomicU32, u32);
+
+    /// [`Region::atomic_u32`] without the bounds and alignment checks, for
+    /// hot paths whose offsets come from values validated when the
+    /// structure was opened (a queue's `seq[t & mask]`).
+    ///
+    /// # Safety
+    ///
+    /// `off + 4 <= self.len()` and `off` is a multiple of 4 (the region
+    /// starts 8-aligned). Debug builds check both.
+    #[inline]
+    pub unsafe fn atomic_u32_unchecked(&self, off: usize) -> &AtomicU32 {
+        #[cfg(loom)]
+        return self.atomic_u32(off);
+        // SAFETY: the caller's contract is `word_unchecked`'s.
+        #[cfg(not(loom))]
+        unsafe {
+            self.word_unchecked::<AtomicU32>(off)
+        }
+    }
+
+    /// [`Region::atomic_i32`] without the checks (see
+    /// [`Region::atomic_u32_unchecked`]).
+    ///
+    /// # Safety
+    ///
+    /// As [`Region::atomic_u32_unchecked`].
+    #[inline]
+    pub unsafe fn atomic_i32_unchecked(&self, off: usize) -> &AtomicI32 {
+        #[cfg(loom)]
+        return self.atomic_i32(off);
+        // SAFETY: the caller's contract is `word_unchecked`'s.
+        #[cfg(not(loom))]
+        unsafe {
+            self.word_unchecked::<AtomicI32>(off)
+        }
+    }
+
+    /// The atomic `A` at `off`, unchecked (debug builds check).
+    ///
+    /// # Safety
+    ///
+    /// `off + size_of::<A>() <= self.len()` and `base + off` is aligned for `A`.
+    #[cfg(not(loom))]
+    #[inline]
+    unsafe fn word_unchecked<A>(&self, off: usize) -> &A {
+        debug_assert!(off
+            .checked_add(size_of::<A>())
+            .is_some_and(|end| end <= self.len));
+        debug_assert!((self.base as usize + off) % align_of::<A>() == 0);
+        // SAFETY: in bounds and aligned (the caller's contract); the mapping
+        // outlives `&self`; the word is shared, hence accessed atomically.
+        unsafe { &*self.base.add(off).cast::<A>() }
+    }
     atomic_accessor!(atomic_i32, AtomicI32, i32);
     atomic_accessor!(atomic_u64, AtomicU64, u64);
 

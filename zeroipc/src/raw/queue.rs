@@ -314,18 +314,30 @@ impl RawQueue {
 
     #[inline]
     fn head(&self) -> &AtomicU32 {
-        self.region.atomic_u32(fmt::HEAD as usize)
+        // SAFETY: offset 0 of a region of at least the 16-byte header
+        // (checked by `from_region_as`), 4-aligned.
+        unsafe { self.region.atomic_u32_unchecked(fmt::HEAD as usize) }
     }
 
     #[inline]
     fn tail(&self) -> &AtomicU32 {
-        self.region.atomic_u32(fmt::TAIL as usize)
+        // SAFETY: offset 4 of the checked 16-byte header.
+        unsafe { self.region.atomic_u32_unchecked(fmt::TAIL as usize) }
     }
 
+    /// `seq[slot]`; `slot` must be below the capacity (callers pass
+    /// `ticket & mask`), which is checked in debug builds.
     #[inline]
     fn seq(&self, slot: usize) -> &AtomicU32 {
-        self.region
-            .atomic_u32(self.seq_off + fmt::SEQ_SIZE as usize * slot)
+        debug_assert!(slot < self.capacity as usize);
+        // SAFETY: `from_region_as` checked that the entry holds
+        // `seq_off + 4 * capacity` bytes with `seq_off` 8-aligned, and
+        // `slot < capacity` (masked ticket), so the word is in bounds and
+        // 4-aligned.
+        unsafe {
+            self.region
+                .atomic_u32_unchecked(self.seq_off + fmt::SEQ_SIZE as usize * slot)
+        }
     }
 
     #[inline]

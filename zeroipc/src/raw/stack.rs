@@ -401,13 +401,19 @@ impl RawStack {
 
     #[inline]
     fn top(&self) -> &AtomicI32 {
-        self.region.atomic_i32(fmt::TOP as usize)
+        // SAFETY: offset 0 of a region of at least the 16-byte header
+        // (checked when opened), 4-aligned.
+        unsafe { self.region.atomic_i32_unchecked(fmt::TOP as usize) }
     }
 
-    /// State word of slot `i` (`i < capacity`).
+    /// State word of slot `i` (`i < capacity`, checked in debug builds).
     #[inline]
     fn state(&self, i: usize) -> &AtomicU32 {
-        self.region.atomic_u32(self.state_off + 4 * i)
+        debug_assert!(i < self.capacity as usize);
+        // SAFETY: opening checked that the entry holds `state_off + 4 *
+        // capacity` bytes with `state_off` 8-aligned; the callers pass an
+        // index they checked against the capacity (`top` in range).
+        unsafe { self.region.atomic_u32_unchecked(self.state_off + 4 * i) }
     }
 
     #[inline]
