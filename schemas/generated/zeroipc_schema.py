@@ -337,20 +337,31 @@ RUNTIME_CLASSES: Dict[str, str] = {
     "pool": "Pool", "ring": "Ring", "semaphore": "Semaphore", "mutex": "Mutex",
     "barrier": "Barrier", "latch": "Latch", "once": "Once", "event": "Event",
     "rwlock": "RwLock", "monitor": "Monitor", "signal": "Signal", "future": "Future",
-    "lazy": "Lazy", "stream": "Stream", "channel": "Channel",
+    "lazy": "Lazy", "stream": "Stream", "stream_void": "StreamVoid", "channel": "Channel",
 }
+
+
+def runtime_dtype(dt: Optional[np.dtype]) -> Optional[np.dtype]:
+    """The element dtype zeroipc_rs takes for `dt`: the same, except that a
+    fixed-size array type (a numpy subarray dtype, which is no element type
+    of its own there) is wrapped in a one-field record `value`."""
+    if dt is not None and dt.subdtype is not None:
+        return np.dtype([("value", dt)], align=True)
+    return dt
 
 
 def open_handle(segment: Any, s: StructureSpec) -> Any:
     """Opens structure `s` of the zeroipc_rs Segment `segment` as its typed
     handle: `Kind.open(segment, name[, dtype[, value_dtype]])`; the runtime
     checks kind, element size and alignment against the entry."""
-    cls = getattr(RUNTIME, RUNTIME_CLASSES[s.kind])
+    kind = "stream_void" if s.kind == "stream" and s.dtype is None else s.kind
+    cls = getattr(RUNTIME, RUNTIME_CLASSES[kind])
+    dt = runtime_dtype(s.dtype)
     if s.kind == "map":
-        return cls.open(segment, s.name, s.dtype, s.value_dtype)
-    if s.dtype is None:
+        return cls.open(segment, s.name, dt, runtime_dtype(s.value_dtype))
+    if dt is None:
         return cls.open(segment, s.name)
-    return cls.open(segment, s.name, s.dtype)
+    return cls.open(segment, s.name, dt)
 
 
 V = TypeVar("V", bound="SegmentView")

@@ -20,7 +20,7 @@ def seg_for(name: str) -> z.Segment:
 def test_semaphore(shm_name: str) -> None:
     seg = seg_for(shm_name)
     s = z.Semaphore.create(seg, "s", 2, 3)
-    assert s.count() == 2 and s.max_count == 3
+    assert s.count() == 2 and s.max_count() == 3
     assert s.try_acquire() and s.try_acquire()
     assert not s.try_acquire()
     with pytest.raises(z.ZeroIpcTimeoutError):
@@ -40,7 +40,7 @@ def test_mutex_guards_and_context_manager(shm_name: str) -> None:
     m = z.Mutex.create(seg, "m")
     assert not m.is_locked()
     with m.lock() as g:
-        assert m.is_locked() and g.held
+        assert m.is_locked() and g.held()
         assert m.try_lock() is None
         with pytest.raises(z.ZeroIpcTimeoutError):
             m.lock_timeout(0.01)
@@ -50,7 +50,7 @@ def test_mutex_guards_and_context_manager(shm_name: str) -> None:
     g = m.try_lock()
     assert g is not None
     g.unlock()
-    assert not g.held and not m.is_locked()
+    assert not g.held() and not m.is_locked()
 
 
 def test_mutex_counter_with_threads(shm_name: str) -> None:
@@ -74,7 +74,7 @@ def test_mutex_counter_with_threads(shm_name: str) -> None:
 def test_barrier(shm_name: str) -> None:
     seg = seg_for(shm_name)
     b = z.Barrier.create(seg, "b", 3)
-    assert b.participants == 3
+    assert b.participants() == 3
     results: List[z.BarrierWaitResult] = []
 
     def arrive() -> None:
@@ -88,7 +88,7 @@ def test_barrier(shm_name: str) -> None:
         t.join()
     assert len(results) == 3
     assert sum(1 for r in results if r.is_leader()) == 1
-    assert len({r.generation for r in results}) == 1
+    assert len({r.generation() for r in results}) == 1
     with pytest.raises(z.ZeroIpcTimeoutError):
         b.wait_timeout(0.01)
 
@@ -96,7 +96,7 @@ def test_barrier(shm_name: str) -> None:
 def test_latch(shm_name: str) -> None:
     seg = seg_for(shm_name)
     latch = z.Latch.create(seg, "l", 3)
-    assert latch.count() == 3 and latch.initial == 3
+    assert latch.count() == 3 and latch.initial() == 3
     assert not latch.try_wait()
     with pytest.raises(z.ZeroIpcTimeoutError):
         latch.wait_timeout(0.01)
@@ -132,7 +132,7 @@ def test_once_callable_error_propagates(shm_name: str) -> None:
 def test_event_manual_and_auto(shm_name: str) -> None:
     seg = seg_for(shm_name)
     e = z.Event.create(seg, "manual", "manual")
-    assert e.mode == "manual" and not e.is_signaled()
+    assert e.mode() == "manual" and not e.is_signaled()
     with pytest.raises(z.ZeroIpcTimeoutError):
         e.wait_timeout(0.01)
     e.signal()
@@ -141,7 +141,7 @@ def test_event_manual_and_auto(shm_name: str) -> None:
     e.reset()
     assert not e.is_signaled()
     a = z.Event.create(seg, "auto")
-    assert a.mode == "auto"
+    assert a.mode() == "auto"
     a.signal()
     assert a.try_wait()
     assert not a.try_wait()  # auto: one waiter consumed it
@@ -153,7 +153,7 @@ def test_rwlock(shm_name: str) -> None:
     with rw.read() as r1:
         with rw.read():
             assert rw.readers() == 2
-        assert r1.held
+        assert r1.held()
         assert rw.try_write() is None
     with rw.write():
         assert rw.is_write_locked()

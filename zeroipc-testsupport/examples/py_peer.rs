@@ -8,10 +8,17 @@
 //! py_peer mutex-count SEG MUTEX ARRAY N   N times: lock MUTEX, ARRAY[0] += 1 (plain get/set), unlock
 //! py_peer create SEG                      create SEG and the structures of `create` (values below)
 //! py_peer check SEG                       open the structures Python created; print what they hold
+//! py_peer kinds SEG                       create the all-kinds schema segment (tests/schemas) and fill a few
+//! py_peer kinds-check SEG                 print what Python left in it
 //! ```
 //!
 //! Every failure is a panic with the error (exit code 101), which the
 //! tests report with stderr.
+
+#[path = "../../tests/schemas/generated/kinds.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod kinds;
 
 use std::io::Write;
 use std::time::Duration;
@@ -34,6 +41,8 @@ fn main() {
         ["mutex-count", seg, m, arr, n] => mutex_count(seg, m, arr, num(n)),
         ["create", seg] => create(seg),
         ["check", seg] => check(seg),
+        ["kinds", seg] => kinds_create(seg),
+        ["kinds-check", seg] => kinds_check(seg),
         _ => panic!("usage: py_peer produce|consume|mutex-count|create|check ... (got {a:?})"),
     }
 }
@@ -177,4 +186,34 @@ fn check(name: &str) {
     writeln!(o, "c {}", cv.join(" ")).unwrap();
     let sem = Semaphore::open(&seg, "sem").unwrap();
     writeln!(o, "sem {}", sem.count()).unwrap();
+}
+
+/// Creates the all-kinds schema segment and leaves known values in its
+/// queue (Small {1, 2, -3}), map (5 -> 0.5), signal and future.
+fn kinds_create(name: &str) {
+    let k = kinds::AllKinds::create(name).expect("create AllKinds");
+    k.queue.push(kinds::Small { a: 1, b: 2, c: -3 }).unwrap();
+    assert!(k.map.insert(5, 0.5).is_stored());
+    k.signal.set(kinds::Small { a: 4, b: 5, c: 6 }).unwrap();
+    assert!(k.future.set_value(kinds::Big {
+        id: 77,
+        color: zeroipc::OpenEnum::new(kinds::Color::Blue),
+        _pad0: [0; 2],
+        m: [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]],
+        tag: zeroipc::FixedStr::new("ok").unwrap(),
+    }));
+}
+
+/// Prints what Python pushed into the all-kinds queue and ring.
+fn kinds_check(name: &str) {
+    let k = kinds::AllKinds::open(name).expect("open AllKinds");
+    let q: Vec<String> = std::iter::from_fn(|| k.queue.pop())
+        .map(|s| format!("{},{},{}", s.a, s.b, s.c))
+        .collect();
+    println!("queue {}", q.join(" "));
+    let r: Vec<String> = std::iter::from_fn(|| k.ring.read())
+        .map(|v| v.to_string())
+        .collect();
+    println!("ring {}", r.join(" "));
+    println!("sem {}", k.sem.count());
 }
