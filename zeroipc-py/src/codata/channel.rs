@@ -8,7 +8,7 @@ use zeroipc::Error;
 
 use super::stream::is_closed_error;
 use crate::blocking::blocking_timeout;
-use crate::data::{put, put_timeout, take, take_timeout};
+use crate::data::{batch_buffer, put, put_timeout, take, take_timeout};
 use crate::dtype::DType;
 use crate::errors::IntoPyResult;
 use crate::segment::PySegment;
@@ -61,6 +61,36 @@ impl PyChannel {
         put_timeout(py, &self.dtype, value, timeout, |v, slice| {
             c.send_timeout(v, slice)
         })
+    }
+
+    fn send_slice_for(
+        &self,
+        py: Python<'_>,
+        values: &Bound<'_, PyAny>,
+        timeout: Option<f64>,
+    ) -> PyResult<usize> {
+        let (bytes, n) = self.dtype.write_array(values)?;
+        if n == 0 {
+            return Ok(0);
+        }
+        let c = &self.inner;
+        blocking_timeout(py, timeout, |t| c.send_many_timeout(&bytes, t))
+    }
+
+    fn recv_slice_for<'py>(
+        &self,
+        py: Python<'py>,
+        max: usize,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut buf = batch_buffer(&self.dtype, max)?;
+        if max == 0 {
+            return self.dtype.read_array(py, &buf);
+        }
+        let c = &self.inner;
+        let out = &mut buf;
+        let n = blocking_timeout(py, timeout, move |t| c.recv_many_timeout(&mut *out, t))?;
+        self.dtype.read_array(py, &buf[..n * self.dtype.itemsize()])
     }
 }
 
@@ -133,6 +163,69 @@ impl PyChannel {
     /// closed and drained.
     fn try_recv<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         take(py, &self.dtype, |out| self.inner.try_recv(out))
+    }
+
+    /// Sends as many leading values of the 1-d array `values` (of this
+    /// dtype) as fit now, with one claim of the buffer, never waiting:
+    /// how many (0 when full; an unbuffered channel moves at most one per
+    /// call, to a receiver waiting now). `ClosedError` if closed.
+    fn try_send_slice(&self, py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let (bytes, n) = self.dtype.write_array(values)?;
+        if n == 0 {
+            return Ok(0);
+        }
+        let c = &self.inner;
+        match py.detach(|| c.try_send_many(&bytes)) {
+            Err(Error::Full { .. }) => Ok(0),
+            r => r.py(),
+        }
+    }
+
+    /// Sends a prefix of `values`, waiting until at least one value fits
+    /// (unbuffered: was taken); returns how many were sent. Call again
+    /// with the rest.
+    fn send_slice(&self, py: Python<'_>, values: &Bound<'_, PyAny>) -> PyResult<usize> {
+        self.send_slice_for(py, values, None)
+    }
+
+    /// As `send_slice`, raising `ZeroIpcTimeoutError` if nothing could be
+    /// sent within `timeout` seconds (None: no limit).
+    #[pyo3(signature = (values, timeout))]
+    fn send_slice_timeout(
+        &self,
+        py: Python<'_>,
+        values: &Bound<'_, PyAny>,
+        timeout: Option<f64>,
+    ) -> PyResult<usize> {
+        self.send_slice_for(py, values, timeout)
+    }
+
+    /// Receives up to `max` values that are there now, with one claim of
+    /// the buffer, never waiting: a 1-d array (empty when none is there);
+    /// `ClosedError` once closed and drained.
+    fn try_recv_slice<'py>(&self, py: Python<'py>, max: usize) -> PyResult<Bound<'py, PyAny>> {
+        let mut buf = batch_buffer(&self.dtype, max)?;
+        let c = &self.inner;
+        let n = py.detach(|| c.try_recv_many(&mut buf)).py()?;
+        self.dtype.read_array(py, &buf[..n * self.dtype.itemsize()])
+    }
+
+    /// Receives up to `max` values, waiting until at least one is there: a
+    /// 1-d array of 1..=max values; `ClosedError` once closed and drained.
+    fn recv_slice<'py>(&self, py: Python<'py>, max: usize) -> PyResult<Bound<'py, PyAny>> {
+        self.recv_slice_for(py, max, None)
+    }
+
+    /// As `recv_slice`, raising `ZeroIpcTimeoutError` if nothing came
+    /// within `timeout` seconds (None: no limit).
+    #[pyo3(signature = (max, timeout))]
+    fn recv_slice_timeout<'py>(
+        &self,
+        py: Python<'py>,
+        max: usize,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.recv_slice_for(py, max, timeout)
     }
 
     fn __iter__(slf: Py<Self>) -> Py<Self> {
