@@ -395,8 +395,9 @@ impl<T: ShmElement> Stream<T> {
         }
     }
 
-    /// Waits (bounded sleeps on the subscribers word) until `ready` holds,
-    /// counting the caller as attached. Returns false on timeout.
+    /// Waits until `ready` holds, counting the caller as attached and
+    /// sleeping as a reader ([`RawStream`]'s "Waking"). Returns false on
+    /// timeout.
     fn wait_for(&self, timeout: Option<Duration>, ready: impl FnMut() -> bool) -> bool {
         self.raw.wait_for(timeout, ready)
     }
