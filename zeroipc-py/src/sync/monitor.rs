@@ -215,8 +215,9 @@ impl PyMonitorGuard {
 impl PyMonitorGuard {
     /// Lets go of the monitor, waits for a notification, and takes it
     /// again. May return without one (within about 50 ms): re-check the
-    /// predicate in a loop. Ctrl-C raises KeyboardInterrupt with the
-    /// monitor held again (the `with` block releases it).
+    /// predicate in a loop. Ctrl-C raises KeyboardInterrupt, usually with
+    /// the monitor held again; `held()` tells (a `with` block releases it
+    /// either way).
     fn wait(&self, py: Python<'_>) -> PyResult<()> {
         self.wait_for(py, None)
     }
