@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::blocking::blocking_timeout;
@@ -96,7 +96,9 @@ pub(crate) fn take_timeout<'py>(
 }
 
 /// A zeroed buffer for up to `max` elements of `dtype`; a `ValueError`
-/// naming the values when the size overflows.
+/// naming the values when the size overflows, a `MemoryError` when it
+/// cannot be allocated (never an abort). Callers that know a bound (a
+/// structure's capacity) use [`batch_buffer_upto`].
 pub(crate) fn batch_buffer(dtype: &DType, max: usize) -> PyResult<Vec<u8>> {
     let len = max.checked_mul(dtype.itemsize()).ok_or_else(|| {
         PyValueError::new_err(format!(
@@ -104,7 +106,22 @@ pub(crate) fn batch_buffer(dtype: &DType, max: usize) -> PyResult<Vec<u8>> {
             dtype.itemsize()
         ))
     })?;
-    Ok(vec![0u8; len])
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(len).map_err(|_| {
+        PyMemoryError::new_err(format!(
+            "cannot allocate {len} bytes for {max} elements of {} bytes",
+            dtype.itemsize()
+        ))
+    })?;
+    buf.resize(len, 0);
+    Ok(buf)
+}
+
+/// [`batch_buffer`] for at most `min(max, limit)` elements: a batch take
+/// from a structure of `limit` slots can return no more, so a large `max`
+/// allocates nothing extra.
+pub(crate) fn batch_buffer_upto(dtype: &DType, max: usize, limit: usize) -> PyResult<Vec<u8>> {
+    batch_buffer(dtype, max.min(limit))
 }
 
 /// `i` (negative counts from the end, as Python sequences do) as an index

@@ -7,7 +7,7 @@ use zeroipc::raw::RawArray;
 
 use super::{batch_buffer, put, py_index};
 use crate::dtype::{DType, ElemBuf};
-use crate::errors::IntoPyResult;
+use crate::errors::{to_py, IntoPyResult};
 use crate::segment::PySegment;
 
 /// A fixed-length array of one numpy dtype in shared memory.
@@ -97,6 +97,13 @@ impl PyArrayKind {
         start: usize,
         count: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let len = self.raw.len();
+        if start.checked_add(count).is_none_or(|end| end > len) {
+            let detail = format!(
+                "read: elements [{start}, {start}+{count}) out of range for capacity {len}"
+            );
+            return Err(to_py(self.raw.region().invalid_argument("array", detail)));
+        }
         let mut buf = batch_buffer(&self.dtype, count)?;
         py.detach(|| self.raw.read(start, &mut buf)).py()?;
         self.dtype.read_array(py, &buf)

@@ -3,7 +3,7 @@
 use pyo3::prelude::*;
 use zeroipc::raw::RawQueue;
 
-use super::{batch_buffer, put, put_timeout, take, take_timeout};
+use super::{batch_buffer_upto, put, put_timeout, take, take_timeout};
 use crate::blocking::blocking_timeout;
 use crate::dtype::DType;
 use crate::errors::IntoPyResult;
@@ -109,7 +109,7 @@ impl PyQueue {
     /// Removes up to `max` of the oldest elements with one claim of the
     /// head; returns them as a 1-d array (empty when the queue is).
     fn pop_slice<'py>(&self, py: Python<'py>, max: usize) -> PyResult<Bound<'py, PyAny>> {
-        let mut buf = batch_buffer(&self.dtype, max)?;
+        let mut buf = batch_buffer_upto(&self.dtype, max, self.raw.capacity())?;
         let n = py.detach(|| self.raw.pop_many(&mut buf)).py()?;
         self.dtype.read_array(py, &buf[..n * self.dtype.itemsize()])
     }
@@ -136,7 +136,7 @@ impl PyQueue {
         max: usize,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let mut buf = batch_buffer(&self.dtype, max)?;
+        let mut buf = batch_buffer_upto(&self.dtype, max, self.raw.capacity())?;
         let out = &mut buf;
         let n = blocking_timeout(py, timeout, move |t| {
             self.raw.pop_many_timeout(&mut *out, t)

@@ -3,7 +3,7 @@
 use pyo3::prelude::*;
 use zeroipc::raw::RawRing;
 
-use super::{batch_buffer, put, put_timeout, take, take_timeout};
+use super::{batch_buffer_upto, put, put_timeout, take, take_timeout};
 use crate::dtype::DType;
 use crate::errors::IntoPyResult;
 use crate::segment::PySegment;
@@ -106,7 +106,7 @@ impl PyRing {
     /// Removes up to `max` of the oldest elements; returns them as a 1-d
     /// array (empty when the ring is).
     fn read_bulk<'py>(&self, py: Python<'py>, max: usize) -> PyResult<Bound<'py, PyAny>> {
-        let mut buf = batch_buffer(&self.dtype, max)?;
+        let mut buf = batch_buffer_upto(&self.dtype, max, self.raw.capacity())?;
         let n = py.detach(|| self.raw.read_bulk(&mut buf)).py()?;
         self.dtype.read_array(py, &buf[..n * self.dtype.itemsize()])
     }
