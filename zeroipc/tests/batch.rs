@@ -676,3 +676,200 @@ fn channel_threads_mixing_batch_and_single_calls_deliver_each_value_once() {
     assert_eq!(all.len(), want.len());
     assert!(all == want, "every value exactly once, none lost at close");
 }
+
+// ----- Stack ------------------------------------------------------------------
+
+fn stack_state_off(s: &zeroipc::raw::RawStack) -> usize {
+    zeroipc::format::stack::state_offset(s.capacity() as u64, s.elem()).unwrap() as usize
+}
+
+#[test]
+fn stack_batch_and_single_calls_interleave_in_lifo_order() {
+    use zeroipc::Stack;
+    let (_t, seg) = temp_segment("batch_stack", 1 << 16);
+    let s = Stack::<u64>::create(&seg, "s", 12).unwrap();
+    let other = Stack::<u64>::open(&seg, "s").unwrap();
+    let mut model: Vec<u64> = Vec::new();
+    let mut rng = Lcg(5);
+    let mut next = 0u64;
+    for step in 0..4000 {
+        let h = if rng.next(2) == 0 { &s } else { &other };
+        match rng.next(5) {
+            0 => {
+                let ok = h.push(next).is_ok();
+                assert_eq!(ok, model.len() < 12, "step {step}");
+                if ok {
+                    model.push(next);
+                    next += 1;
+                }
+            }
+            1 => {
+                let n = rng.next(16) as usize;
+                let batch: Vec<u64> = (next..next + n as u64).collect();
+                let k = h.push_slice(&batch);
+                assert_eq!(k, n.min(12 - model.len()), "step {step}");
+                model.extend(&batch[..k]);
+                next += k as u64;
+            }
+            2 => assert_eq!(h.pop(), model.pop(), "step {step}"),
+            _ => {
+                let n = rng.next(16) as usize;
+                let mut out = vec![u64::MAX; n];
+                let k = h.pop_slice(&mut out);
+                assert_eq!(k, n.min(model.len()), "step {step}");
+                for v in &out[..k] {
+                    assert_eq!(Some(*v), model.pop(), "step {step}: top first");
+                }
+                assert!(out[k..].iter().all(|&v| v == u64::MAX), "step {step}");
+            }
+        }
+        assert_eq!(s.len(), model.len());
+    }
+    assert!(next > 1000);
+}
+
+#[test]
+fn stack_batches_refuse_wrong_lengths_and_time_out_with_every_byte_unchanged() {
+    use zeroipc::raw::RawStack;
+    let (_t, seg) = temp_segment("batch_stacklen", 1 << 16);
+    let s = RawStack::create(&seg, "s", ElemLayout::new(4, 4).unwrap(), 3).unwrap();
+    assert_eq!(s.push_many(&[1u8; 8]).unwrap(), 2);
+    let bytes = |s: &RawStack| {
+        let mut b = vec![0u8; s.region().len()];
+        s.region().read_bytes(0, &mut b);
+        b
+    };
+    let before = bytes(&s);
+    for len in [1usize, 3, 6, 9] {
+        let src = vec![9u8; len];
+        let e = s.push_many(&src).unwrap_err();
+        assert!(
+            e.to_string().contains(&format!("{len} bytes")) && e.to_string().contains("push_many"),
+            "{e}"
+        );
+        assert!(s.push_many_timeout(&src, MS).is_err());
+        let mut out = vec![7u8; len];
+        assert!(s.pop_many(&mut out).is_err());
+        assert!(!is_timeout(&s.pop_many_timeout(&mut out, MS).unwrap_err()));
+        assert_eq!(out, vec![7u8; len]);
+        assert_eq!(bytes(&s), before, "bytes unchanged ({len})");
+    }
+    assert_eq!(s.push_many(&[2u8; 8]).unwrap(), 1);
+    let full = bytes(&s);
+    assert!(is_timeout(&s.push_many_timeout(&[3u8; 4], MS).unwrap_err()));
+    assert_eq!(bytes(&s), full, "a timed-out push changes nothing");
+    let mut out = [0u8; 16];
+    assert_eq!(s.pop_many(&mut out).unwrap(), 3);
+    assert_eq!(out[..12], [2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1]);
+    let empty = bytes(&s);
+    assert!(is_timeout(&s.pop_many_timeout(&mut out, MS).unwrap_err()));
+    assert_eq!(bytes(&s), empty, "a timed-out pop changes nothing");
+}
+
+/// The give-up paths: a batch that meets a slot held by a dead peer hands
+/// over what it could and gives back the indices it did not use.
+#[test]
+fn stack_batches_give_up_on_a_dead_peers_slot_and_give_back_the_rest() {
+    use zeroipc::format::stack as sfmt;
+    use zeroipc::Stack;
+    let (_t, seg) = temp_segment("batch_stackdead", 1 << 16);
+    let s = Stack::<u32>::create(&seg, "s", 8).unwrap();
+    let raw = s.raw();
+    let r = raw.region();
+    let state = |i: usize| r.atomic_u32(stack_state_off(raw) + 4 * i);
+    let top = || r.atomic_i32(sfmt::TOP as usize).load(Ordering::SeqCst);
+    assert_eq!(s.push_slice(&[10, 11]), 2);
+    // A popper died holding slot 3 (READING) after the stack shrank.
+    state(3).store(sfmt::READING, Ordering::SeqCst);
+    // Reserves 2..=5, publishes 2, cannot claim 3: one pushed, top back at 2.
+    assert_eq!(s.push_slice(&[12, 13, 14, 15]), 1);
+    assert_eq!(top(), 2);
+    assert_eq!(state(4).load(Ordering::SeqCst), sfmt::EMPTY, "not touched");
+    assert_eq!(s.pop(), Some(12));
+    assert_eq!(s.pop(), Some(11));
+    state(3).store(sfmt::EMPTY, Ordering::SeqCst); // recovered
+    assert_eq!(s.push_slice(&[21, 22, 23]), 3);
+    // A pusher reserved index 2... and died mid-write: slot 2 WRITING,
+    // later pushes landed above it.
+    state(2).store(sfmt::WRITING, Ordering::SeqCst);
+    let mut out = [0u32; 8];
+    // Reserves 3, 2, 1, 0: takes 3 (= 23), cannot claim 2: gives back 2..0.
+    assert_eq!(s.pop_slice(&mut out), 1);
+    assert_eq!(out[0], 23);
+    assert_eq!(top(), 2, "indices 2, 1, 0 given back");
+    assert_eq!(s.len(), 3);
+}
+
+#[test]
+fn stack_threads_mixing_batch_and_single_calls_deliver_each_value_once() {
+    use zeroipc::Stack;
+    const PER: u64 = 30_000;
+    let (_t, seg) = temp_segment("batch_stackthreads", 1 << 20);
+    let s = Arc::new(Stack::<u64>::create(&seg, "s", 64).unwrap());
+    let done = Arc::new(AtomicBool::new(false));
+    let producers: Vec<_> = (0..2u64)
+        .map(|p| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                let mut rng = Lcg(p + 3);
+                let mut i = 0;
+                while i < PER {
+                    if p == 0 && rng.next(2) == 0 {
+                        s.push_timeout((p << 32) | i, Duration::from_secs(30))
+                            .unwrap();
+                        i += 1;
+                    } else {
+                        let n = (rng.next(24) + 1).min(PER - i);
+                        let b: Vec<u64> = (i..i + n).map(|j| (p << 32) | j).collect();
+                        i += s.push_slice_timeout(&b, Duration::from_secs(30)).unwrap() as u64;
+                    }
+                }
+            })
+        })
+        .collect();
+    let consumers: Vec<_> = (0..2u64)
+        .map(|c| {
+            let s = s.clone();
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                let mut buf = [0u64; 24];
+                let mut rng = Lcg(c + 30);
+                loop {
+                    let n = if c == 1 && rng.next(2) == 0 {
+                        1
+                    } else {
+                        rng.next(24) as usize + 1
+                    };
+                    match s.pop_slice_timeout(&mut buf[..n], Duration::from_millis(50)) {
+                        Ok(k) => got.extend_from_slice(&buf[..k]),
+                        Err(e) if is_timeout(&e) && done.load(Ordering::SeqCst) => break,
+                        Err(e) if is_timeout(&e) => {}
+                        Err(e) => panic!("{e}"),
+                    }
+                    if c == 1 {
+                        if let Some(v) = s.pop() {
+                            got.push(v);
+                        }
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+    for p in producers {
+        p.join().unwrap();
+    }
+    done.store(true, Ordering::SeqCst);
+    let mut all: Vec<u64> = consumers
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .chain(std::iter::from_fn(|| s.pop()))
+        .collect();
+    all.sort_unstable();
+    let want: Vec<u64> = (0..2u64)
+        .flat_map(|p| (0..PER).map(move |i| (p << 32) | i))
+        .collect();
+    assert_eq!(all.len(), want.len());
+    assert!(all == want, "every value exactly once");
+}

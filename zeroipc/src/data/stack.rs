@@ -21,7 +21,7 @@
 use crate::element::ShmElement;
 use crate::error::{Error, Result, SendError};
 use crate::format::ElemLayout;
-use crate::raw::RawStack;
+use crate::raw::{slice_bytes, slice_bytes_mut, RawStack};
 use crate::region::Region;
 use crate::segment::Segment;
 use std::marker::PhantomData;
@@ -156,6 +156,75 @@ impl<T: ShmElement> Stack<T> {
     pub fn pop_timeout(&self, timeout: Duration) -> Result<T, Error> {
         self.raw
             .pop_timeout_with(timeout, |r, off| r.read::<T>(off))
+    }
+
+    /// Pushes as many leading values of `items` as fit, reserving their
+    /// places with one CAS of `top` (each slot then handed over as
+    /// [`Stack::push`] hands it over, so single poppers, ours or the C++
+    /// reference's, mix freely); returns how many (0 when full). The last
+    /// value pushed ends on top. Fewer than fit only if a slot could not be
+    /// claimed within the bound (a peer stalled or died on it).
+    ///
+    /// ```
+    /// use zeroipc::{Segment, Stack};
+    /// let name = format!("/zeroipc-doc-stack-slice-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let s = Stack::<u32>::create(&seg, "s", 4)?;
+    /// assert_eq!(s.push_slice(&[1, 2, 3]), 3);
+    /// assert_eq!(s.push_slice(&[4, 5]), 1); // one place was left
+    /// assert_eq!(s.pop(), Some(4)); // single and batch calls mix
+    /// let mut out = [0u32; 8];
+    /// assert_eq!(s.pop_slice(&mut out), 3);
+    /// assert_eq!(out[..3], [3, 2, 1]); // top first
+    /// assert_eq!(s.pop_slice(&mut out), 0); // empty
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    #[inline]
+    pub fn push_slice(&self, items: &[T]) -> usize {
+        self.raw.push_n(slice_bytes(items), items.len())
+    }
+
+    /// Pops up to `out.len()` values, top first, into the front of `out`,
+    /// reserving their places with one CAS of `top`; returns how many (0
+    /// when empty). `out[count..]` is left as it was.
+    #[inline]
+    pub fn pop_slice(&self, out: &mut [T]) -> usize {
+        let n = out.len();
+        self.raw.pop_n(slice_bytes_mut(out), n)
+    }
+
+    /// Like [`Stack::push_slice`], but waits up to `timeout` until at least
+    /// one value went in; [`Error::Timeout`] otherwise (the values stay in
+    /// the caller's slice).
+    pub fn push_slice_timeout(&self, items: &[T], timeout: Duration) -> Result<usize> {
+        self.raw
+            .push_n_timeout(slice_bytes(items), items.len(), timeout)
+    }
+
+    /// Like [`Stack::pop_slice`], but waits up to `timeout` until at least
+    /// one value came out; [`Error::Timeout`] otherwise (`out` unchanged).
+    ///
+    /// ```
+    /// use zeroipc::{Error, Segment, Stack};
+    /// use std::time::Duration;
+    /// let name = format!("/zeroipc-doc-stack-slice-t-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let s = Stack::<u8>::create(&seg, "s", 2)?;
+    /// let ms = Duration::from_millis(1);
+    /// let mut out = [9u8; 2];
+    /// assert!(matches!(s.pop_slice_timeout(&mut out, ms), Err(Error::Timeout { .. })));
+    /// assert_eq!(out, [9, 9]);
+    /// assert_eq!(s.push_slice_timeout(&[1, 2, 3], ms)?, 2);
+    /// assert!(matches!(s.push_slice_timeout(&[3], ms), Err(Error::Timeout { .. })));
+    /// assert_eq!(s.pop_slice_timeout(&mut out, ms)?, 2);
+    /// assert_eq!(out, [2, 1]);
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn pop_slice_timeout(&self, out: &mut [T], timeout: Duration) -> Result<usize> {
+        let n = out.len();
+        self.raw.pop_n_timeout(slice_bytes_mut(out), n, timeout)
     }
 
     /// Number of values (a snapshot): `top + 1`, clamped to `0..=capacity`.
