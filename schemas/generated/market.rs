@@ -161,6 +161,7 @@ impl MarketData {
             .size(Self::SIZE)
             .max_entries(Self::MAX_ENTRIES)
             .self_describing(false)
+            .wake_registry(false)
             .create(name)?;
         Self::create_in(segment).inspect_err(|_| {
             let _ = ::zeroipc::Segment::unlink(name);
@@ -170,20 +171,16 @@ impl MarketData {
     /// Creates every structure and the `__schema` entry (last, so its
     /// presence means creation finished) in an open segment.
     pub fn create_in(segment: ::zeroipc::Segment) -> ::zeroipc::Result<Self> {
-        let books = ::zeroipc::Array::<Book>::create(&segment, "books", 64)?;
-        let trades = ::zeroipc::Queue::<Trade>::create(&segment, "trades", 4096)?;
-        let symbols = ::zeroipc::Map::<::zeroipc::FixedStr<12>, u32>::create(&segment, "symbols", 128)?;
-        let last_trade = ::zeroipc::Signal::<Trade>::create(&segment, "last_trade", zeroipc_zeroed::<Trade>())?;
-        let books_lock = ::zeroipc::RwLock::create(&segment, "books_lock")?;
+        let _ = ::zeroipc::Array::<Book>::create(&segment, "books", 64)?;
+        let _ = ::zeroipc::Queue::<Trade>::create(&segment, "trades", 4096)?;
+        let _ = ::zeroipc::Map::<::zeroipc::FixedStr<12>, u32>::create(&segment, "symbols", 128)?;
+        let _ = ::zeroipc::Signal::<Trade>::create(&segment, "last_trade", zeroipc_zeroed::<Trade>())?;
+        let _ = ::zeroipc::RwLock::create(&segment, "books_lock")?;
         zeroipc_write_schema(&segment, Self::FINGERPRINT, Self::SCHEMA)?;
-        Ok(Self {
-            segment,
-            books,
-            trades,
-            symbols,
-            last_trade,
-            books_lock,
-        })
+        // The waiter registry (docs/FORMAT.md §12), last: it wakes blocked
+        // callers in microseconds; without room for it they poll.
+        segment.add_wake_registry()?;
+        Self::open_in(segment)
     }
 
     /// Opens the segment `name`, checks its schema fingerprint and opens

@@ -181,6 +181,7 @@ impl Robot {
             .size(Self::SIZE)
             .max_entries(Self::MAX_ENTRIES)
             .self_describing(false)
+            .wake_registry(false)
             .create(name)?;
         Self::create_in(segment).inspect_err(|_| {
             let _ = ::zeroipc::Segment::unlink(name);
@@ -190,22 +191,17 @@ impl Robot {
     /// Creates every structure and the `__schema` entry (last, so its
     /// presence means creation finished) in an open segment.
     pub fn create_in(segment: ::zeroipc::Segment) -> ::zeroipc::Result<Self> {
-        let joints = ::zeroipc::Array::<JointState>::create(&segment, "joints", 6)?;
-        let poses = ::zeroipc::Array::<Pose>::create(&segment, "poses", 4)?;
-        let state = ::zeroipc::Signal::<RobotState>::create(&segment, "state", zeroipc_zeroed::<RobotState>())?;
-        let commands = ::zeroipc::Channel::<Command>::create(&segment, "commands", 64)?;
-        let state_lock = ::zeroipc::Mutex::create(&segment, "state_lock")?;
-        let startup = ::zeroipc::Barrier::create(&segment, "startup", 3)?;
+        let _ = ::zeroipc::Array::<JointState>::create(&segment, "joints", 6)?;
+        let _ = ::zeroipc::Array::<Pose>::create(&segment, "poses", 4)?;
+        let _ = ::zeroipc::Signal::<RobotState>::create(&segment, "state", zeroipc_zeroed::<RobotState>())?;
+        let _ = ::zeroipc::Channel::<Command>::create(&segment, "commands", 64)?;
+        let _ = ::zeroipc::Mutex::create(&segment, "state_lock")?;
+        let _ = ::zeroipc::Barrier::create(&segment, "startup", 3)?;
         zeroipc_write_schema(&segment, Self::FINGERPRINT, Self::SCHEMA)?;
-        Ok(Self {
-            segment,
-            joints,
-            poses,
-            state,
-            commands,
-            state_lock,
-            startup,
-        })
+        // The waiter registry (docs/FORMAT.md §12), last: it wakes blocked
+        // callers in microseconds; without room for it they poll.
+        segment.add_wake_registry()?;
+        Self::open_in(segment)
     }
 
     /// Opens the segment `name`, checks its schema fingerprint and opens

@@ -168,6 +168,7 @@ impl Telemetry {
             .size(Self::SIZE)
             .max_entries(Self::MAX_ENTRIES)
             .self_describing(false)
+            .wake_registry(false)
             .create(name)?;
         Self::create_in(segment).inspect_err(|_| {
             let _ = ::zeroipc::Segment::unlink(name);
@@ -177,20 +178,16 @@ impl Telemetry {
     /// Creates every structure and the `__schema` entry (last, so its
     /// presence means creation finished) in an open segment.
     pub fn create_in(segment: ::zeroipc::Segment) -> ::zeroipc::Result<Self> {
-        let readings = ::zeroipc::Array::<Reading>::create(&segment, "readings", 16)?;
-        let counters = ::zeroipc::Array::<u64>::create(&segment, "counters", 32)?;
-        let events = ::zeroipc::Queue::<Event>::create(&segment, "events", 256)?;
-        let latest = ::zeroipc::Signal::<Summary>::create(&segment, "latest", zeroipc_zeroed::<Summary>())?;
-        let ready = ::zeroipc::Event::create(&segment, "ready", ::zeroipc::EventMode::ManualReset)?;
+        let _ = ::zeroipc::Array::<Reading>::create(&segment, "readings", 16)?;
+        let _ = ::zeroipc::Array::<u64>::create(&segment, "counters", 32)?;
+        let _ = ::zeroipc::Queue::<Event>::create(&segment, "events", 256)?;
+        let _ = ::zeroipc::Signal::<Summary>::create(&segment, "latest", zeroipc_zeroed::<Summary>())?;
+        let _ = ::zeroipc::Event::create(&segment, "ready", ::zeroipc::EventMode::ManualReset)?;
         zeroipc_write_schema(&segment, Self::FINGERPRINT, Self::SCHEMA)?;
-        Ok(Self {
-            segment,
-            readings,
-            counters,
-            events,
-            latest,
-            ready,
-        })
+        // The waiter registry (docs/FORMAT.md §12), last: it wakes blocked
+        // callers in microseconds; without room for it they poll.
+        segment.add_wake_registry()?;
+        Self::open_in(segment)
     }
 
     /// Opens the segment `name`, checks its schema fingerprint and opens

@@ -81,10 +81,18 @@ fn check_entries(seg: &Segment, def: &SegmentDef) {
         .flat_map(|s| s.entries.clone())
         .collect();
     want.push(("__schema".to_owned(), 24 + def.canonical.len() as u64));
+    // Then our waiter registry (docs/FORMAT.md §12), counted by the
+    // compiler when the table has a slot for it.
+    let mut used = def.needed;
+    let registry = zeroipc::format::waiters::entry_size(def.max_entries).unwrap();
+    if want.len() < def.max_entries as usize && used.next_multiple_of(8) + registry <= def.size {
+        want.push((zeroipc::format::waiters::ENTRY_NAME.to_owned(), registry));
+        used = used.next_multiple_of(8) + registry;
+    }
     assert_eq!(got, want, "segment {}", def.name);
     assert_eq!(
         seg.header().next_offset,
-        def.needed,
+        used,
         "bytes used vs the compiler's computation"
     );
     assert_eq!(seg.size(), def.size);

@@ -92,9 +92,17 @@ fn every_kind_is_created_as_computed_and_read_from_python_and_cpp() {
         .flat_map(|s| s.entries.clone())
         .collect();
     want.push(("__schema".to_owned(), 24 + def.canonical.len() as u64));
+    // Then our waiter registry (docs/FORMAT.md §12), counted by the
+    // compiler when the table has a slot for it.
+    let mut used = def.needed;
+    let registry = zeroipc::format::waiters::entry_size(def.max_entries).unwrap();
+    if want.len() < def.max_entries as usize && used.next_multiple_of(8) + registry <= def.size {
+        want.push((zeroipc::format::waiters::ENTRY_NAME.to_owned(), registry));
+        used = used.next_multiple_of(8) + registry;
+    }
     assert_eq!(got, want);
-    assert_eq!(k.segment.header().next_offset, def.needed);
-    assert_eq!(kinds::AllKinds::ENTRIES.len() + 1, got.len());
+    assert_eq!(k.segment.header().next_offset, used);
+    assert_eq!(kinds::AllKinds::ENTRIES.len() + 2, got.len()); // + __schema, registry
 
     fill_array(&k.array, 1);
     fill_array(&k.grid, 1);

@@ -881,16 +881,54 @@ impl Segment {
     /// Registers the zeroed waiter registry of `size` bytes (called by
     /// `create` before the segment is visible).
     fn add_waiter_registry(&self, size: u64) -> Result<()> {
-        let slots = self.inner.bounds.max_entries;
         let part = Part::new(waiters_fmt::ENTRY_NAME, size);
-        self.register_locked(&[part], None, |r| {
-            let h = &r[0];
-            h.write::<u32>(waiters_fmt::header::MAGIC as usize, waiters_fmt::MAGIC);
-            h.write::<u32>(waiters_fmt::header::VERSION as usize, waiters_fmt::VERSION);
-            h.write::<u32>(waiters_fmt::header::SLOTS as usize, slots);
-            Ok(())
-        })?;
+        let slots = self.inner.bounds.max_entries;
+        self.register_locked(&[part], None, |r| init_waiter_registry(&r[0], slots))?;
         Ok(())
+    }
+
+    /// Adds the waiter registry (docs/FORMAT.md §12) to a segment that has
+    /// none, as its next table entry, if a table slot and the space are
+    /// free: `Ok(true)` when the segment has one afterwards, `Ok(false)`
+    /// when there was no room (nothing changed). Handles opened before it
+    /// existed keep polling; open them again to be woken.
+    ///
+    /// Our generated segment types call this after their `__schema` entry,
+    /// so that their structures sit where every language's generated code
+    /// puts them. Do not add it to a segment that reference peers may be
+    /// registering structures in at the same moment: they do not take the
+    /// table lock this runtime takes.
+    ///
+    /// ```
+    /// use zeroipc::{Queue, SegmentOptions};
+    /// let name = format!("/zeroipc-doc-add-wake-registry-{}", std::process::id());
+    /// let seg = SegmentOptions::new().size(1 << 16).wake_registry(false).create(&name)?;
+    /// Queue::<u64>::create(&seg, "jobs", 8)?;
+    /// assert!(seg.add_wake_registry()?);
+    /// assert!(seg.add_wake_registry()?); // already there
+    /// let names: Vec<String> = seg.entries()?.into_iter().map(|e| e.name).collect();
+    /// assert_eq!(names, ["__zeroipc_kinds", "jobs", "__zeroipc_waiters"]);
+    /// zeroipc::Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn add_wake_registry(&self) -> Result<bool> {
+        if self.find(waiters_fmt::ENTRY_NAME)?.is_some() {
+            return Ok(true);
+        }
+        let max_entries = self.inner.bounds.max_entries;
+        let Some(size) = waiters_fmt::entry_size(max_entries) else {
+            return Ok(false);
+        };
+        let slots = max_entries;
+        let part = Part::new(waiters_fmt::ENTRY_NAME, size);
+        let added = self.register_locking(&[part], None, |r| init_waiter_registry(&r[0], slots));
+        match added {
+            Ok(_) => Ok(true),
+            // Another process added it first.
+            Err(Error::DuplicateName { .. }) => Ok(true),
+            Err(Error::TableFull { .. } | Error::SegmentFull { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// The waiter registry and the table slot of the entry starting at
@@ -1156,4 +1194,13 @@ impl Drop for FileLock {
             libc::flock(self.fd, libc::LOCK_UN);
         }
     }
+}
+
+/// Writes the header of a fresh (zeroed) waiter registry of `slots` slots;
+/// its counts start at 0.
+fn init_waiter_registry(h: &Region, slots: u32) -> Result<()> {
+    h.write::<u32>(waiters_fmt::header::MAGIC as usize, waiters_fmt::MAGIC);
+    h.write::<u32>(waiters_fmt::header::VERSION as usize, waiters_fmt::VERSION);
+    h.write::<u32>(waiters_fmt::header::SLOTS as usize, slots);
+    Ok(())
 }

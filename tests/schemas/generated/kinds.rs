@@ -132,6 +132,7 @@ impl AllKinds {
             .size(Self::SIZE)
             .max_entries(Self::MAX_ENTRIES)
             .self_describing(false)
+            .wake_registry(false)
             .create(name)?;
         Self::create_in(segment).inspect_err(|_| {
             let _ = ::zeroipc::Segment::unlink(name);
@@ -141,64 +142,38 @@ impl AllKinds {
     /// Creates every structure and the `__schema` entry (last, so its
     /// presence means creation finished) in an open segment.
     pub fn create_in(segment: ::zeroipc::Segment) -> ::zeroipc::Result<Self> {
-        let array = ::zeroipc::Array::<Big>::create(&segment, "array", 3)?;
-        let grid = ::zeroipc::Array::<[[f32; 2]; 2]>::create(&segment, "grid", 5)?;
-        let labels = ::zeroipc::Array::<::zeroipc::FixedStr<6>>::create(&segment, "labels", 4)?;
-        let colors = ::zeroipc::Array::<::zeroipc::OpenEnum<Color>>::create(&segment, "colors", 7)?;
-        let kw = ::zeroipc::Array::<Keywords>::create(&segment, "kw", 2)?;
-        let queue = ::zeroipc::Queue::<Small>::create(&segment, "queue", 8)?;
-        let stack = ::zeroipc::Stack::<Big>::create(&segment, "stack", 3)?;
-        let map = ::zeroipc::Map::<i16, f64>::create(&segment, "map", 9)?;
-        let set = ::zeroipc::Set::<Small>::create(&segment, "set", 5)?;
-        let pool = ::zeroipc::Pool::<Big>::create(&segment, "pool", 4)?;
-        let ring = ::zeroipc::Ring::<u16>::create(&segment, "ring", 10)?;
-        let sem = ::zeroipc::Semaphore::create(&segment, "sem", 2, 5)?;
-        let mutex = ::zeroipc::Mutex::create(&segment, "mutex")?;
-        let barrier = ::zeroipc::Barrier::create(&segment, "barrier", 4)?;
-        let latch = ::zeroipc::Latch::create(&segment, "latch", 3)?;
-        let once = ::zeroipc::Once::create(&segment, "once")?;
-        let event = ::zeroipc::Event::create(&segment, "event", ::zeroipc::EventMode::AutoReset)?;
-        let rwlock = ::zeroipc::RwLock::create(&segment, "rwlock")?;
-        let monitor = ::zeroipc::Monitor::create(&segment, "monitor")?;
-        let signal = ::zeroipc::Signal::<Small>::create(&segment, "signal", zeroipc_zeroed::<Small>())?;
-        let future = ::zeroipc::Future::<Big>::create(&segment, "future")?;
-        let lazy = ::zeroipc::Lazy::<f64>::constant(&segment, "lazy", 2.5f64)?;
-        let lazy_int = ::zeroipc::Lazy::<i16>::constant(&segment, "lazy_int", -7i16)?;
-        let stream = ::zeroipc::Stream::<Small>::create(&segment, "stream", 6)?;
-        let ticks = ::zeroipc::StreamVoid::create(&segment, "ticks")?;
-        let chan = ::zeroipc::Channel::<Big>::create(&segment, "chan", 4)?;
-        let rendezvous = ::zeroipc::Channel::<Small>::create(&segment, "rendezvous", 0)?;
+        let _ = ::zeroipc::Array::<Big>::create(&segment, "array", 3)?;
+        let _ = ::zeroipc::Array::<[[f32; 2]; 2]>::create(&segment, "grid", 5)?;
+        let _ = ::zeroipc::Array::<::zeroipc::FixedStr<6>>::create(&segment, "labels", 4)?;
+        let _ = ::zeroipc::Array::<::zeroipc::OpenEnum<Color>>::create(&segment, "colors", 7)?;
+        let _ = ::zeroipc::Array::<Keywords>::create(&segment, "kw", 2)?;
+        let _ = ::zeroipc::Queue::<Small>::create(&segment, "queue", 8)?;
+        let _ = ::zeroipc::Stack::<Big>::create(&segment, "stack", 3)?;
+        let _ = ::zeroipc::Map::<i16, f64>::create(&segment, "map", 9)?;
+        let _ = ::zeroipc::Set::<Small>::create(&segment, "set", 5)?;
+        let _ = ::zeroipc::Pool::<Big>::create(&segment, "pool", 4)?;
+        let _ = ::zeroipc::Ring::<u16>::create(&segment, "ring", 10)?;
+        let _ = ::zeroipc::Semaphore::create(&segment, "sem", 2, 5)?;
+        let _ = ::zeroipc::Mutex::create(&segment, "mutex")?;
+        let _ = ::zeroipc::Barrier::create(&segment, "barrier", 4)?;
+        let _ = ::zeroipc::Latch::create(&segment, "latch", 3)?;
+        let _ = ::zeroipc::Once::create(&segment, "once")?;
+        let _ = ::zeroipc::Event::create(&segment, "event", ::zeroipc::EventMode::AutoReset)?;
+        let _ = ::zeroipc::RwLock::create(&segment, "rwlock")?;
+        let _ = ::zeroipc::Monitor::create(&segment, "monitor")?;
+        let _ = ::zeroipc::Signal::<Small>::create(&segment, "signal", zeroipc_zeroed::<Small>())?;
+        let _ = ::zeroipc::Future::<Big>::create(&segment, "future")?;
+        let _ = ::zeroipc::Lazy::<f64>::constant(&segment, "lazy", 2.5f64)?;
+        let _ = ::zeroipc::Lazy::<i16>::constant(&segment, "lazy_int", -7i16)?;
+        let _ = ::zeroipc::Stream::<Small>::create(&segment, "stream", 6)?;
+        let _ = ::zeroipc::StreamVoid::create(&segment, "ticks")?;
+        let _ = ::zeroipc::Channel::<Big>::create(&segment, "chan", 4)?;
+        let _ = ::zeroipc::Channel::<Small>::create(&segment, "rendezvous", 0)?;
         zeroipc_write_schema(&segment, Self::FINGERPRINT, Self::SCHEMA)?;
-        Ok(Self {
-            segment,
-            array,
-            grid,
-            labels,
-            colors,
-            kw,
-            queue,
-            stack,
-            map,
-            set,
-            pool,
-            ring,
-            sem,
-            mutex,
-            barrier,
-            latch,
-            once,
-            event,
-            rwlock,
-            monitor,
-            signal,
-            future,
-            lazy,
-            lazy_int,
-            stream,
-            ticks,
-            chan,
-            rendezvous,
-        })
+        // The waiter registry (docs/FORMAT.md §12), last: it wakes blocked
+        // callers in microseconds; without room for it they poll.
+        segment.add_wake_registry()?;
+        Self::open_in(segment)
     }
 
     /// Opens the segment `name`, checks its schema fingerprint and opens

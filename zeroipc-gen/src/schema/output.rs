@@ -423,27 +423,22 @@ fn rust_segment(s: &SegmentDef, r: &dyn Resolver) -> String {
     out.push_str("    pub fn create(name: &str) -> ::zeroipc::Result<Self> {\n");
     // The `__schema` entry describes a generated segment, and SIZE and
     // MAX_ENTRIES are computed for exactly its entries: no runtime
-    // self-description entry.
-    out.push_str("        let segment = ::zeroipc::Segment::options()\n            .size(Self::SIZE)\n            .max_entries(Self::MAX_ENTRIES)\n            .self_describing(false)\n            .create(name)?;\n");
+    // self-description entry; the waiter registry is added last, by
+    // `create_in` (see there).
+    out.push_str("        let segment = ::zeroipc::Segment::options()\n            .size(Self::SIZE)\n            .max_entries(Self::MAX_ENTRIES)\n            .self_describing(false)\n            .wake_registry(false)\n            .create(name)?;\n");
     out.push_str("        Self::create_in(segment).inspect_err(|_| {\n            let _ = ::zeroipc::Segment::unlink(name);\n        })\n    }\n\n");
     out.push_str("    /// Creates every structure and the `__schema` entry (last, so its\n    /// presence means creation finished) in an open segment.\n");
     out.push_str(
         "    pub fn create_in(segment: ::zeroipc::Segment) -> ::zeroipc::Result<Self> {\n",
     );
     for st in &s.structures {
-        let _ = writeln!(
-            out,
-            "        let {} = {};",
-            rust::rust_ident(&st.name),
-            rust_create(st, r)
-        );
+        let _ = writeln!(out, "        let _ = {};", rust_create(st, r));
     }
     out.push_str("        zeroipc_write_schema(&segment, Self::FINGERPRINT, Self::SCHEMA)?;\n");
-    out.push_str("        Ok(Self {\n            segment,\n");
-    for st in &s.structures {
-        let _ = writeln!(out, "            {},", rust::rust_ident(&st.name));
-    }
-    out.push_str("        })\n    }\n\n");
+    // The waiter registry goes last, after `__schema`, so that the
+    // structures sit at the offsets every language's generated code gives
+    // them; the handles are opened after it, so that they find it.
+    out.push_str("        // The waiter registry (docs/FORMAT.md §12), last: it wakes blocked\n        // callers in microseconds; without room for it they poll.\n        segment.add_wake_registry()?;\n        Self::open_in(segment)\n    }\n\n");
     out.push_str("    /// Opens the segment `name`, checks its schema fingerprint and opens\n    /// every structure.\n");
     out.push_str("    pub fn open(name: &str) -> ::zeroipc::Result<Self> {\n        Self::open_in(::zeroipc::Segment::open(name)?)\n    }\n\n");
     out.push_str("    /// As [`Self::open`], for a segment already open.\n");

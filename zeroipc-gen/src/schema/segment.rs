@@ -18,7 +18,7 @@ use super::{
 use crate::types::{self, TypeExpr};
 use std::collections::HashMap;
 use std::ops::Range;
-use zeroipc::format::ShapeError;
+use zeroipc::format::{waiters, ShapeError};
 use zeroipc::layout::TypeLayout;
 
 /// Which structure owns each table entry name of a segment so far:
@@ -699,7 +699,15 @@ fn lay_out_segment(
     let n_entries: usize = structures.iter().map(|s| s.entries.len()).sum::<usize>() + 1;
     let max_entries = segment_max_entries(file, s, n_entries, partial, res)?;
     let (needed, breakdown) = bytes_needed(max_entries, &structures, &canonical);
-    let size = segment_size(file, s, needed, &breakdown, partial, res)?;
+    // Room for our waiter registry (docs/FORMAT.md §12) after `__schema`
+    // in a computed size, when the table has a slot for it; a given size
+    // need not have it (the registry is then left out, and blocked calls
+    // poll).
+    let with_registry = (n_entries < max_entries as usize)
+        .then(|| waiters::entry_size(max_entries))
+        .flatten()
+        .map_or(needed, |r| align_to(needed, 8).saturating_add(r));
+    let size = segment_size(file, s, needed, with_registry, &breakdown, partial, res)?;
     if partial {
         return None;
     }
@@ -734,7 +742,8 @@ fn segment_max_entries(
     res: &mut Resolver,
 ) -> Option<u32> {
     let max_entries = match &s.max_entries {
-        None => 64u32.max(n_entries as u32),
+        // One slot more for the waiter registry.
+        None => 64u32.max(n_entries as u32 + 1),
         Some(v) => match &v.v {
             Node::Int(n) if *n > 0 && *n <= u32::MAX as i64 => *n as u32,
             _ => {
@@ -788,18 +797,20 @@ fn bytes_needed(max_entries: u32, structures: &[Structure], canonical: &str) -> 
     (cursor, breakdown)
 }
 
-/// The segment size: `size` as given (at least what is needed), or what
-/// is needed rounded up to a page.
+/// The segment size: `size` as given (at least what is needed), or
+/// `wanted` (what is needed plus the waiter registry) rounded up to a page.
+#[allow(clippy::too_many_arguments)]
 fn segment_size(
     file: usize,
     s: &RawSegment,
     needed: u64,
+    wanted: u64,
     breakdown: &[String],
     partial: bool,
     res: &mut Resolver,
 ) -> Option<u64> {
     let Some(v) = &s.size else {
-        return Some(align_to(needed, 4096));
+        return Some(align_to(wanted, 4096));
     };
     let n = match &v.v {
         Node::Int(n) if *n > 0 => *n as u64,
