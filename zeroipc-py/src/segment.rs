@@ -121,6 +121,16 @@ impl PySegment {
         self.inner.free_bytes()
     }
 
+    /// Adds the waiter registry (`__zeroipc_waiters`, docs/FORMAT.md §12)
+    /// as the segment's next entry if it has none and a table slot and the
+    /// space are free: True when the segment has one afterwards, False when
+    /// there was no room. Handles opened before it existed keep polling
+    /// (bounded, 2 ms); open them again to be woken in microseconds.
+    /// Generated schema modules call it after their `__schema` entry.
+    fn add_wake_registry(&self) -> PyResult<bool> {
+        self.inner.add_wake_registry().py()
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Segment(name={:?}, size={}, max_entries={})",
