@@ -948,3 +948,37 @@ fn queue_batch_claim_races_single_push_and_pop() {
         assert!(q.is_empty());
     });
 }
+
+/// Stack batches: a batch push of two races a single pop and a batch pop of
+/// two on a stack holding one value (capacity 4). Checked as the stack
+/// models above: every value a push reported is popped, reachable or
+/// stranded above `top` exactly once (a batch that gives up on a claim
+/// hands back its unused indices best-effort, as the single rollback
+/// does), and no slot copy races.
+#[test]
+fn stack_batch_push_races_single_and_batch_pop() {
+    model("stack_batch_push_races_single_and_batch_pop", 2, || {
+        let shm = Shm::new();
+        let s = Arc::new(Stack::<u32>::create(&shm.seg, "s", 4).unwrap());
+        s.push(1).unwrap();
+        let sa = s.clone();
+        let batch_pusher = thread::spawn(move || sa.push_slice(&[2, 3]));
+        let sb = s.clone();
+        let single = thread::spawn(move || sb.pop());
+        let sc = s.clone();
+        let batch_popper = thread::spawn(move || {
+            let mut out = [u32::MAX; 2];
+            let k = sc.pop_slice(&mut out);
+            assert!(out[k..].iter().all(|&v| v == u32::MAX), "untouched past k");
+            out[..k].to_vec()
+        });
+        let k = batch_pusher.join().unwrap();
+        let mut pushed = vec![1];
+        pushed.extend(&[2, 3][..k]);
+        let mut popped: Vec<u32> = single.join().unwrap().into_iter().collect();
+        let batch_got = batch_popper.join().unwrap();
+        popped.extend(&batch_got);
+        check_stack(&s, &pushed, &popped, k < 2);
+    });
+    report_stack("stack_batch_push_races_single_and_batch_pop");
+}
