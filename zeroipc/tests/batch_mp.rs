@@ -2,9 +2,10 @@
 //!
 //! 1. Three producer processes (single pushes only, batches only, a mix)
 //!    and two consumer processes (batches only, a mix) move 600,000 `u64`
-//!    through one `Queue<u64>`. Every item must be received exactly once:
-//!    consumers mark a per-item byte in a shared `seen` entry, and each
-//!    consumer checks that one producer's items reach it in push order.
+//!    through one `Queue<u64>`, then through one `Stack<u64>`. Every item
+//!    must be received exactly once: consumers mark a per-item byte in a
+//!    shared `seen` entry; on the queue each consumer also checks that one
+//!    producer's items reach it in push order.
 //! 2. A batch producer of 256 KiB elements is SIGKILLed while a consumer in
 //!    the parent takes items; the kill is repeated until it lands after a
 //!    claim and before the claimed slots were all published (tail ahead of
@@ -21,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use zeroipc::format::{queue as fmt, ElemLayout};
 use zeroipc::raw::RawQueue;
-use zeroipc::{Error, Queue, Segment};
+use zeroipc::{Error, Queue, Segment, Stack};
 
 const PRODUCERS: u64 = 3;
 const CONSUMERS: u64 = 2;
@@ -52,14 +53,108 @@ fn mixed_batch_and_single_processes_deliver_each_item_once() {
     if is_child() {
         return;
     }
+    run_mixed("queue");
+}
+
+#[test]
+fn mixed_batch_and_single_processes_deliver_each_item_once_on_a_stack() {
+    if is_child() {
+        return;
+    }
+    run_mixed("stack");
+}
+
+/// What a mixed worker operates on.
+enum Target {
+    Queue(Queue<u64>),
+    Stack(Stack<u64>),
+}
+
+impl Target {
+    fn open(seg: &Segment, kind: &str) -> Target {
+        match kind {
+            "queue" => Target::Queue(Queue::open(seg, "items").unwrap()),
+            "stack" => Target::Stack(Stack::open(seg, "items").unwrap()),
+            other => panic!("unknown kind {other}"),
+        }
+    }
+
+    /// One value in; false on a timeout.
+    fn push_one(&self, v: u64, d: Duration) -> bool {
+        let r = match self {
+            Target::Queue(q) => q.push_timeout(v, d),
+            Target::Stack(s) => s.push_timeout(v, d),
+        };
+        match r {
+            Ok(()) => true,
+            Err(e) if e.is_timeout() => false,
+            Err(e) => panic!("push: {}", e.error),
+        }
+    }
+
+    /// A prefix of `vs` in; 0 on a timeout.
+    fn push_batch(&self, vs: &[u64], d: Duration) -> usize {
+        let r = match self {
+            Target::Queue(q) => q.push_slice_timeout(vs, d),
+            Target::Stack(s) => s.push_slice_timeout(vs, d),
+        };
+        match r {
+            Ok(k) => k,
+            Err(e) if is_timeout(&e) => 0,
+            Err(e) => panic!("push_slice: {e}"),
+        }
+    }
+
+    /// One value out, into `out[0]`; 0 on a timeout.
+    fn pop_one(&self, out: &mut [u64], d: Duration) -> usize {
+        let r = match self {
+            Target::Queue(q) => q.pop_timeout(d),
+            Target::Stack(s) => s.pop_timeout(d),
+        };
+        match r {
+            Ok(v) => {
+                out[0] = v;
+                1
+            }
+            Err(e) if is_timeout(&e) => 0,
+            Err(e) => panic!("pop: {e}"),
+        }
+    }
+
+    /// Up to `out.len()` values out; 0 on a timeout.
+    fn pop_batch(&self, out: &mut [u64], d: Duration) -> usize {
+        let r = match self {
+            Target::Queue(q) => q.pop_slice_timeout(out, d),
+            Target::Stack(s) => s.pop_slice_timeout(out, d),
+        };
+        match r {
+            Ok(k) => k,
+            Err(e) if is_timeout(&e) => 0,
+            Err(e) => panic!("pop_slice: {e}"),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Target::Queue(q) => q.is_empty(),
+            Target::Stack(s) => s.is_empty(),
+        }
+    }
+}
+
+fn run_mixed(kind: &str) {
     let (t, seg) = temp_segment("bmp", TOTAL + (1 << 20));
-    drop(Queue::<u64>::create(&seg, "items", CAPACITY).unwrap());
+    match kind {
+        "queue" => drop(Queue::<u64>::create(&seg, "items", CAPACITY).unwrap()),
+        _ => drop(Stack::<u64>::create(&seg, "items", CAPACITY).unwrap()),
+    }
     let seen = seg.register("seen", TOTAL, |_| Ok(())).unwrap();
     let consumed = seg.register("consumed", 8, |_| Ok(())).unwrap();
     let env = |role: &str, id: u64| {
         vec![
             ("ZB_SEG", t.name.clone()),
             ("ZB_ROLE", role.to_owned()),
+            ("ZB_KIND", kind.to_owned()),
             ("ZB_ID", id.to_string()),
         ]
     };
@@ -95,14 +190,14 @@ fn mixed_batch_and_single_processes_deliver_each_item_once() {
         .map(|i| (i, marks[i]))
         .collect();
     assert!(bad.is_empty(), "items not received exactly once: {bad:?}");
-    assert!(Queue::<u64>::open(&seg, "items").unwrap().is_empty());
+    assert!(Target::open(&seg, kind).is_empty(), "{kind} left non-empty");
     eprintln!(
-        "{TOTAL} items, {PRODUCERS} producer + {CONSUMERS} consumer processes, {:.2} s",
+        "{kind}: {TOTAL} items, {PRODUCERS} producer + {CONSUMERS} consumer processes, {:.2} s",
         start.elapsed().as_secs_f64()
     );
 }
 
-/// Child side of the mixed test. Producer 0 pushes one at a time, producer
+/// Child side of the mixed tests. Producer 0 pushes one at a time, producer
 /// 1 in batches of 1..=64, producer 2 mixes both; consumer 0 pops in
 /// batches of 1..=64, consumer 1 mixes single and batch pops.
 #[test]
@@ -110,9 +205,11 @@ fn mixed_batch_and_single_processes_deliver_each_item_once() {
 fn mixed_worker() {
     let seg = Segment::open(&env_var("ZB_SEG")).unwrap();
     let id: u64 = env_var("ZB_ID").parse().unwrap();
-    let q = Queue::<u64>::open(&seg, "items").unwrap();
+    let kind = env_var("ZB_KIND");
+    let target = Target::open(&seg, &kind);
     let mut rng = Lcg(id * 7919 + 1);
     let start = Instant::now();
+    let wait = Duration::from_millis(20);
     match env_var("ZB_ROLE").as_str() {
         "producer" => {
             let mut i = 0u64;
@@ -120,20 +217,12 @@ fn mixed_worker() {
                 assert!(start.elapsed() < DEADLINE, "producer {id} stuck at {i}");
                 let single = id == 0 || (id == 2 && rng.next(2) == 0);
                 if single {
-                    match q.push_timeout((id << 32) | i, Duration::from_millis(100)) {
-                        Ok(()) => i += 1,
-                        Err(e) if e.is_timeout() => {}
-                        Err(e) => panic!("push: {e}"),
-                    }
+                    i += u64::from(target.push_one((id << 32) | i, wait));
                     continue;
                 }
                 let n = (rng.next(64) + 1).min(PER_PRODUCER - i);
                 let batch: Vec<u64> = (i..i + n).map(|j| (id << 32) | j).collect();
-                match q.push_slice_timeout(&batch, Duration::from_millis(100)) {
-                    Ok(k) => i += k as u64,
-                    Err(e) if is_timeout(&e) => {}
-                    Err(e) => panic!("push_slice: {e}"),
-                }
+                i += target.push_batch(&batch, wait) as u64;
             }
             println!("\nRESULT producer {id} {PER_PRODUCER}");
         }
@@ -147,35 +236,28 @@ fn mixed_worker() {
             while consumed.load(Ordering::Acquire) < TOTAL {
                 assert!(
                     start.elapsed() < DEADLINE,
-                    "consumer {id}: only {} of {TOTAL} consumed in total",
+                    "{kind} consumer {id}: only {} of {TOTAL} consumed in total",
                     consumed.load(Ordering::Acquire)
                 );
-                let wait = Duration::from_millis(20);
                 let k = if id == 1 && rng.next(2) == 0 {
-                    match q.pop_timeout(wait) {
-                        Ok(v) => {
-                            buf[0] = v;
-                            1
-                        }
-                        Err(e) if is_timeout(&e) => continue,
-                        Err(e) => panic!("pop: {e}"),
-                    }
+                    target.pop_one(&mut buf, wait)
                 } else {
                     let n = rng.next(64) as usize + 1;
-                    match q.pop_slice_timeout(&mut buf[..n], wait) {
-                        Ok(k) => k,
-                        Err(e) if is_timeout(&e) => continue,
-                        Err(e) => panic!("pop_slice: {e}"),
-                    }
+                    target.pop_batch(&mut buf[..n], wait)
                 };
+                if k == 0 {
+                    continue;
+                }
                 calls += 1;
                 for &v in &buf[..k] {
                     let (p, i) = (v >> 32, v & 0xFFFF_FFFF);
                     assert!(p < PRODUCERS && i < PER_PRODUCER, "bogus item {v:#x}");
-                    if let Some(prev) = last[p as usize] {
-                        assert!(i > prev, "FIFO: item {i} of producer {p} after {prev}");
+                    if kind == "queue" {
+                        if let Some(prev) = last[p as usize] {
+                            assert!(i > prev, "FIFO: item {i} of producer {p} after {prev}");
+                        }
+                        last[p as usize] = Some(i);
                     }
-                    last[p as usize] = Some(i);
                     seen.atomic_u8((p * PER_PRODUCER + i) as usize)
                         .fetch_add(1, Ordering::Relaxed);
                 }
