@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable, Iterator, List
+from typing import Callable, Iterator, List, Optional, TypeVar
 
 import pytest
 
@@ -22,6 +22,13 @@ import zeroipc_rs
 
 REPO = Path(__file__).resolve().parents[2]
 _counter = itertools.count()
+T = TypeVar("T")
+
+
+def some(v: Optional[T]) -> T:
+    """`v`, asserted not None (a value the test knows is there)."""
+    assert v is not None
+    return v
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import zeroipc_rs as z
+from conftest import some
 
 
 def seg_for(name: str) -> z.Segment:
@@ -24,7 +25,7 @@ def test_future_value_and_error(shm_name: str) -> None:
         f.get_timeout(0.01)
     assert f.set_value(-42)
     assert not f.set_value(1)  # once
-    assert f.is_ready() and int(f.get()) == -42 and int(f.get_timeout(1.0)) == -42
+    assert f.is_ready() and int(some(f.get())) == -42 and int(f.get_timeout(1.0)) == -42
     assert f.completion_time() > 0
     e = z.Future.create(seg, "e", np.float64)
     assert e.set_error("boom")
@@ -32,7 +33,7 @@ def test_future_value_and_error(shm_name: str) -> None:
     with pytest.raises(z.FailedError, match="boom"):
         e.get()
     other = z.Future.open(seg, "f", np.int64)
-    assert int(other.get()) == -42
+    assert int(some(other.get())) == -42
 
 
 def test_future_set_by_a_thread_wakes_a_waiter(shm_name: str) -> None:
@@ -53,7 +54,7 @@ def test_lazy(shm_name: str) -> None:
     assert float(s.force()) == 3.5
     assert s.compute_count() == 1 and s.is_computed()
     assert float(s.force()) == 3.5 and s.compute_count() == 1  # computed once
-    assert float(z.Lazy.open(seg, "sum").peek()) == 3.5
+    assert float(some(z.Lazy.open(seg, "sum").peek())) == 3.5
     n = z.Lazy.negate(seg, "neg", z.Lazy.constant(seg, "seven", 7, np.int32))
     assert int(n.force()) == -7
 
@@ -66,7 +67,7 @@ def test_stream_consumer_and_subscriber(shm_name: str) -> None:
         s.emit(v)
     assert not s.try_emit(5)  # full: backpressure
     assert len(s) == 4 and s.sequence() == 4
-    assert [int(sub.try_next()) for _ in range(4)] == [1, 2, 3, 4]  # reads, takes nothing
+    assert [int(some(sub.try_next())) for _ in range(4)] == [1, 2, 3, 4]  # reads, takes nothing
     assert sub.try_next() is None and len(s) == 4
     assert int(s.recv()) == 1
     assert s.try_emit(5)
@@ -98,7 +99,7 @@ def test_channel_buffered_and_select(shm_name: str) -> None:
     assert not c.try_send(3)
     with pytest.raises(z.ZeroIpcTimeoutError):
         c.send_timeout(3, 0.01)
-    assert int(c.recv()) == 1 and int(c.try_recv()) == 2 and c.try_recv() is None
+    assert int(c.recv()) == 1 and int(some(c.try_recv())) == 2 and c.try_recv() is None
     d = z.Channel.create(seg, "d", 2, np.int32)
     d.send(7)
     i, v = z.select([c, d], 1.0)

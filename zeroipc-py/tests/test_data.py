@@ -3,10 +3,13 @@ Set; values in and out as numpy scalars/records; wrong dtypes refused."""
 
 from __future__ import annotations
 
+from typing import Any, Tuple
+
 import numpy as np
 import pytest
 
 import zeroipc_rs as z
+from conftest import some
 
 REC = np.dtype({"names": ["id", "x"], "formats": ["<u4", "<f8"], "offsets": [0, 8], "itemsize": 16}, align=True)
 
@@ -52,7 +55,7 @@ def test_array_get_set_view_read_write(shm_name: str) -> None:
     v = a.view()
     assert v.dtype == np.int32 and v.shape == (5,)
     v[4] = 42  # zero-copy: the handle sees it
-    assert int(a.get(4)) == 42
+    assert int(some(a.get(4))) == 42
     with pytest.raises(z.InvalidArgumentError):
         a.get(5)
     with pytest.raises(IndexError):
@@ -84,7 +87,7 @@ def test_queue_scalar_and_record(shm_name: str) -> None:
     assert q.is_full()
     assert q.push(99) is False  # full: nothing changed
     assert len(q) == 4
-    out = [q.pop() for _ in range(4)]
+    out = [some(q.pop()) for _ in range(4)]
     assert [int(x) for x in out] == [10, 11, 12, 13]
     assert all(type(x) is np.uint64 for x in out)
     with pytest.raises(z.ZeroIpcTimeoutError):
@@ -100,10 +103,10 @@ def test_queue_scalar_and_record(shm_name: str) -> None:
     rec["id"], rec["x"] = 7, 2.5
     assert r.push(rec)
     assert r.push((8, 3.5))
-    got = r.pop()
+    got = some(r.pop())
     assert isinstance(got, np.void) and got.dtype == REC
     assert (int(got["id"]), float(got["x"])) == (7, 2.5)
-    got = r.pop()
+    got = some(r.pop())
     assert (int(got["id"]), float(got["x"])) == (8, 3.5)
 
 
@@ -132,8 +135,8 @@ def test_stack(shm_name: str) -> None:
     for v in (1.5, 2.5, 3.5):
         assert s.push(v)
     assert not s.push(4.5)
-    assert float(s.peek()) == 3.5 and len(s) == 3
-    assert [float(s.pop()) for _ in range(3)] == [3.5, 2.5, 1.5]
+    assert float(some(s.peek())) == 3.5 and len(s) == 3
+    assert [float(some(s.pop())) for _ in range(3)] == [3.5, 2.5, 1.5]
     with pytest.raises(z.ZeroIpcTimeoutError):
         s.pop_timeout(0.01)
     assert s.capacity() == 3 and s.is_empty()
@@ -146,7 +149,7 @@ def test_ring(shm_name: str) -> None:
     assert r.write(1) and r.write(2)
     assert r.write_bulk(np.array([3, 4, 5], dtype=np.uint32)) == 2  # 4 slots
     assert r.is_full() and not r.write(9)
-    assert int(r.read()) == 1
+    assert int(some(r.read())) == 1
     assert r.read_bulk(10).tolist() == [2, 3, 4]
     with pytest.raises(z.ZeroIpcTimeoutError):
         r.read_timeout(0.01)
@@ -163,7 +166,7 @@ def test_pool(shm_name: str) -> None:
     with pytest.raises(z.ZeroIpcTimeoutError):
         p.allocate_timeout(0.01)
     p.set(i, -5)
-    assert int(p.get(i)) == -5
+    assert int(some(p.get(i))) == -5
     assert p.allocated() == 2 and p.available() == 0
     p.deallocate(j)
     assert p.available() == 1
@@ -177,12 +180,12 @@ def test_map(shm_name: str) -> None:
     assert m.insert(2, 1.5).is_stored()
     assert m.insert(1, 0.75).is_stored()  # replace
     assert len(m) == 2 and 1 in m and 3 not in m
-    assert float(m.get(1)) == 0.75 and m.get(3) is None
+    assert float(some(m.get(1))) == 0.75 and m.get(3) is None
     assert sorted((int(k), float(v)) for k, v in m.entries()) == [(1, 0.75), (2, 1.5)]
-    assert float(m.remove(2)) == 1.5 and m.remove(2) is None
+    assert float(some(m.remove(2))) == 1.5 and m.remove(2) is None
     assert m.contains(1) and not m.contains(2)
     m2 = z.Map.open(seg, "m", np.uint64, np.float64)
-    assert float(m2.get(1)) == 0.75
+    assert float(some(m2.get(1))) == 0.75
 
 
 def test_set(shm_name: str) -> None:
@@ -208,14 +211,14 @@ def test_set(shm_name: str) -> None:
         (z.Array, (8,)),
     ],
 )
-def test_wrong_dtype_is_refused(shm_name: str, kind: type, args: tuple) -> None:
+def test_wrong_dtype_is_refused(shm_name: str, kind: Any, args: Tuple[int, ...]) -> None:
     seg = z.Segment.create(shm_name, 1 << 16)
-    kind.create(seg, "x", *args, np.uint64)  # type: ignore[attr-defined]
+    kind.create(seg, "x", *args, np.uint64)
     with pytest.raises(z.StructureMismatchError) as e:
-        kind.open(seg, "x", np.uint32)  # type: ignore[attr-defined]
+        kind.open(seg, "x", np.uint32)
     assert str(e.value)  # the runtime's message
     # The right dtype still opens.
-    kind.open(seg, "x", np.uint64)  # type: ignore[attr-defined]
+    kind.open(seg, "x", np.uint64)
 
 
 def test_wrong_kind_and_missing_name(shm_name: str) -> None:

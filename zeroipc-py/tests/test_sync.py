@@ -47,10 +47,10 @@ def test_mutex_guards_and_context_manager(shm_name: str) -> None:
     assert not m.is_locked()
     with m:
         assert m.is_locked()
-    g = m.try_lock()
-    assert g is not None
-    g.unlock()
-    assert not g.held() and not m.is_locked()
+    g2 = m.try_lock()
+    assert g2 is not None
+    g2.unlock()
+    assert not g2.held() and not m.is_locked()
 
 
 def test_mutex_counter_with_threads(shm_name: str) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import zeroipc_rs as z
+from conftest import some
 
 VECTORS = Path(__file__).resolve().parents[2] / "tests" / "vectors"
 MANIFEST: Dict[str, Any] = json.loads((VECTORS / "manifest.json").read_text())
@@ -23,7 +24,8 @@ MANIFEST: Dict[str, Any] = json.loads((VECTORS / "manifest.json").read_text())
 def dtype_of(t: Any) -> np.dtype:
     if isinstance(t, list):  # a record: [[field, format], ...], C layout
         return np.dtype([(n, f) for n, f in t], align=True)
-    return np.dtype(t)
+    dt: np.dtype = np.dtype(t)
+    return dt
 
 
 def _key(dt: np.dtype, k: Any) -> Any:
@@ -56,18 +58,18 @@ def check_structure(seg: z.Segment, s: Dict[str, Any]) -> None:
     elif kind == "queue":
         q = z.Queue.open(seg, name, types["elem"])
         assert q.capacity() == e["capacity"] and len(q) == e["size"]
-        assert [q.pop().item() for _ in range(e["size"])] == e["contents_pop_order"]
+        assert [some(q.pop()).item() for _ in range(e["size"])] == e["contents_pop_order"]
         assert q.pop() is None
     elif kind == "stack":
         st = z.Stack.open(seg, name, types["elem"])
         assert st.capacity() == e["capacity"] and len(st) == e["size"]
-        assert [st.pop().item() for _ in range(e["size"])] == e["contents_top_first"]
+        assert [some(st.pop()).item() for _ in range(e["size"])] == e["contents_top_first"]
     elif kind == "map":
         kd, vd = types["key"], types["value"]
         m = z.Map.open(seg, name, kd, vd)
         assert len(m) == e["size"] and m.capacity() == e["capacity"]
         for p in e["present"]:
-            assert m.get(_key(kd, p["key"])).item() == p["value"], p
+            assert some(m.get(_key(kd, p["key"]))).item() == p["value"], p
         for k in e["absent_keys"]:
             assert m.get(_key(kd, k)) is None, k
     elif kind == "set":
@@ -81,7 +83,7 @@ def check_structure(seg: z.Segment, s: Dict[str, Any]) -> None:
         p = z.Pool.open(seg, name, types["elem"])
         assert (p.capacity(), p.allocated(), p.available()) == (e["capacity"], e["allocated"], e["available"])
         for node in e["allocated_nodes"]:
-            assert p.get(node["index"]).item() == node["value"]
+            assert some(p.get(node["index"])).item() == node["value"]
     elif kind == "ring":
         r = z.Ring.open(seg, name, types["elem"])
         assert len(r) == e["available"] and r.free_space() == e["free_space"]
@@ -110,22 +112,22 @@ def check_structure(seg: z.Segment, s: Dict[str, Any]) -> None:
         assert not z.Monitor.open(seg, name).is_locked()
     elif kind == "signal":
         sg = z.Signal.open(seg, name, types["value"])
-        assert sg.version() == e["version"] and sg.get().item() == e["value"]
+        assert sg.version() == e["version"] and some(sg.get()).item() == e["value"]
     elif kind == "future":
         f = z.Future.open(seg, name, types["value"])
         assert f.state() == e["state_name"].lower()
         if e["state_name"] == "READY":
-            assert f.get().item() == e["value"]
+            assert some(f.get()).item() == e["value"]
         elif e["state_name"] == "ERROR":
             assert f.error_message() == e["error"]
     elif kind == "lazy":
         lz = z.Lazy.open(seg, name, types["value"])
-        assert lz.is_computed() and lz.peek().item() == e["cached_value"]
+        assert lz.is_computed() and some(lz.peek()).item() == e["cached_value"]
         assert lz.compute_count() == e["compute_count"]
     elif kind == "stream":
         sm = z.Stream.open(seg, name, types["elem"])
         assert sm.sequence() == e["sequence"] and not sm.is_closed()
-        assert [sm.try_recv().item() for _ in e["pending_read_order"]] == e["pending_read_order"]
+        assert [some(sm.try_recv()).item() for _ in e["pending_read_order"]] == e["pending_read_order"]
         assert sm.try_recv() is None
     elif kind == "stream_void":
         sv = z.StreamVoid.open(seg, name)
@@ -133,10 +135,10 @@ def check_structure(seg: z.Segment, s: Dict[str, Any]) -> None:
     elif kind == "channel":
         c = z.Channel.open(seg, name, types["elem"])
         assert c.capacity() == e["capacity"]
-        got: List[Any] = []
+        received: List[Any] = []
         while (v := c.try_recv()) is not None:
-            got.append(v.item())
-        assert got == e["contents_recv_order"]
+            received.append(v.item())
+        assert received == e["contents_recv_order"]
     else:
         raise AssertionError(f"no check for kind {kind!r}")
 
