@@ -366,6 +366,65 @@ impl RawSignal {
         self.get_until(out, &Deadline::after(timeout))
     }
 
+    /// Copies the value into `out` (exactly the value's size) if the mutex
+    /// is free now: `Ok(Some(version))`, or `Ok(None)` (nothing read) if it
+    /// is not.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use zeroipc::format::ElemLayout;
+    /// use zeroipc::raw::signal::RawSignal;
+    /// use zeroipc::Segment;
+    /// let name = format!("/zeroipc-doc-rawsignal-try-{}", std::process::id());
+    /// let seg = Segment::create(&name, 1 << 16)?;
+    /// let s = RawSignal::create(&seg, "s", ElemLayout::new(2, 1).unwrap(), &[1, 2])?;
+    /// let mut out = [0u8; 2];
+    /// assert_eq!(s.try_get(&mut out)?, Some(0));
+    /// assert_eq!(out, [1, 2]);
+    /// let mut scratch = [0u8; 2];
+    /// s.update_timeout(&mut scratch, Duration::MAX, |v| v[0] += 10)?;
+    /// assert!(s.try_update(&mut scratch, |v| v[1] += 20)?);
+    /// assert_eq!(s.wait_for_change_timeout(0, Duration::ZERO)?, 2); // already changed
+    /// assert!(s.wait_for_change_timeout(2, Duration::from_millis(1)).is_err()); // timed out
+    /// assert_eq!(s.try_get(&mut out)?, Some(2));
+    /// assert_eq!(out, [11, 22]);
+    /// assert!(s.try_get(&mut [0u8; 3]).is_err()); // wrong length
+    /// Segment::unlink(&name)?;
+    /// # Ok::<(), zeroipc::Error>(())
+    /// ```
+    pub fn try_get(&self, out: &mut [u8]) -> Result<Option<u64>> {
+        self.check_len("try_get", out.len())?;
+        Ok(self.try_get_raw(out))
+    }
+
+    /// Replaces the value by `f` applied to a copy of it in `scratch` (a
+    /// buffer of exactly the value's size), under the mutex taken within
+    /// `timeout` (`Duration::MAX`: no limit; [`Error::Timeout`] after it,
+    /// with nothing changed).
+    pub fn update_timeout(
+        &self,
+        scratch: &mut [u8],
+        timeout: Duration,
+        f: impl FnOnce(&mut [u8]),
+    ) -> Result<()> {
+        self.check_len("update", scratch.len())?;
+        self.update_until(&Deadline::after(timeout), scratch, f)
+    }
+
+    /// As [`RawSignal::update_timeout`] if the mutex is free now: `Ok(false)`
+    /// (nothing done, `f` not called) if it is not.
+    pub fn try_update(&self, scratch: &mut [u8], f: impl FnOnce(&mut [u8])) -> Result<bool> {
+        self.check_len("try_update", scratch.len())?;
+        Ok(self.try_update_raw(scratch, f))
+    }
+
+    /// Waits until the version differs from `since`, at most `timeout`
+    /// (`Duration::MAX`: no limit; [`Error::Timeout`] then); returns the new
+    /// version.
+    pub fn wait_for_change_timeout(&self, since: u64, timeout: Duration) -> Result<u64> {
+        self.wait_change_until(since, &Deadline::after(timeout))
+    }
+
     /// Waits until the version differs from `since` (within `deadline`);
     /// returns the new version.
     pub(crate) fn wait_change_until(&self, since: u64, deadline: &Deadline) -> Result<u64> {
