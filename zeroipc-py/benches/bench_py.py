@@ -234,9 +234,9 @@ def main() -> None:
     rates: Dict[str, List[float]] = {}
     lats: Dict[str, List[float]] = {}
     single: List[Tuple[str, Callable[[], float], int]] = [
-        ("zeroipc_rs Queue<u64> push+pop", lambda: zq_push_pop(n_ops), n_ops),
-        ("multiprocessing.Queue put+get", lambda: mpq_put_get(n_ops // 10), n_ops // 10),
-        ("os.pipe 8-byte write+read", lambda: pipe_write_read(n_ops), n_ops),
+        ("zeroipc_rs Queue<u64> push+pop pairs", lambda: zq_push_pop(n_ops), n_ops),
+        ("multiprocessing.Queue put+get pairs", lambda: mpq_put_get(n_ops // 10), n_ops // 10),
+        ("os.pipe 8-byte write+read pairs", lambda: pipe_write_read(n_ops), n_ops),
         ("zeroipc_rs push_slice+pop_slice (1000 u64), elements", lambda: zq_batch(n_batch), n_batch * 1000),
     ]
     pingpong: List[Tuple[str, Callable[[], float]]] = [
@@ -254,11 +254,11 @@ def main() -> None:
 
     print(f"Python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} CPUs, {args.rounds} rounds, "
           f"median (min..max)\n")
-    print("| one process | operations per second |\n|---|---|")
+    print("| one process, one element in flight | per second |\n|---|---|")
     for label, xs in rates.items():
         print(f"| {label} | {_fmt_rate(xs)} |")
-    zq = statistics.median(rates["zeroipc_rs Queue<u64> push+pop"])
-    for other in ("multiprocessing.Queue put+get", "os.pipe 8-byte write+read"):
+    zq = statistics.median(rates["zeroipc_rs Queue<u64> push+pop pairs"])
+    for other in ("multiprocessing.Queue put+get pairs", "os.pipe 8-byte write+read pairs"):
         print(f"| ratio zeroipc_rs / {other} | {zq / statistics.median(rates[other]):.1f}x |")
     print("\n| ping-pong between two Python processes | round trip |\n|---|---|")
     for label, xs in lats.items():
