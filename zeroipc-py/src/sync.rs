@@ -17,6 +17,7 @@ mod event;
 mod held;
 mod locks;
 mod monitor;
+mod pyfn;
 mod signal;
 
 /// Adds the synchronisation kinds to the module.

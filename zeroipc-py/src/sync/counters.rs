@@ -1,6 +1,5 @@
 //! `Semaphore`, `Barrier`, `Latch` and `Once`.
 
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Mutex as StdMutex;
 
 use pyo3::exceptions::PyRuntimeError;
@@ -8,6 +7,7 @@ use pyo3::prelude::*;
 use zeroipc::sync::{BarrierWaitResult, OnceState};
 use zeroipc::{Barrier, Latch, Once, Semaphore};
 
+use super::pyfn::{call_or_unwind, catch_raised};
 use crate::blocking::blocking_timeout;
 use crate::errors::{to_py, IntoPyResult};
 use crate::segment::PySegment;
@@ -464,33 +464,20 @@ pub(crate) struct PyOnce {
     name: String,
 }
 
-/// The unwind payload that carries a Python exception out of a Once
-/// closure, so the runtime resets the Once to pending.
-struct Raised;
-
-/// Runs `op` (a runtime call that may run `f`), where `f` calls `func`
-/// with the GIL and turns a Python exception into an unwind the runtime
-/// sees (it resets the Once) and this function turns back into the
-/// exception. Any other panic continues unwinding.
+/// Runs `op` (a runtime call that may run the callable `f` it is given),
+/// where `f` calls `func` with the GIL; a Python exception unwinds out of
+/// the runtime call (which puts the Once back to pending) and is raised.
 fn run_once<R>(
     func: &Bound<'_, PyAny>,
     op: impl FnOnce(&mut dyn FnMut()) -> zeroipc::Result<R>,
 ) -> PyResult<R> {
     let func = func.clone().unbind();
     let mut raised: Option<PyErr> = None;
-    let mut f = || {
-        if let Err(e) = Python::attach(|py| func.call0(py).map(drop)) {
-            raised = Some(e);
-            resume_unwind(Box::new(Raised));
-        }
-    };
-    let r = catch_unwind(AssertUnwindSafe(|| op(&mut f)));
-    match r {
-        Ok(r) => r.map_err(to_py),
-        Err(payload) if payload.is::<Raised>() => Err(raised
-            .take()
-            .unwrap_or_else(|| PyRuntimeError::new_err("Once: callable failed"))),
-        Err(payload) => resume_unwind(payload),
+    let slot = &mut raised;
+    let mut f = || call_or_unwind(slot, |py| func.call0(py).map(drop));
+    match catch_raised(|| op(&mut f)) {
+        Some(r) => r.map_err(to_py),
+        None => Err(raised.unwrap_or_else(|| PyRuntimeError::new_err("Once: callable failed"))),
     }
 }
 
@@ -579,24 +566,19 @@ impl PyOnce {
         let once = &self.inner;
         let func = func.clone().unbind();
         // Set when the callable raised inside a slice; the slice then ends
-        // the wait (`Some`), and the exception is raised below.
+        // the wait, and the exception is raised below.
         let mut raised: Option<PyErr> = None;
         let raised_ref = &mut raised;
         let ran = blocking_timeout(py, timeout, move |slice| {
-            let r = catch_unwind(AssertUnwindSafe(|| {
+            let slot = &mut *raised_ref;
+            let r = catch_raised(|| {
                 once.call_once_timeout(slice, || {
-                    if let Err(e) = Python::attach(|py| func.call0(py).map(drop)) {
-                        *raised_ref = Some(e);
-                        resume_unwind(Box::new(Raised));
-                    }
+                    call_or_unwind(slot, |py| func.call0(py).map(drop))
                 })
-            }));
-            match r {
-                Ok(r) => r,
-                // The runtime has put the Once back to pending.
-                Err(payload) if payload.is::<Raised>() => Ok(false),
-                Err(payload) => resume_unwind(payload),
-            }
+            });
+            // None: the callable raised; the runtime has put the Once back
+            // to pending.
+            r.unwrap_or(Ok(false))
         })?;
         match raised {
             Some(e) => Err(e),

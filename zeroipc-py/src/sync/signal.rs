@@ -1,11 +1,10 @@
 //! `Signal`: a shared versioned value whose type is a numpy dtype.
 
-use std::time::Duration;
-
 use pyo3::prelude::*;
 use zeroipc::raw::RawSignal;
-use zeroipc::Error;
 
+use super::pyfn::{call_or_unwind, catch_raised};
+use crate::blocking::blocking_timeout;
 use crate::data::{put, put_timeout, take, take_timeout};
 use crate::dtype::DType;
 use crate::errors::IntoPyResult;
@@ -16,6 +15,8 @@ use crate::segment::PySegment;
 /// and of the C++ reference's signal).
 ///
 /// `get`/`set` take the signal's mutex (waiting with the GIL released);
+/// `update(func)` replaces the value by `func(value)` under the mutex (if
+/// `func` raises, nothing is written and the exception propagates);
 /// `version()` is lock-free; `wait_for_change(since)` waits until the
 /// version differs from `since` and returns the new one.
 ///
@@ -28,6 +29,8 @@ use crate::segment::PySegment;
 /// (np.float64(21.0), 1)
 /// >>> s.try_wait_for_change(0)
 /// 1
+/// >>> (s.update(lambda v: v + 1.5), s.version())
+/// (np.float64(22.5), 2)
 /// >>> Segment.unlink(name)
 #[pyclass(name = "Signal", module = "zeroipc_rs", frozen)]
 pub(crate) struct PySignal {
@@ -35,30 +38,23 @@ pub(crate) struct PySignal {
     dtype: DType,
 }
 
-/// Lock-free: the version differs from `since` now.
-fn changed(s: &RawSignal, since: u64) -> Option<u64> {
-    let v = s.version();
-    (v != since).then_some(v)
-}
-
-/// Waits at most `slice` for the version to differ from `since`, checking
-/// every millisecond. TODO(raw signal): use the runtime's futex wait once
-/// `RawSignal` exposes its `wait_change_until` (requested in STATUS.md).
-fn wait_change(s: &RawSignal, since: u64, slice: Duration) -> zeroipc::Result<Option<u64>> {
-    let start = std::time::Instant::now();
-    loop {
-        if let Some(v) = changed(s, since) {
-            return Ok(Some(v));
-        }
-        let left = slice.saturating_sub(start.elapsed());
-        if left.is_zero() {
-            return Ok(None);
-        }
-        std::thread::sleep(left.min(Duration::from_millis(1)));
-    }
-}
-
 impl PySignal {
+    fn update_for<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: Option<f64>,
+        func: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let s = &self.inner;
+        let updated = self.update_with(py, func, |buf, f| {
+            // Each slice waits for the mutex; the first that gets it runs
+            // `f` once and ends the wait.
+            blocking_timeout(py, timeout, |slice| s.update_timeout(buf, slice, &mut *f))
+                .map(|()| true)
+        })?;
+        Ok(updated.expect("a waiting update returns the new value"))
+    }
+
     fn get_for<'py>(
         &self,
         py: Python<'py>,
@@ -86,14 +82,44 @@ impl PySignal {
         })
     }
 
-    fn wait_change_for(
-        &self,
-        py: Python<'_>,
-        since: u64,
-        timeout: Option<f64>,
-    ) -> PyResult<Option<u64>> {
+    fn wait_change_for(&self, py: Python<'_>, since: u64, timeout: Option<f64>) -> PyResult<u64> {
         let s = &self.inner;
-        crate::blocking::blocking(py, timeout, |slice| wait_change(s, since, slice))
+        blocking_timeout(py, timeout, |slice| s.wait_for_change_timeout(since, slice))
+    }
+
+    /// Runs `update_op` (a runtime update taking the scratch buffer and
+    /// the closure to run under the mutex), the closure applying `func` to
+    /// the value; the new value, or `None` when `update_op` returned
+    /// false (a `try_` form that found the mutex held).
+    fn update_with<'py>(
+        &self,
+        py: Python<'py>,
+        func: &Bound<'_, PyAny>,
+        update_op: impl FnOnce(&mut [u8], &mut (dyn FnMut(&mut [u8]) + Send)) -> PyResult<bool>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let func = func.clone().unbind();
+        let dtype = &self.dtype;
+        let mut scratch = vec![0u8; dtype.itemsize()];
+        let mut raised: Option<PyErr> = None;
+        let (buf, slot) = (&mut scratch, &mut raised);
+        // With the mutex held: the value as numpy, func(value), its bytes
+        // back into the buffer the runtime then publishes.
+        let mut apply = |bytes: &mut [u8]| {
+            call_or_unwind(slot, |py| {
+                let new = func.call1(py, (dtype.read_value(py, bytes)?,))?;
+                dtype.write_value(new.bind(py), bytes)
+            })
+        };
+        // None: func raised; the runtime released the mutex, wrote nothing.
+        let done = catch_raised(|| update_op(buf, &mut apply));
+        if let Some(e) = raised {
+            return Err(e);
+        }
+        match done {
+            Some(Ok(true)) => Ok(Some(dtype.read_value(py, &scratch)?)),
+            Some(Ok(false)) | None => Ok(None),
+            Some(Err(e)) => Err(e),
+        }
     }
 }
 
@@ -157,13 +183,8 @@ impl PySignal {
 
     /// The value if the mutex is free now, else None.
     fn try_get<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        // A zero timeout takes the mutex only if it is free now.
         take(py, &self.dtype, |out| {
-            match self.inner.get_timeout(out, Duration::ZERO) {
-                Ok(_) => Ok(true),
-                Err(Error::Timeout { .. }) => Ok(false),
-                Err(e) => Err(e),
-            }
+            Ok(self.inner.try_get(out)?.is_some())
         })
     }
 
@@ -175,27 +196,50 @@ impl PySignal {
     /// Waits until the version differs from `since`; returns the new
     /// version.
     fn wait_for_change(&self, py: Python<'_>, since: u64) -> PyResult<u64> {
-        let v = self.wait_change_for(py, since, None)?;
-        Ok(v.expect("a wait without a timeout ends only with a change"))
+        self.wait_change_for(py, since, None)
     }
 
     /// As `wait_for_change`, raising `ZeroIpcTimeoutError` after `timeout`
     /// seconds.
     fn wait_for_change_timeout(&self, py: Python<'_>, since: u64, timeout: f64) -> PyResult<u64> {
-        let start = std::time::Instant::now();
-        match self.wait_change_for(py, since, Some(timeout))? {
-            Some(v) => Ok(v),
-            None => Err(crate::errors::to_py(Error::Timeout {
-                name: self.inner.name().to_owned(),
-                kind: "signal",
-                waited_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
-            })),
-        }
+        self.wait_change_for(py, since, Some(timeout))
     }
 
-    /// The new version if it differs from `since` now, else None.
+    /// The new version if it differs from `since` now, else None (never
+    /// waits).
     fn try_wait_for_change(&self, since: u64) -> Option<u64> {
-        changed(&self.inner, since)
+        let v = self.inner.version();
+        (v != since).then_some(v)
+    }
+
+    /// Replaces the value by `func(value)` under the mutex (waiting for
+    /// it) and returns the new value. `func` runs with the mutex held:
+    /// keep it short. If it raises (or returns something the dtype
+    /// refuses), nothing is written and the exception propagates.
+    fn update<'py>(&self, py: Python<'py>, func: &Bound<'_, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        self.update_for(py, None, func)
+    }
+
+    /// As `update`, raising `ZeroIpcTimeoutError` if the mutex is not free
+    /// within `timeout` seconds (nothing written then).
+    fn update_timeout<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: f64,
+        func: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.update_for(py, Some(timeout), func)
+    }
+
+    /// As `update` if the mutex is free now: the new value, or None
+    /// (nothing done, `func` not called).
+    fn try_update<'py>(
+        &self,
+        py: Python<'py>,
+        func: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let s = &self.inner;
+        self.update_with(py, func, |buf, f| s.try_update(buf, f).py())
     }
 
     /// The element dtype.
