@@ -214,8 +214,9 @@ impl PySignal {
 
     /// Replaces the value by `func(value)` under the mutex (waiting for
     /// it) and returns the new value. `func` runs with the mutex held:
-    /// keep it short. If it raises (or returns something the dtype
-    /// refuses), nothing is written and the exception propagates.
+    /// keep it short and do not use this signal inside it (that would wait
+    /// for the mutex it holds). If it raises (or returns something the
+    /// dtype refuses), nothing is written and the exception propagates.
     fn update<'py>(&self, py: Python<'py>, func: &Bound<'_, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         self.update_for(py, None, func)
     }
