@@ -57,6 +57,10 @@ pub(crate) struct PySubscriber {
 impl PyStream {
     fn recv_for<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyAny>> {
         let s = &self.inner;
+        // A value is there: no slicing machinery.
+        if let Some(v) = take(py, &self.dtype, |out| s.try_recv(out))? {
+            return Ok(v);
+        }
         take_timeout(py, &self.dtype, timeout, |out, slice| {
             s.recv_timeout(out, slice)
         })
@@ -69,6 +73,10 @@ impl PyStream {
         timeout: Option<f64>,
     ) -> PyResult<()> {
         let s = &self.inner;
+        // Room in the buffer: no slicing machinery.
+        if put(&self.dtype, value, |v| sent(s.try_emit(v)))? {
+            return Ok(());
+        }
         put_timeout(py, &self.dtype, value, timeout, |v, slice| {
             s.emit_timeout(v, slice)
         })
