@@ -5,6 +5,7 @@
 use crate::error::CliError;
 use crate::inspect::classify::Structure;
 use crate::inspect::decode;
+use crate::inspect::waiters::Sleepers;
 use serde::Serialize;
 use std::io::Write;
 
@@ -30,7 +31,8 @@ pub struct StructureReport {
     pub certain: bool,
     /// Other kinds the bytes fit, when guessed.
     pub alternatives: Vec<&'static str>,
-    /// Where the kind comes from: `schema`, `names`, `header`, `option`.
+    /// Where the kind comes from: `schema`, `names`, `self-description`,
+    /// `waiter-registry`, `header`, `option`.
     pub basis: &'static str,
     /// Offset of its first entry.
     pub offset: u64,
@@ -53,6 +55,10 @@ pub struct StructureReport {
     pub summary: String,
     /// Decoding error (the structure does not fit its kind).
     pub error: Option<String>,
+    /// Its sleeper counts in the segment's waiter registry (absent when the
+    /// segment has no valid registry, or no slot for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sleepers: Option<Sleepers>,
 }
 
 /// One table entry of a structure.
@@ -120,7 +126,22 @@ pub fn structure_report(s: &Structure, d: Result<&decode::Decoded, &String>) -> 
         type_guessed,
         summary,
         error,
+        sleepers: None,
     }
+}
+
+/// Sleeper counts as `show` and `get` print them.
+///
+/// ```
+/// use zeroipc_cli::inspect::waiters::Sleepers;
+/// let s = Sleepers { items: 1, room: 0 };
+/// assert_eq!(zeroipc_cli::output::sleepers_text(&s), "1 asleep waiting for an item, 0 waiting for room");
+/// ```
+pub fn sleepers_text(s: &Sleepers) -> String {
+    format!(
+        "{} asleep waiting for an item, {} waiting for room",
+        s.items, s.room
+    )
 }
 
 /// An offset as `show` and `dump` print it: `0xc20`.

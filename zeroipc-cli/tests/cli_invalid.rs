@@ -375,15 +375,18 @@ fn create_and_rm() {
     let j = run(&["--json", "show", &seg.name]).json();
     assert_eq!(j["header"]["max_entries"], 8);
     assert_eq!(j["header"]["memory_size"], 65536);
-    // No structure, only the runtime's self-description entry (on by
-    // default), with no record.
+    // No structure, only the runtime's own entries (both on by default):
+    // the self-description entry with no record, and the waiter registry
+    // with one slot per table slot, nobody asleep.
     let list = j["structures"].as_array().unwrap();
+    let kinds: Vec<&str> = list.iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["self_description", "waiter_registry"], "{list:#?}");
     assert!(
-        list.iter()
-            .all(|s| s["kind"] == "self_description"
-                && s["summary"].as_str().unwrap().contains(" 0 ")),
+        list[0]["summary"].as_str().unwrap().contains(" 0 "),
         "{list:#?}"
     );
+    assert_eq!(list[1]["summary"], "sleeper counts: 8 slots, 0 nonzero");
+    assert_eq!(list[1]["size"], 16 + 8 * 8);
     // Never replaces.
     let r = run(&["create", &seg.name, "--size", "1MiB"]);
     assert_eq!(r.code, 1);

@@ -129,8 +129,25 @@ fn every_runtime_structure_is_recognised_and_decoded() {
         ("pi", "lazy", false),
         ("ch", "channel", true),
         ("st", "stream", true),
+        // The runtime's waiter registry (on by default): ours, by its name.
+        ("__zeroipc_waiters", "waiter_registry", true),
     ];
     assert_eq!(by.len(), expect.len() + 1, "{:#?}", j["structures"]);
+    assert_eq!(by["__zeroipc_waiters"]["basis"], "waiter-registry");
+    assert_eq!(
+        by["__zeroipc_waiters"]["capacity"], 64,
+        "one slot per table slot"
+    );
+    assert_eq!(j["waiters"]["valid"], true, "{}", j["waiters"]);
+    assert_eq!(j["waiters"]["slots"], 64);
+    // Nobody sleeps: every structure's counts are zero.
+    for (name, s) in &by {
+        assert_eq!(
+            s["sleepers"],
+            serde_json::json!({"items": 0, "room": 0}),
+            "{name}"
+        );
+    }
     // A Stream<void> is 16 bytes a semaphore can also be: it is offered.
     assert_eq!(by["ticks"]["kind"], "semaphore");
     assert!(by["ticks"]["alternatives"]

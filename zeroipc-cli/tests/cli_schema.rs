@@ -77,11 +77,13 @@ fn telemetry_segment_kinds_and_types_come_from_the_schema() {
         ("latest", "signal"),
         ("ready", "event"),
         ("__schema", "schema"),
+        // Generated segments add the waiter registry last.
+        ("__zeroipc_waiters", "waiter_registry"),
     ];
     assert_eq!(kinds.len(), want.len(), "{kinds:?}");
     for ((n, k, c, b), (wn, wk)) in kinds.iter().zip(want) {
         assert_eq!((n.as_str(), k.as_str(), *c), (wn, wk, true));
-        if wn != "__schema" {
+        if !wn.starts_with("__") {
             assert_eq!(b, "schema", "{n}");
         }
     }
@@ -151,7 +153,8 @@ fn market_and_robot_segments_check_sound() {
             "symbols",
             "last_trade",
             "books_lock",
-            "__schema"
+            "__schema",
+            "__zeroipc_waiters"
         ]
     );
     let r = run(&["check", &seg.name]);
@@ -187,7 +190,16 @@ fn market_and_robot_segments_check_sound() {
     let kinds: Vec<&str> = s.iter().map(|x| x["kind"].as_str().unwrap()).collect();
     assert_eq!(
         kinds,
-        ["array", "array", "signal", "channel", "mutex", "barrier", "schema"]
+        [
+            "array",
+            "array",
+            "signal",
+            "channel",
+            "mutex",
+            "barrier",
+            "schema",
+            "waiter_registry"
+        ]
     );
     let c = run(&["--schema", SCHEMAS, "check", &seg.name]);
     assert_eq!(c.code, 0, "{}{}", c.out, c.err);

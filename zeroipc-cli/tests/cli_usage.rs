@@ -19,7 +19,9 @@ use zeroipc::{Map, Queue, Segment, SegmentOptions, Semaphore, Signal};
 fn plain_segment(shm: &Shm) -> Segment {
     SegmentOptions::new()
         .size(1 << 16)
+        // Only the test's structures: no entry of the runtime's own.
         .self_describing(false)
+        .wake_registry(false)
         .create(&shm.name)
         .unwrap()
 }

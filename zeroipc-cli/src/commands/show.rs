@@ -3,6 +3,7 @@
 use crate::inspect::classify::{classify, Classified};
 use crate::inspect::decode::{self, Want};
 use crate::inspect::source::{self, Image};
+use crate::inspect::waiters;
 use crate::output::{
     self as render, emit_json, hex_off, out_err, structure_report, StructureReport,
 };
@@ -32,7 +33,45 @@ struct ShowReport {
     /// Structures the `__zeroipc_kinds` entry records (absent without one).
     #[serde(skip_serializing_if = "Option::is_none")]
     self_described: Option<usize>,
+    /// The `__zeroipc_waiters` registry (absent without one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    waiters: Option<WaitersReport>,
     structures: Vec<StructureReport>,
+}
+
+/// `show --json`'s `waiters` object.
+#[derive(Serialize)]
+struct WaitersReport {
+    /// True when the header is one the runtime uses (our blocked calls
+    /// then sleep on futexes; otherwise they poll).
+    valid: bool,
+    slots: Option<u32>,
+    nonzero_slots: Option<usize>,
+    asleep_for_items: Option<u64>,
+    asleep_for_room: Option<u64>,
+    /// Why the header is not used.
+    error: Option<String>,
+}
+
+fn waiters_report(c: &Classified) -> Option<WaitersReport> {
+    Some(match c.waiters.as_ref()? {
+        Ok(r) => WaitersReport {
+            valid: true,
+            slots: Some(r.slots),
+            nonzero_slots: Some(r.nonzero()),
+            asleep_for_items: Some(r.totals().0),
+            asleep_for_room: Some(r.totals().1),
+            error: None,
+        },
+        Err(e) => WaitersReport {
+            valid: false,
+            slots: None,
+            nonzero_slots: None,
+            asleep_for_items: None,
+            asleep_for_room: None,
+            error: Some(e.clone()),
+        },
+    })
 }
 
 fn schema_report(c: &Classified) -> Option<SchemaReport> {
@@ -61,7 +100,9 @@ pub fn show(seg: &str, g: &Global, out: &mut dyn Write) -> Result<i32, CliError>
                 }),
                 false,
             );
-            structure_report(s, d.as_ref())
+            let mut r = structure_report(s, d.as_ref());
+            r.sleepers = waiters::sleepers_of(c.waiters.as_ref(), &s.entries);
+            r
         })
         .collect();
     let h = img.header;
@@ -83,6 +124,7 @@ pub fn show(seg: &str, g: &Global, out: &mut dyn Write) -> Result<i32, CliError>
                 bytes_free: free,
                 schema: schema_report(&c),
                 self_described: c.described,
+                waiters: waiters_report(&c),
                 structures: reports,
             },
         )?;
@@ -133,6 +175,18 @@ pub fn show(seg: &str, g: &Global, out: &mut dyn Write) -> Result<i32, CliError>
             }
         }
         s.push_str(&render::table(&t));
+    }
+    for r in reports
+        .iter()
+        .filter(|r| r.sleepers.is_some_and(|x| !x.is_zero()))
+    {
+        if let Some(x) = &r.sleepers {
+            s.push_str(&format!(
+                "sleepers: {}: {}\n",
+                r.name,
+                render::sleepers_text(x)
+            ));
+        }
     }
     for (name, p) in &c.problems {
         s.push_str(&format!("problem: {name}: {p}\n"));
@@ -202,6 +256,22 @@ fn summary_rows(img: &Image, c: &Classified, used: u64, free: u64) -> Vec<Vec<St
         kv.push(vec![
             "described".to_owned(),
             format!("{n} structures recorded in __zeroipc_kinds: their kinds are not guessed"),
+        ]);
+    }
+    if let Some(w) = &c.waiters {
+        kv.push(vec![
+            "waiters".to_owned(),
+            match w {
+                Ok(r) => format!(
+                    "{}: {}; our blocked calls sleep on futexes",
+                    waiters::ENTRY,
+                    r.describe()
+                ),
+                Err(e) => format!(
+                    "{} damaged ({e}): the runtime ignores it, our blocked calls poll",
+                    waiters::ENTRY
+                ),
+            },
         ]);
     }
     kv

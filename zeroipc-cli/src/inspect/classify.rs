@@ -2,7 +2,8 @@
 //!
 //! In order: the `__schema` entry (certain kinds and types); the
 //! `__zeroipc_kinds` self-description entry our runtime writes (certain
-//! kinds, and types where a record's fingerprint is a primitive's); composite
+//! kinds, and types where a record's fingerprint is a primitive's); the
+//! `__zeroipc_waiters` waiter registry (by its name, never guessed); composite
 //! structures recognised by their entry names and sizes (`_header` +
 //! `_buffer`/`_slot`, `_state`/`_rmtx`/`_wmtx` + 1-byte marker, `_mtx`/
 //! `_cond`/`_count` + marker, `_state`/`_mtx` + marker, `name` + `_sem`),
@@ -36,8 +37,9 @@ pub struct Structure {
     pub entries: Vec<EntryInfo>,
     /// Known element types.
     pub types: Types,
-    /// `"schema"`, `"names"` (composite), `"header"` (single-entry guess),
-    /// or `"option"` (--kind).
+    /// `"schema"`, `"names"` (composite), `"self-description"`,
+    /// `"waiter-registry"` (the registry entry itself), `"header"`
+    /// (single-entry guess), or `"option"` (--kind).
     pub basis: &'static str,
 }
 
@@ -213,6 +215,9 @@ pub struct Classified {
     pub schema_note: Option<String>,
     /// Problems found while classifying (schema mismatches).
     pub problems: Vec<(String, String)>,
+    /// The `__zeroipc_waiters` registry, when the segment has one: its
+    /// counts, or why its header is not one the runtime uses.
+    pub waiters: Option<Result<super::waiters::Registry, String>>,
 }
 
 fn composite_from(
@@ -343,6 +348,7 @@ pub fn classify(
 
     // 2. Structures the self-description entry records: never guessed.
     self_described(entries, src, &mut taken, &mut found, &mut out);
+    waiter_registry(entries, src, &mut taken, &mut found, &mut out);
 
     // 3. Composites by name.
     for i in 0..entries.len() {
@@ -472,6 +478,44 @@ fn self_described(
                     kind.name()
                 ),
             )),
+        }
+    }
+}
+
+/// Step 2b of [`classify`]: the `__zeroipc_waiters` entry, taken as our
+/// extension by its name (certain, basis `waiter-registry`), never guessed
+/// as a structure; a damaged header shows as its decoding error.
+fn waiter_registry(
+    entries: &[EntryInfo],
+    src: &dyn Views,
+    taken: &mut [bool],
+    found: &mut Vec<(usize, Structure)>,
+    out: &mut Classified,
+) {
+    let Some(i) = entries.iter().position(|e| e.name == super::waiters::ENTRY) else {
+        return;
+    };
+    taken[i] = true;
+    match src.view(&entries[i]) {
+        Ok(view) => {
+            out.waiters = Some(super::waiters::read(&view));
+            found.push((
+                i,
+                Structure {
+                    name: entries[i].name.clone(),
+                    kind: Kind::WaiterRegistry,
+                    certain: true,
+                    alternatives: Vec::new(),
+                    parts: vec![("main", view)],
+                    entries: vec![entries[i].clone()],
+                    types: Types::default(),
+                    basis: "waiter-registry",
+                },
+            ));
+        }
+        Err(e) => {
+            out.waiters = Some(Err(e.clone()));
+            out.problems.push((entries[i].name.clone(), e));
         }
     }
 }

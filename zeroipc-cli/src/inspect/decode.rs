@@ -40,6 +40,9 @@ pub enum Kind {
     Schema,
     /// The `__zeroipc_kinds` self-description entry of our runtime.
     SelfDescription,
+    /// The `__zeroipc_waiters` waiter registry of our runtime (sleeper
+    /// counts per table slot).
+    WaiterRegistry,
     /// A 1-byte marker entry that belongs to no composite.
     Marker,
     /// Nothing matched.
@@ -48,8 +51,8 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind: the catalogue's 20 in its order, then the others.
-    pub const ALL: [Kind; 25] = {
-        let mut all = [Kind::Unknown; 25];
+    pub const ALL: [Kind; 26] = {
+        let mut all = [Kind::Unknown; 26];
         let mut i = 0;
         while i < SK::ALL.len() {
             all[i] = Kind::Structure(SK::ALL[i]);
@@ -58,7 +61,8 @@ impl Kind {
         all[20] = Kind::StreamVoid;
         all[21] = Kind::Schema;
         all[22] = Kind::SelfDescription;
-        all[23] = Kind::Marker;
+        all[23] = Kind::WaiterRegistry;
+        all[24] = Kind::Marker;
         all
     };
 
@@ -70,6 +74,7 @@ impl Kind {
             Kind::StreamVoid => "stream_void",
             Kind::Schema => "schema",
             Kind::SelfDescription => "self_description",
+            Kind::WaiterRegistry => "waiter_registry",
             Kind::Marker => "marker",
             Kind::Unknown => "unknown",
         }
@@ -2224,6 +2229,53 @@ fn self_description(ctx: &Ctx) -> R<Decoded> {
     Ok(d)
 }
 
+/// The `__zeroipc_waiters` entry: its header checked as the runtime
+/// checks it (an error naming the values seen otherwise), its sleeper
+/// counts per table slot as contents.
+fn waiter_registry(ctx: &Ctx) -> R<Decoded> {
+    let r = super::waiters::read(ctx.main()?)?;
+    let (items, room) = r.totals();
+    let nonzero = r.nonzero() as u64;
+    let mut d = Decoded {
+        fields: vec![
+            f("version", u(zeroipc::format::waiters::VERSION)),
+            f("slots", u(r.slots)),
+            f("reserved", u(r.reserved)),
+            f("nonzero_slots", u(nonzero)),
+            f("asleep_for_items", u(items)),
+            f("asleep_for_room", u(room)),
+        ],
+        summary: format!("sleeper counts: {} slots, {nonzero} nonzero", r.slots),
+        capacity: Some(u64::from(r.slots)),
+        elem_size: Some(zeroipc::format::waiters::SLOT_SIZE),
+        fill: Some(nonzero),
+        ..Default::default()
+    };
+    if r.reserved != 0 {
+        d.problems.push(format!(
+            "reserved header word is {:#x}, expected 0",
+            r.reserved
+        ));
+    }
+    if let Some((a, b)) = ctx.window(u64::from(r.slots)) {
+        d.contents = Some(Contents {
+            order: "table slot order ([items, room] sleeper counts)",
+            total: u64::from(r.slots),
+            items: (a..b)
+                .map(|index| {
+                    let c = r.counts[index as usize];
+                    Item {
+                        index,
+                        key: None,
+                        value: Value::Record(vec![f("items", u(c[0])), f("room", u(c[1]))]),
+                    }
+                })
+                .collect(),
+        });
+    }
+    Ok(d)
+}
+
 fn marker(ctx: &Ctx) -> R<Decoded> {
     exact(ctx.main()?, MARKER_SIZE)?;
     Ok(Decoded {
@@ -2358,6 +2410,7 @@ fn decode_raw(kind: Kind, ctx: &Ctx) -> R<Decoded> {
         Kind::StreamVoid => stream_void(ctx),
         Kind::Schema => schema(ctx),
         Kind::SelfDescription => self_description(ctx),
+        Kind::WaiterRegistry => waiter_registry(ctx),
         Kind::Marker => marker(ctx),
         Kind::Unknown => unknown(ctx),
     }

@@ -1,7 +1,8 @@
 //! Reading segments without changing them: the table and its checks
 //! ([`source`]), which structure each entry belongs to ([`classify`]), the
 //! per-kind decoders ([`decode`]), element types ([`types`], [`value`]) and
-//! the `__schema` entry ([`schema`]).
+//! the `__schema` entry ([`schema`]) and our waiter registry entry
+//! ([`waiters`]).
 //!
 //! Every read command decodes the segment byte by byte, keyed by the sizes
 //! its headers state (docs/FORMAT.md), without knowing the Rust element
@@ -17,3 +18,4 @@ pub mod schema;
 pub mod source;
 pub mod types;
 pub mod value;
+pub mod waiters;
