@@ -211,6 +211,42 @@ fn read_u64(fd: RawFd) -> u64 {
     u64::from_ne_bytes(b)
 }
 
+/// Environment variable: when set to `1`, the producer and the waiter run
+/// under `SCHED_FIFO` (priority 1) during this measurement, so that other
+/// jobs on the machine cannot delay the woken waiter (the tails then show
+/// the wake-up mechanism rather than the machine's load).
+pub const RT_ENV: &str = "ZEROIPC_BENCH_RT";
+
+/// Whether [`RT_ENV`] asks for real-time scheduling.
+fn rt_wanted() -> bool {
+    std::env::var(RT_ENV).is_ok_and(|v| v == "1")
+}
+
+/// Switches the calling thread to `SCHED_FIFO` priority 1 (`on`) or back
+/// to `SCHED_OTHER`; false when the kernel refuses.
+fn set_rt(on: bool) -> bool {
+    let (policy, prio) = if on {
+        (libc::SCHED_FIFO, 1)
+    } else {
+        (libc::SCHED_OTHER, 0)
+    };
+    let param = libc::sched_param {
+        sched_priority: prio,
+    };
+    // SAFETY: `param` is a valid sched_param; 0 names the calling thread.
+    unsafe { libc::sched_setscheduler(0, policy, &param) == 0 }
+}
+
+/// Waits until `word >= at`, sleeping 20 µs between looks (no spinning:
+/// under `SCHED_FIFO` a spinner would starve the CPU's other jobs). The
+/// handshake is outside the timed interval, so its delay does not count.
+fn wait_word(word: &std::sync::atomic::AtomicU64, at: u64, deadline: Instant, what: &str) {
+    while word.load(Ordering::Acquire) < at {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_micros(20));
+    }
+}
+
 /// The path sampled at step `j` of round `k` (rotating start).
 fn path_at(k: usize, j: usize) -> usize {
     (j + k) % PATHS.len()
@@ -253,8 +289,9 @@ fn pct(mut s: Vec<u64>) -> Pct {
 }
 
 /// One run: `n` samples of every path (interleaved); percentiles per path,
-/// in the order of [`PATHS`].
-pub fn wakeup_run(cfg: &Cfg) -> Vec<Pct> {
+/// in the order of [`PATHS`], and whether the producer ran under
+/// `SCHED_FIFO` (see [`RT_ENV`]).
+pub fn wakeup_run(cfg: &Cfg) -> (Vec<Pct>, bool) {
     let (c0, c1) = cpu_pair();
     let n = cfg.n(300, 5);
     let fds = Fds::new();
@@ -276,7 +313,9 @@ pub fn wakeup_run(cfg: &Cfg) -> Vec<Pct> {
     let kids = Children::start(cfg, &ts, &[(role, c1)]);
     let deadline = cfg.deadline();
     let mut rng = Rng(mono_ns() | 1);
-    pinned(c0, || {
+    let rt = rt_wanted();
+    let rt_used = pinned(c0, || {
+        let rt_on = rt && set_rt(true);
         ctl.w(GO).store(1, Ordering::Release);
         let mut held = None;
         let mut seq = 0u64;
@@ -296,20 +335,24 @@ pub fn wakeup_run(cfg: &Cfg) -> Vec<Pct> {
                 let t = mono_ns();
                 ctl.w(SENT).store(t, Ordering::Release);
                 fire(p, &parts, fut, node, t, (pw, sa, ev), &mut held);
-                spin_until(deadline, || ctl.w(ACK).load(Ordering::Acquire) >= seq)
-                    .expect("waiter never acknowledged");
+                wait_word(ctl.w(ACK), seq, deadline, "waiter never acknowledged");
             }
         }
+        if rt_on {
+            set_rt(false);
+        }
+        rt_on
     });
     kids.finish(cfg.deadline()).expect("wake-up child");
     let samples = ts.seg.region("wake_samples").expect("samples");
-    (0..PATHS.len())
+    let pcts = (0..PATHS.len())
         .map(|p| {
             pct((0..n)
                 .map(|k| samples.atomic_u64((p * n + k) * 8).load(Ordering::Acquire))
                 .collect())
         })
-        .collect()
+        .collect();
+    (pcts, rt_used)
 }
 
 /// The producer's action for path `p` (its clock `t` is already stored).
@@ -403,6 +446,9 @@ pub fn wake_child(seg: &Segment, ctl: &Ctl, args: &[&str], deadline: Instant) {
     let arg = |i: usize| -> u64 { args[i].parse().expect("numeric wake argument") };
     let n = arg(0) as usize;
     let fds = (arg(1) as RawFd, arg(2) as RawFd, arg(3) as RawFd);
+    if rt_wanted() {
+        set_rt(true);
+    }
     let parts = Parts::open(seg);
     let futures: Vec<Future<u64>> = (0..n)
         .map(|k| Future::open(seg, &format!("f{k}")).expect("future"))
@@ -419,8 +465,7 @@ pub fn wake_child(seg: &Segment, ctl: &Ctl, args: &[&str], deadline: Instant) {
         for j in 0..PATHS.len() {
             let p = path_at(k, j);
             seq += 1;
-            spin_until(deadline, || ctl.w(ARMED).load(Ordering::Acquire) >= seq)
-                .expect("producer never armed");
+            wait_word(ctl.w(ARMED), seq, deadline, "producer never armed");
             let arg = ctl.w(ARG).load(Ordering::Relaxed);
             let now = block(p, &parts, &mut sub, fut, fds, arg);
             let sent = ctl.w(SENT).load(Ordering::Acquire);
@@ -434,7 +479,7 @@ pub fn wake_child(seg: &Segment, ctl: &Ctl, args: &[&str], deadline: Instant) {
 
 /// Adds the wake-up section to `rep` (one run of `n` samples per path).
 pub fn report(cfg: &Cfg, rep: &mut Report) {
-    let pcts = wakeup_run(cfg);
+    let (pcts, rt) = wakeup_run(cfg);
     let n = cfg.n(300, 5);
     rep.note(&format!(
         "A waiter process blocked in the call named, a producer process on the other CPU that \
@@ -442,7 +487,14 @@ pub fn report(cfg: &Cfg, rep: &mut Report) {
          waiter records now - sent when its call returns. {n} samples per path, one run, the \
          paths interleaved round by round (each round starts one path later). Ratios: the \
          path's percentile over the pipe's, same run. Target (issue 15): p50 and p99 each at \
-         most 2x the pipe's."
+         most 2x the pipe's. Scheduling: {}.",
+        if rt {
+            "producer and waiter under SCHED_FIFO priority 1 (ZEROIPC_BENCH_RT=1), so the \
+             machine's other jobs do not delay the woken waiter"
+        } else {
+            "the default (SCHED_OTHER): on a loaded machine the tails include waiting for a \
+             CPU (ZEROIPC_BENCH_RT=1 runs both sides under SCHED_FIFO)"
+        }
     ));
     let pipe = pcts[0];
     let us = |v: f64| format!("{:.1} µs", v / 1e3);
