@@ -10,9 +10,13 @@
 //! `'static` reference is never given to anything else.
 
 use std::sync::{Arc, Mutex as StdMutex, MutexGuard as StdGuard};
+use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
+
+use crate::blocking::blocking_timeout;
+use crate::errors::IntoPyResult;
 
 /// A lock handle and, while the lock is held, the runtime's guard on it.
 pub(crate) struct Held<L: 'static, G: 'static> {
@@ -34,7 +38,7 @@ impl<L: Send + Sync + 'static, G: Send + 'static> Held<L, G> {
     ///
     /// `acquire` must keep the `&'static L` it is given only inside the
     /// guard it returns (never store it anywhere else).
-    pub(crate) unsafe fn acquire<E>(
+    unsafe fn acquire<E>(
         lock: &Arc<L>,
         what: &'static str,
         acquire: impl FnOnce(&'static L) -> Result<Option<G>, E>,
@@ -51,6 +55,51 @@ impl<L: Send + Sync + 'static, G: Send + 'static> Held<L, G> {
             lock,
             what,
         }))
+    }
+
+    /// Takes the lock: its `try_form` first (no slicing machinery when
+    /// uncontended), then its `timeout_form` in GIL-free slices for up to
+    /// `timeout` seconds (`None`: as long as it takes), e.g.
+    /// `Mutex::try_lock` and `Mutex::lock_timeout`.
+    ///
+    /// # Safety
+    ///
+    /// Both forms must keep the `&'static L` only in the guard they return
+    /// (the runtime's own lock methods do).
+    pub(crate) unsafe fn lock_sliced(
+        py: Python<'_>,
+        lock: &Arc<L>,
+        what: &'static str,
+        timeout: Option<f64>,
+        try_form: fn(&'static L) -> zeroipc::Result<Option<G>>,
+        timeout_form: fn(&'static L, Duration) -> zeroipc::Result<G>,
+    ) -> PyResult<Held<L, G>> {
+        // SAFETY: the closure keeps the reference only in the guard it
+        // returns (the forms do, by this function's contract).
+        let held = unsafe {
+            Held::acquire(lock, what, |l: &'static L| {
+                if let Some(g) = try_form(l).py()? {
+                    return Ok(Some(g));
+                }
+                blocking_timeout(py, timeout, |slice| timeout_form(l, slice)).map(Some)
+            })
+        }?;
+        Ok(held.expect("the closure returns a guard or an error"))
+    }
+
+    /// Takes the lock with its `try_form` only: `None` when it is held.
+    ///
+    /// # Safety
+    ///
+    /// As [`Held::lock_sliced`].
+    pub(crate) unsafe fn try_lock(
+        lock: &Arc<L>,
+        what: &'static str,
+        try_form: fn(&'static L) -> zeroipc::Result<Option<G>>,
+    ) -> PyResult<Option<Held<L, G>>> {
+        // SAFETY: the form keeps the reference only in its guard (the
+        // caller's contract).
+        unsafe { Held::acquire(lock, what, try_form) }.py()
     }
 
     /// The lock handle.

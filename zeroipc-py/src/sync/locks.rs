@@ -8,7 +8,6 @@ use zeroipc::sync::{MutexGuard, RwLockReadGuard, RwLockWriteGuard};
 use zeroipc::{Mutex, RwLock};
 
 use super::held::Held;
-use crate::blocking::blocking_timeout;
 use crate::errors::IntoPyResult;
 use crate::segment::PySegment;
 
@@ -73,20 +72,19 @@ impl PyMutex {
 
     /// Locks, waiting up to `timeout` seconds (`None`: forever).
     fn lock_for(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<PyMutexGuard> {
-        // SAFETY: the closure keeps the reference only in the guard it
-        // returns.
+        // SAFETY: the runtime's own lock methods keep the reference only
+        // in the guard they return.
         let held = unsafe {
-            Held::acquire(&self.inner, "MutexGuard", |m: &'static Mutex| {
-                // Uncontended: no slicing machinery (about 40% of the call).
-                if let Some(g) = m.try_lock().py()? {
-                    return Ok(Some(g));
-                }
-                blocking_timeout(py, timeout, |slice| m.lock_timeout(slice)).map(Some)
-            })
+            Held::lock_sliced(
+                py,
+                &self.inner,
+                "MutexGuard",
+                timeout,
+                Mutex::try_lock,
+                Mutex::lock_timeout,
+            )
         }?;
-        Ok(PyMutexGuard {
-            held: held.expect("acquire returned a guard"),
-        })
+        Ok(PyMutexGuard { held })
     }
 }
 
@@ -119,11 +117,9 @@ impl PyMutex {
     /// Locks if the mutex is free now, never waiting: a guard, or None if
     /// someone holds it (nothing changed).
     fn try_lock(&self) -> PyResult<Option<PyMutexGuard>> {
-        // SAFETY: the closure keeps the reference only in the guard it
-        // returns.
-        let held =
-            unsafe { Held::acquire(&self.inner, "MutexGuard", |m: &'static Mutex| m.try_lock()) }
-                .py()?;
+        // SAFETY: the runtime's own try_lock keeps the reference only in
+        // the guard it returns.
+        let held = unsafe { Held::try_lock(&self.inner, "MutexGuard", Mutex::try_lock) }?;
         Ok(held.map(|held| PyMutexGuard { held }))
     }
 
@@ -273,37 +269,39 @@ pub(crate) struct PyRwLockWriteGuard {
 
 impl PyRwLock {
     fn read_for(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<PyRwLockReadGuard> {
-        // SAFETY: the closure keeps the reference only in the guard it
-        // returns.
+        // SAFETY: the runtime's own lock methods keep the reference only
+        // in the guard they return.
         let held = unsafe {
-            Held::acquire(&self.inner, "RwLockReadGuard", |l: &'static RwLock| {
-                // Uncontended: no slicing machinery.
-                if let Some(g) = l.try_read().py()? {
-                    return Ok(Some(g));
-                }
-                blocking_timeout(py, timeout, |slice| l.read_timeout(slice)).map(Some)
-            })
+            Held::lock_sliced(
+                py,
+                &self.inner,
+                "RwLockReadGuard",
+                timeout,
+                RwLock::try_read,
+                RwLock::read_timeout,
+            )
         }?;
         Ok(PyRwLockReadGuard {
-            held: held.expect("acquire returned a guard"),
+            held,
             name: self.name.clone(),
         })
     }
 
     fn write_for(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<PyRwLockWriteGuard> {
-        // SAFETY: the closure keeps the reference only in the guard it
-        // returns.
+        // SAFETY: the runtime's own lock methods keep the reference only
+        // in the guard they return.
         let held = unsafe {
-            Held::acquire(&self.inner, "RwLockWriteGuard", |l: &'static RwLock| {
-                // Uncontended: no slicing machinery.
-                if let Some(g) = l.try_write().py()? {
-                    return Ok(Some(g));
-                }
-                blocking_timeout(py, timeout, |slice| l.write_timeout(slice)).map(Some)
-            })
+            Held::lock_sliced(
+                py,
+                &self.inner,
+                "RwLockWriteGuard",
+                timeout,
+                RwLock::try_write,
+                RwLock::write_timeout,
+            )
         }?;
         Ok(PyRwLockWriteGuard {
-            held: held.expect("acquire returned a guard"),
+            held,
             name: self.name.clone(),
         })
     }
@@ -346,14 +344,9 @@ impl PyRwLock {
     /// Takes a shared lock if that needs no waiting: a guard, or None
     /// (nothing changed).
     fn try_read(&self) -> PyResult<Option<PyRwLockReadGuard>> {
-        // SAFETY: the closure keeps the reference only in the guard it
-        // returns.
-        let held = unsafe {
-            Held::acquire(&self.inner, "RwLockReadGuard", |l: &'static RwLock| {
-                l.try_read()
-            })
-        }
-        .py()?;
+        // SAFETY: the runtime's own try_read keeps the reference only in
+        // the guard it returns.
+        let held = unsafe { Held::try_lock(&self.inner, "RwLockReadGuard", RwLock::try_read) }?;
         Ok(held.map(|held| PyRwLockReadGuard {
             held,
             name: self.name.clone(),
@@ -374,14 +367,9 @@ impl PyRwLock {
     /// Takes the exclusive lock if that needs no waiting: a guard, or None
     /// (nothing changed).
     fn try_write(&self) -> PyResult<Option<PyRwLockWriteGuard>> {
-        // SAFETY: the closure keeps the reference only in the guard it
-        // returns.
-        let held = unsafe {
-            Held::acquire(&self.inner, "RwLockWriteGuard", |l: &'static RwLock| {
-                l.try_write()
-            })
-        }
-        .py()?;
+        // SAFETY: the runtime's own try_write keeps the reference only in
+        // the guard it returns.
+        let held = unsafe { Held::try_lock(&self.inner, "RwLockWriteGuard", RwLock::try_write) }?;
         Ok(held.map(|held| PyRwLockWriteGuard {
             held,
             name: self.name.clone(),

@@ -58,19 +58,20 @@ impl PyMonitor {
     }
 
     fn lock_for(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<PyMonitorGuard> {
-        // SAFETY: the closure keeps the reference only in the guard it
-        // returns.
+        // SAFETY: the runtime's own lock methods keep the reference only
+        // in the guard they return.
         let held = unsafe {
-            Held::acquire(&self.inner, "MonitorGuard", |m: &'static Monitor| {
-                // Uncontended: no slicing machinery.
-                if let Some(g) = m.try_lock().py()? {
-                    return Ok(Some(g));
-                }
-                blocking_timeout(py, timeout, |slice| m.lock_timeout(slice)).map(Some)
-            })
+            Held::lock_sliced(
+                py,
+                &self.inner,
+                "MonitorGuard",
+                timeout,
+                Monitor::try_lock,
+                Monitor::lock_timeout,
+            )
         }?;
         Ok(PyMonitorGuard {
-            held: held.expect("acquire returned a guard"),
+            held,
             name: self.name.clone(),
         })
     }
@@ -105,14 +106,9 @@ impl PyMonitor {
 
     /// Locks if free now, never waiting: a guard, or None (nothing changed).
     fn try_lock(&self) -> PyResult<Option<PyMonitorGuard>> {
-        // SAFETY: the closure keeps the reference only in the guard it
-        // returns.
-        let held = unsafe {
-            Held::acquire(&self.inner, "MonitorGuard", |m: &'static Monitor| {
-                m.try_lock()
-            })
-        }
-        .py()?;
+        // SAFETY: the runtime's own try_lock keeps the reference only in
+        // the guard it returns.
+        let held = unsafe { Held::try_lock(&self.inner, "MonitorGuard", Monitor::try_lock) }?;
         Ok(held.map(|held| PyMonitorGuard {
             held,
             name: self.name.clone(),
