@@ -84,7 +84,8 @@ impl<L: Send + Sync + 'static, G: Send + 'static> Held<L, G> {
                 blocking_timeout(py, timeout, |slice| timeout_form(l, slice)).map(Some)
             })
         }?;
-        Ok(held.expect("the closure returns a guard or an error"))
+        // The closure returns a guard or an error, never None.
+        held.ok_or_else(|| PyRuntimeError::new_err(format!("{what}: the lock returned no guard")))
     }
 
     /// Takes the lock with its `try_form` only: `None` when it is held.

@@ -1,5 +1,6 @@
 //! `Signal`: a shared versioned value whose type is a numpy dtype.
 
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use zeroipc::raw::RawSignal;
 
@@ -52,7 +53,8 @@ impl PySignal {
             blocking_timeout(py, timeout, |slice| s.update_timeout(buf, slice, &mut *f))
                 .map(|()| true)
         })?;
-        Ok(updated.expect("a waiting update returns the new value"))
+        // A waiting update returns the new value or an error, never None.
+        updated.ok_or_else(|| PyRuntimeError::new_err("Signal.update: no value was written"))
     }
 
     fn get_for<'py>(
