@@ -6,7 +6,8 @@ use crate::inspect::schema;
 use crate::inspect::source::{
     self, display_name, open_readonly, path_of, read_raw_table, table_problems,
 };
-use crate::output::{emit_json, out_err};
+use crate::inspect::waiters;
+use crate::output::{self as render, emit_json, out_err};
 use crate::{CliError, Global, Problem, EXIT_OK, EXIT_PROBLEM};
 use serde::Serialize;
 use std::io::Write;
@@ -63,6 +64,9 @@ pub fn check_problems(
     if let Some(n) = &c.schema_note {
         notes.push(format!("schema present but not used: {n}"));
     }
+    if let Some(Ok(r)) = &c.waiters {
+        sleeper_notes(r, &c.structures, &mut notes);
+    }
     for s in &c.structures {
         let kind = s.kind.name();
         match s.kind {
@@ -111,6 +115,45 @@ pub fn check_problems(
         }
     }
     Ok((name, c.structures.len(), problems, notes))
+}
+
+/// Notes (not problems) about nonzero counts in the waiter registry: a
+/// process counted asleep on a structure, or a count in a slot no
+/// structure uses. The inspector cannot tell a live sleeper from one that
+/// died while counted (its producers then make one needless `FUTEX_WAKE`
+/// per operation; nothing else goes wrong).
+fn sleeper_notes(
+    r: &waiters::Registry,
+    structures: &[classify::Structure],
+    notes: &mut Vec<String>,
+) {
+    let mut used = vec![false; r.counts.len()];
+    for s in structures {
+        for e in &s.entries {
+            if let Some(u) = used.get_mut(e.index as usize) {
+                *u = true;
+            }
+        }
+        match r.sleepers(&s.entries) {
+            Some(x) if !x.is_zero() => notes.push(format!(
+                "{}: {} (a count with nobody asleep is left by a sleeper that died: \
+                 harmless, one needless wake-up call per operation)",
+                s.name,
+                render::sleepers_text(&x)
+            )),
+            _ => {}
+        }
+    }
+    for (i, c) in r.counts.iter().enumerate() {
+        if !used[i] && (c[0] != 0 || c[1] != 0) {
+            notes.push(format!(
+                "{}: slot {i} counts {} asleep for an item and {} for room, but no entry in use has that slot",
+                waiters::ENTRY,
+                c[0],
+                c[1]
+            ));
+        }
+    }
 }
 
 /// The runtime's reason for refusing to open `s` through its raw core, for

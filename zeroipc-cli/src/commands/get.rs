@@ -4,6 +4,7 @@ use super::{find_structure, Fields};
 use crate::inspect::classify::{self, classify, force_kind, Structure};
 use crate::inspect::decode::{Contents, Decoded, Kind, Types, Want};
 use crate::inspect::source::Image;
+use crate::inspect::waiters;
 use crate::inspect::{schema, types, value::Value};
 use crate::output::{
     self as render, emit_json, hex_off, out_err, structure_report, StructureReport,
@@ -154,7 +155,9 @@ pub fn get(seg: &str, o: &GetOptions, g: &Global, out: &mut dyn Write) -> Result
             st.kind.name()
         ))
     })?;
-    let rep = structure_report(&st, Ok(&d));
+    let mut rep = structure_report(&st, Ok(&d));
+    rep.sleepers = waiters::find(&img.entries, &img)
+        .and_then(|(_, r)| waiters::sleepers_of(Some(&r), &st.entries));
     if g.json {
         write_json(&img.name, rep, note, &d, out)?;
     } else {
@@ -292,9 +295,6 @@ fn render_text(
             )
         }
     ));
-    if let Some(n) = &note {
-        s.push_str(&format!("note: {n}\n"));
-    }
     if let Some(n) = note {
         s.push_str(&format!("note: {n}\n"));
     }
@@ -328,6 +328,12 @@ fn render_text(
         rows.push(vec![k.clone(), v.to_string()]);
     }
     rows.push(vec!["summary".to_owned(), d.summary.clone()]);
+    if let Some(x) = &rep.sleepers {
+        rows.push(vec![
+            "sleepers".to_owned(),
+            format!("{} (waiter registry)", render::sleepers_text(x)),
+        ]);
+    }
     s.push_str(&render::table(&rows));
     if let Some(cn) = &d.contents {
         s.push_str(&render_contents(st, cn, o));
