@@ -133,17 +133,41 @@ impl<L: Send + Sync + 'static, G: Send + 'static> Held<L, G> {
         self.slot().is_some()
     }
 
-    /// Takes the guard out (to release it or to wait with it); a
-    /// `RuntimeError` if it was already released.
-    pub(crate) fn take(&self) -> PyResult<G> {
+    /// Takes the guard out (to release it with a result, or to wait with
+    /// it); a `RuntimeError` if it was already released.
+    ///
+    /// # Safety
+    ///
+    /// The guard borrows this `Held`'s lock: it must be dropped, consumed
+    /// or stored back with [`Held::put`] before the call that took it
+    /// returns (never kept elsewhere).
+    pub(crate) unsafe fn take(&self) -> PyResult<G> {
         self.slot().take().ok_or_else(|| {
             PyRuntimeError::new_err(format!("this {} was already released", self.what))
         })
     }
 
     /// Takes the guard out if it is held.
-    pub(crate) fn take_if_held(&self) -> Option<G> {
+    ///
+    /// # Safety
+    ///
+    /// As [`Held::take`].
+    pub(crate) unsafe fn take_if_held(&self) -> Option<G> {
         self.slot().take()
+    }
+
+    /// Releases the lock now (drops the guard); a `RuntimeError` if it was
+    /// already released.
+    pub(crate) fn release(&self) -> PyResult<()> {
+        // SAFETY: dropped right here.
+        drop(unsafe { self.take() }?);
+        Ok(())
+    }
+
+    /// Releases the lock if it is still held.
+    pub(crate) fn release_if_held(&self) {
+        // SAFETY: dropped right here.
+        drop(unsafe { self.take_if_held() });
     }
 
     /// Stores a guard again (after a wait that re-acquired the lock).

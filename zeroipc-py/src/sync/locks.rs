@@ -181,7 +181,8 @@ impl PyMutex {
 impl PyMutexGuard {
     /// Unlocks if still held (for `__exit__` and `with m:`).
     fn release_if_held(&self, _py: Python<'_>) -> PyResult<()> {
-        match self.held.take_if_held() {
+        // SAFETY: the guard is consumed by `unlock` right here.
+        match unsafe { self.held.take_if_held() } {
             Some(g) => g.unlock().py(),
             None => Ok(()),
         }
@@ -194,7 +195,8 @@ impl PyMutexGuard {
     /// the mutex was no longer locked (released out of protocol, e.g. by
     /// `force_unlock`). `RuntimeError` if this guard was already released.
     fn unlock(&self) -> PyResult<()> {
-        self.held.take()?.unlock().py()
+        // SAFETY: the guard is consumed by `unlock` right here.
+        unsafe { self.held.take() }?.unlock().py()
     }
 
     /// True until the guard is released.
@@ -410,8 +412,7 @@ macro_rules! rwlock_guard_methods {
             /// Releases the lock now. `RuntimeError` if this guard was
             /// already released.
             fn unlock(&self) -> PyResult<()> {
-                drop(self.held.take()?);
-                Ok(())
+                self.held.release()
             }
 
             /// True until the guard is released.
@@ -430,7 +431,7 @@ macro_rules! rwlock_guard_methods {
                 _value: Option<&Bound<'_, PyAny>>,
                 _tb: Option<&Bound<'_, PyAny>>,
             ) -> bool {
-                drop(self.held.take_if_held());
+                self.held.release_if_held();
                 false
             }
 

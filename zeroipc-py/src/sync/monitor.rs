@@ -161,7 +161,7 @@ impl PyMonitor {
         _tb: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
         let g = pop_entered(&self.entered, "Monitor")?;
-        drop(g.get().held.take_if_held());
+        g.get().held.release_if_held();
         Ok(false)
     }
 
@@ -183,7 +183,9 @@ impl PyMonitorGuard {
         let total = timeout_of(timeout)?;
         let start = std::time::Instant::now();
         let slice = total.map_or(SLICE, |t| t.min(SLICE));
-        let g = self.held.take()?;
+        // SAFETY: the guard is consumed by the wait below, which hands back
+        // a guard that is stored again (or nothing, on a timeout).
+        let g = unsafe { self.held.take() }?;
         match py.detach(move || g.wait_timeout(slice)) {
             Ok(g) => self.held.put(g),
             // The slice was the whole timeout: the runtime's error is exact,
@@ -228,7 +230,8 @@ impl PyMonitorGuard {
     /// Takes a pending notification if there is one, never letting go of
     /// the monitor: True if one was consumed, False if none was pending.
     fn try_wait(&self) -> PyResult<bool> {
-        let g = self.held.take()?;
+        // SAFETY: stored back right after the check.
+        let g = unsafe { self.held.take() }?;
         let r = g.try_wait();
         self.held.put(g);
         r.py()
@@ -236,8 +239,7 @@ impl PyMonitorGuard {
 
     /// Unlocks now. `RuntimeError` if this guard was already released.
     fn unlock(&self) -> PyResult<()> {
-        drop(self.held.take()?);
-        Ok(())
+        self.held.release()
     }
 
     /// True until the guard is released (or a timed-out wait let go).
@@ -256,7 +258,7 @@ impl PyMonitorGuard {
         _value: Option<&Bound<'_, PyAny>>,
         _tb: Option<&Bound<'_, PyAny>>,
     ) -> bool {
-        drop(self.held.take_if_held());
+        self.held.release_if_held();
         false
     }
 
