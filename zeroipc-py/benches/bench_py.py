@@ -13,7 +13,11 @@ reporting medians (and the min..max spread) over the rounds:
 3. ping-pong round-trip latency between two Python processes: the parent
    sends a u64, the child answers it; zeroipc_rs with blocking
    `pop_timeout` (the waiting side sleeps; producers wake it) and with a
-   spinning `pop()`, multiprocessing.Queue (`get`), and a pair of pipes.
+   spinning `pop()`, multiprocessing.Queue (`get`), and a pair of pipes;
+   and, to tell the runtime's wake-up time from Python's, the same blocking
+   ping-pong with a Rust echo process and between two Rust processes (the
+   test peer `py_peer`, built with `cargo build --release`; skipped with
+   --no-rust).
 
 Performance claims come from ratios between contenders measured in the same
 run (the machine's load moves every row alike).
@@ -22,13 +26,16 @@ run (the machine's load moves every row alike).
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import os
 import statistics
 import struct
+import subprocess
 import sys
 import time
-from typing import Callable, Dict, List, Tuple
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -211,6 +218,48 @@ def pipe_pingpong(n: int) -> float:
     return dt / n
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
+def rust_peer() -> Path:
+    """The release build of zeroipc-testsupport's example py_peer."""
+    subprocess.run(
+        ["cargo", "build", "-q", "--release", "-p", "zeroipc-testsupport", "--example", "py_peer"], cwd=REPO, check=True
+    )
+    meta = subprocess.run(
+        ["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=REPO, check=True, capture_output=True, text=True
+    ).stdout
+    return Path(json.loads(meta)["target_directory"]) / "release" / "examples" / "py_peer"
+
+
+def rust_pingpong(peer: Path, n: int, python_driver: bool) -> float:
+    """Seconds per blocking round trip against a Rust echo process, driven
+    from this Python process or from a second Rust process."""
+    name = f"/zipy-bench-rpp-{os.getpid()}"
+    seg = z.Segment.create(name, 1 << 16)
+    try:
+        ping = z.Queue.create(seg, "ping", 64, U64)
+        pong = z.Queue.create(seg, "pong", 64, U64)
+        echo = subprocess.Popen([str(peer), "echo", name])
+        if python_driver:
+            for i in range(1000):
+                ping.push(i)
+                pong.pop_timeout(60.0)
+            t0 = time.perf_counter()
+            for i in range(n):
+                ping.push(i)
+                pong.pop_timeout(60.0)
+            dt = (time.perf_counter() - t0) / n
+        else:
+            out = subprocess.run([str(peer), "drive", name, str(n)], check=True, capture_output=True, text=True)
+            dt = float(out.stdout) * 1e-6
+        ping.push(U64(0xFFFFFFFFFFFFFFFF))
+        echo.wait(60)
+        return dt
+    finally:
+        z.Segment.unlink(name)
+
+
 # ---------------------------------------------------------------------------
 
 
@@ -226,7 +275,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--quick", action="store_true", help="small counts (a smoke run)")
+    ap.add_argument("--no-rust", action="store_true", help="skip the rows with the Rust peer (no cargo build)")
     args = ap.parse_args()
+    peer: Optional[Path] = None if args.no_rust else rust_peer()
     n_ops = 20_000 if args.quick else 500_000
     n_batch = 200 if args.quick else 5_000
     n_pp = 2_000 if args.quick else 20_000
@@ -245,6 +296,12 @@ def main() -> None:
         ("multiprocessing.Queue", lambda: mpq_pingpong(n_pp)),
         ("os.pipe pair", lambda: pipe_pingpong(n_pp)),
     ]
+    if peer is not None:
+        p = peer
+        pingpong += [
+            ("zeroipc_rs Queue, blocking, Python <-> Rust echo", lambda: rust_pingpong(p, n_pp, True)),
+            ("zeroipc Queue, blocking, Rust <-> Rust echo (no Python)", lambda: rust_pingpong(p, n_pp, False)),
+        ]
     for r in range(args.rounds):
         for label, f, n in single:
             rates.setdefault(label, []).append(n / f())
@@ -260,7 +317,7 @@ def main() -> None:
     zq = statistics.median(rates["zeroipc_rs Queue<u64> push+pop pairs"])
     for other in ("multiprocessing.Queue put+get pairs", "os.pipe 8-byte write+read pairs"):
         print(f"| ratio zeroipc_rs / {other} | {zq / statistics.median(rates[other]):.1f}x |")
-    print("\n| ping-pong between two Python processes | round trip |\n|---|---|")
+    print("\n| ping-pong between two processes | round trip |\n|---|---|")
     for label, xs in lats.items():
         print(f"| {label} | {_fmt_lat(xs)} |")
 

@@ -10,7 +10,13 @@
 //! py_peer check SEG                       open the structures Python created; print what they hold
 //! py_peer kinds SEG                       create the all-kinds schema segment (tests/schemas) and fill a few
 //! py_peer kinds-check SEG                 print what Python left in it
+//! py_peer echo SEG                        pop u64 from Queue "ping" (blocking), push it to "pong"; stop at u64::MAX
+//! py_peer drive SEG N                     N round trips through "ping"/"pong" against an echo; print us per trip
 //! ```
+//!
+//! `echo` and `drive` are for zeroipc-py/benches/bench_py.py (the same
+//! blocking ping-pong from Rust, to tell the runtime's wake-up time from
+//! Python's).
 //!
 //! Every failure is a panic with the error (exit code 101), which the
 //! tests report with stderr.
@@ -43,8 +49,39 @@ fn main() {
         ["check", seg] => check(seg),
         ["kinds", seg] => kinds_create(seg),
         ["kinds-check", seg] => kinds_check(seg),
+        ["echo", seg] => echo(seg),
+        ["drive", seg, n] => drive(seg, num(n)),
         _ => panic!("usage: py_peer produce|consume|mutex-count|create|check ... (got {a:?})"),
     }
+}
+
+/// Echoes "ping" to "pong" until the sentinel.
+fn echo(seg: &str) {
+    let seg = Segment::open(seg).expect("open segment");
+    let ping: Queue<u64> = Queue::open(&seg, "ping").expect("open ping");
+    let pong: Queue<u64> = Queue::open(&seg, "pong").expect("open pong");
+    loop {
+        let v = ping.pop_timeout(PATIENCE).expect("pop ping");
+        if v == SENTINEL {
+            return;
+        }
+        pong.push_timeout(v, PATIENCE).expect("push pong");
+    }
+}
+
+/// 1000 warm-up round trips, then `n` timed; prints microseconds per trip.
+fn drive(seg: &str, n: u64) {
+    let seg = Segment::open(seg).expect("open segment");
+    let ping: Queue<u64> = Queue::open(&seg, "ping").expect("open ping");
+    let pong: Queue<u64> = Queue::open(&seg, "pong").expect("open pong");
+    let trip = |i: u64| {
+        ping.push_timeout(i, PATIENCE).expect("push ping");
+        pong.pop_timeout(PATIENCE).expect("pop pong");
+    };
+    (0..1000).for_each(trip);
+    let t0 = std::time::Instant::now();
+    (0..n).for_each(trip);
+    println!("{:.3}", t0.elapsed().as_secs_f64() * 1e6 / n as f64);
 }
 
 fn num(s: &str) -> u64 {
