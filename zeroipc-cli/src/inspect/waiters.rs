@@ -206,6 +206,19 @@ pub fn read(v: &View) -> Result<Registry, String> {
 
 /// The segment's waiter registry: its entry and what [`read`] made of it;
 /// `None` when the segment has none.
+///
+/// ```
+/// use zeroipc_cli::inspect::{source::Image, waiters};
+/// let name = format!("/zeroipc-doc-waiters-find-{}", std::process::id());
+/// let seg = zeroipc::SegmentOptions::new().size(1 << 16).max_entries(8).create(&name)?;
+/// let img = Image::open(&name, false)?;
+/// let (entry, r) = waiters::find(&img.entries, &img).expect("on by default");
+/// assert_eq!(entry.name, waiters::ENTRY);
+/// assert_eq!(r?.slots, 8);
+/// drop((img, seg));
+/// zeroipc::Segment::unlink(&name)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn find(
     entries: &[EntryInfo],
     src: &dyn Views,
@@ -217,6 +230,17 @@ pub fn find(
 
 /// The sleeper counts of the structure made of `parts`, when the segment
 /// has a valid registry with a slot for one of them.
+///
+/// ```
+/// use zeroipc_cli::inspect::source::EntryInfo;
+/// use zeroipc_cli::inspect::waiters::{sleepers_of, Registry, Sleepers};
+/// let e = EntryInfo { index: 0, name: "q".into(), offset: 0, size: 8 };
+/// let r: Result<Registry, String> =
+///     Ok(Registry { slots: 1, reserved: 0, size: 24, counts: vec![[0, 1]] });
+/// assert_eq!(sleepers_of(Some(&r), &[e.clone()]), Some(Sleepers { items: 0, room: 1 }));
+/// assert_eq!(sleepers_of(Some(&Err("damaged".into())), &[e.clone()]), None);
+/// assert_eq!(sleepers_of(None, &[e]), None);
+/// ```
 pub fn sleepers_of(
     registry: Option<&Result<Registry, String>>,
     parts: &[EntryInfo],
