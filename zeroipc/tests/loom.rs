@@ -982,3 +982,30 @@ fn stack_batch_push_races_single_and_batch_pop() {
     });
     report_stack("stack_batch_push_races_single_and_batch_pop");
 }
+
+/// Capacity 2 holding value 0: a batch push of two needs the slot that a
+/// concurrent single pop is freeing (the second slot of the batch wraps to
+/// slot 0), so the batch's check of every slot, not only the first, races
+/// the pop's release. The batch pushes one or both values; every value is
+/// received exactly once and in order; the batch's write of slot 0 never
+/// races the pop's read of it (payload race tracking: both copies start at
+/// slot 0).
+#[test]
+fn queue_batch_push_laps_a_slot_being_freed() {
+    model("queue_batch_push_laps_a_slot_being_freed", 3, || {
+        let shm = Shm::new();
+        let q = Arc::new(Queue::<u32>::create(&shm.seg, "q", 2).unwrap());
+        q.push(0).unwrap();
+        let qa = q.clone();
+        let batch_pusher = thread::spawn(move || qa.push_slice(&[1, 2]));
+        let qb = q.clone();
+        let popper = thread::spawn(move || [qb.pop(), qb.pop()]);
+        let k = batch_pusher.join().unwrap();
+        assert!(k >= 1, "slot 1 was free all along");
+        let popped: Vec<u32> = popper.join().unwrap().into_iter().flatten().collect();
+        let rest: Vec<u32> = std::iter::from_fn(|| q.pop()).collect();
+        let all: Vec<u32> = popped.iter().chain(&rest).copied().collect();
+        let want: Vec<u32> = (0..=k as u32).collect();
+        assert_eq!(all, want, "popped {popped:?} then {rest:?}");
+    });
+}
