@@ -255,7 +255,10 @@ fn summary_rows(img: &Image, c: &Classified, used: u64, free: u64) -> Vec<Vec<St
     if let Some(n) = c.described {
         kv.push(vec![
             "described".to_owned(),
-            format!("{n} structures recorded in __zeroipc_kinds: their kinds are not guessed"),
+            format!(
+                "{n} structure{} recorded in __zeroipc_kinds: their kinds are not guessed",
+                if n == 1 { "" } else { "s" }
+            ),
         ]);
     }
     if let Some(w) = &c.waiters {
