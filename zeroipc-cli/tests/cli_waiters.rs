@@ -225,6 +225,16 @@ fn a_blocked_pop_and_a_blocked_push_show_as_sleepers() {
         "note: jobs: 1 asleep waiting for an item, 0 waiting for room (a count with nobody asleep",
     );
     assert!(r.ends_with("sound (4 structures checked)\n"), "{r}");
+    let w = run_until(
+        &["watch", &shm.name, "jobs", "--count", "1"],
+        "  asleep: 1 for an item, 0 for room",
+    );
+    assert!(w.contains("  jobs  queue  0 of "), "{w}");
+    let w = run_until(
+        &["--json", "watch", &shm.name, "jobs", "--count", "1"],
+        r#""sleepers":{"items":1,"room":0}"#,
+    );
+    assert!(w.contains(r#""kind":"queue""#), "{w}");
 
     // The item wakes it; the count goes back to zero.
     jobs.push(42).unwrap();
@@ -420,6 +430,18 @@ fn segments_without_the_registry_are_shown_as_before() {
     let g = run(&["get", &shm.name, "jobs"]);
     assert_eq!(g.code, 0, "{}", g.err);
     assert!(!g.out.contains("sleepers"), "{}", g.out);
+    for json in [&[][..], &["--json"][..]] {
+        let mut a = json.to_vec();
+        a.extend_from_slice(&["watch", &shm.name, "jobs", "--count", "1"]);
+        let w = run(&a);
+        assert_eq!(w.code, 0, "{}", w.err);
+        assert!(w.out.contains("jobs"), "{}", w.out);
+        assert!(
+            !w.out.contains("asleep") && !w.out.contains("sleepers"),
+            "{}",
+            w.out
+        );
+    }
     // A reference library's image has none either (golden vectors).
     let v = Shm::vector("queues.bin");
     let j = show_json(&v, &[]);

@@ -2,8 +2,10 @@
 
 use super::{find_structure, Fields};
 use crate::inspect::classify::classify;
+use crate::inspect::decode::Kind;
 use crate::inspect::source::Image;
 use crate::inspect::value::Value;
+use crate::inspect::waiters::{self, Sleepers};
 use crate::output::out_err;
 use crate::{CliError, Global, EXIT_OK};
 use serde::Serialize;
@@ -11,7 +13,8 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 /// `zeroipc watch SEG NAME`: one line per sample (`count` samples, or until
-/// interrupted), `interval` apart.
+/// interrupted), `interval` apart; with the structure's sleeper counts when
+/// the segment has a valid waiter registry.
 pub fn watch(
     seg: &str,
     name: &str,
@@ -25,10 +28,21 @@ pub fn watch(
     let (st, _) = find_structure(&mut c, name).ok_or_else(|| {
         CliError::problem(format!("segment {}: no structure named {name:?}", img.name))
     })?;
+    // The registry's view, read again at every sample.
+    let registry = c
+        .structures
+        .iter()
+        .find(|s| s.kind == Kind::WaiterRegistry)
+        .map(|s| &s.parts[0].1);
+    let sleepers = || -> Option<Sleepers> {
+        let r = waiters::read(registry?).ok()?;
+        r.sleepers(&st.entries)
+    };
     let start = Instant::now();
     let mut n = 0u64;
     loop {
         let t = start.elapsed().as_secs_f64();
+        let asleep = sleepers();
         let line = match st.decode(None, false) {
             Ok(d) => {
                 if g.json {
@@ -42,6 +56,8 @@ pub fn watch(
                         capacity: Option<u64>,
                         summary: &'a str,
                         fields: Fields<'a>,
+                        #[serde(skip_serializing_if = "Option::is_none")]
+                        sleepers: Option<Sleepers>,
                     }
                     serde_json::to_string(&W {
                         t: (t * 1000.0).round() / 1000.0,
@@ -52,6 +68,7 @@ pub fn watch(
                         capacity: d.capacity,
                         summary: &d.summary,
                         fields: Fields(&d.fields),
+                        sleepers: asleep,
                     })
                     .map_err(|e| CliError::io(e.to_string()))?
                 } else {
@@ -61,8 +78,11 @@ pub fn watch(
                         .filter(|(_, v)| !matches!(v, Value::Record(_) | Value::List(_)))
                         .map(|(k, v)| format!("{k}={v}"))
                         .collect();
+                    let asleep = asleep
+                        .map(|x| format!("  asleep: {} for an item, {} for room", x.items, x.room))
+                        .unwrap_or_default();
                     format!(
-                        "{t:8.2}s  {}  {}  {}  [{}]",
+                        "{t:8.2}s  {}  {}  {}  [{}]{asleep}",
                         st.name,
                         st.kind_label(),
                         d.summary,
