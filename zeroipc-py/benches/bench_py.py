@@ -12,8 +12,9 @@ reporting medians (and the min..max spread) over the rounds:
    call (elements per second);
 3. ping-pong round-trip latency between two Python processes: the parent
    sends a u64, the child answers it; zeroipc_rs with blocking
-   `pop_timeout` (the waiting side sleeps; producers wake it) and with a
-   spinning `pop()`, multiprocessing.Queue (`get`), and a pair of pipes;
+   `pop_timeout` (the waiting side sleeps; producers wake it), with a
+   spinning `pop()` and through two Channels (blocking `recv_timeout`),
+   multiprocessing.Queue (`get`), and a pair of pipes;
    and, to tell the runtime's wake-up time from Python's, the same blocking
    ping-pong with a Rust echo process and between two Rust processes (the
    test peer `py_peer`, built with `cargo build --release`; skipped with
@@ -158,6 +159,42 @@ def zq_pingpong(n: int, spin: bool) -> float:
         z.Segment.unlink(name)
 
 
+def _zc_echo(name: str) -> None:
+    seg = z.Segment.open(name)
+    ping = z.Channel.open(seg, "ping", U64)
+    pong = z.Channel.open(seg, "pong", U64)
+    while True:
+        v = ping.recv_timeout(60.0)
+        if v == U64(0xFFFFFFFFFFFFFFFF):
+            return
+        pong.send_timeout(v, 60.0)
+
+
+def zc_pingpong(n: int) -> float:
+    """Seconds per round trip through two buffered Channel<u64> (blocking
+    recv_timeout on both sides)."""
+    name = f"/zipy-bench-ch-{os.getpid()}"
+    seg = z.Segment.create(name, 1 << 16)
+    try:
+        ping = z.Channel.create(seg, "ping", 64, U64)
+        pong = z.Channel.create(seg, "pong", 64, U64)
+        child = mp.get_context("spawn").Process(target=_zc_echo, args=(name,))
+        child.start()
+        for i in range(1000):
+            ping.send_timeout(i, 60.0)
+            pong.recv_timeout(60.0)
+        t0 = time.perf_counter()
+        for i in range(n):
+            ping.send_timeout(i, 60.0)
+            pong.recv_timeout(60.0)
+        dt = time.perf_counter() - t0
+        ping.send_timeout(U64(0xFFFFFFFFFFFFFFFF), 60.0)
+        child.join(60)
+        return dt / n
+    finally:
+        z.Segment.unlink(name)
+
+
 def _mpq_echo(a: "mp.Queue[int]", b: "mp.Queue[int]") -> None:
     while True:
         v = a.get()
@@ -293,6 +330,7 @@ def main() -> None:
     pingpong: List[Tuple[str, Callable[[], float]]] = [
         ("zeroipc_rs Queue, blocking pop_timeout", lambda: zq_pingpong(n_pp, spin=False)),
         ("zeroipc_rs Queue, spinning pop", lambda: zq_pingpong(n_pp, spin=True)),
+        ("zeroipc_rs Channel (buffered), blocking recv_timeout", lambda: zc_pingpong(n_pp)),
         ("multiprocessing.Queue", lambda: mpq_pingpong(n_pp)),
         ("os.pipe pair", lambda: pipe_pingpong(n_pp)),
     ]
