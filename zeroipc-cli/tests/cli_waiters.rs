@@ -407,6 +407,42 @@ fn a_nonzero_reserved_word_is_a_problem_and_counts_still_show() {
 }
 
 #[test]
+fn fewer_slots_than_table_slots_is_a_problem() {
+    let shm = Shm::named("wslots");
+    let seg = SegmentOptions::new()
+        .size(1 << 16)
+        .max_entries(8)
+        .create(&shm.name)
+        .unwrap();
+    Queue::<u32>::create(&seg, "jobs", 4).unwrap();
+    let j = show_json(&shm, &[]);
+    let off = find(j["structures"].as_array().unwrap(), waiters::ENTRY)["offset"]
+        .as_u64()
+        .unwrap();
+    // `jobs` is table slot 2: with 2 slots it has none.
+    poke_u32(&shm, off + 8, 2);
+    let j = show_json(&shm, &[]);
+    assert_eq!(j["waiters"]["slots"], 2);
+    let list = j["structures"].as_array().unwrap();
+    assert!(find(list, "jobs").get("sleepers").is_none(), "{list:#?}");
+    assert_eq!(
+        find(list, "__zeroipc_kinds")["sleepers"],
+        json!({"items": 0, "room": 0})
+    );
+    let c = run(&["check", &shm.name]);
+    assert_eq!(c.code, 1, "{}", c.out);
+    assert!(
+        c.out.contains(
+            "__zeroipc_waiters: waiter_registry: 2 slots, but the table has max_entries 8 \
+             (one slot per table slot; structures in slots 2 and up have no counts and poll)"
+        ),
+        "{}",
+        c.out
+    );
+    drop(seg);
+}
+
+#[test]
 fn segments_without_the_registry_are_shown_as_before() {
     let shm = Shm::named("wnone");
     let seg = SegmentOptions::new()

@@ -66,6 +66,19 @@ pub fn check_problems(
     }
     if let Some(Ok(r)) = &c.waiters {
         sleeper_notes(r, &c.structures, &mut notes);
+        let max = raw.header.map(|h| h.max_entries);
+        if let Some(max) = max.filter(|&m| m != r.slots) {
+            problems.push(Problem {
+                structure: Some(waiters::ENTRY.to_owned()),
+                check: "waiter_registry",
+                detail: format!(
+                    "{} slots, but the table has max_entries {max} (one slot per table slot; \
+                     structures in slots {} and up have no counts and poll)",
+                    r.slots,
+                    r.slots.min(max)
+                ),
+            });
+        }
     }
     for s in &c.structures {
         let kind = s.kind.name();
