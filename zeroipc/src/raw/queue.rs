@@ -1031,6 +1031,51 @@ mod tests {
     }
 
     #[test]
+    fn stale_hints_never_give_a_wrong_answer() {
+        let t = seg("hint");
+        let a = Queue::<u32>::create(&t.1, "q", 4).unwrap();
+        let b = Queue::<u32>::open(&t.1, "q").unwrap();
+        // A polls empty (its head hint is now checked and trusted).
+        assert_eq!(a.pop(), None);
+        let mut next = 0u32;
+        let mut expect = std::collections::VecDeque::new();
+        // B moves the counters whole laps and partial laps while A's hints
+        // age; after each step A's answers must match the model exactly.
+        for round in 0..200u32 {
+            let pushes = round % 7;
+            for _ in 0..pushes {
+                if b.push(next).is_ok() {
+                    expect.push_back(next);
+                    next += 1;
+                }
+            }
+            let pops = (round * 3) % 5;
+            for _ in 0..pops {
+                assert_eq!(b.pop(), expect.pop_front());
+            }
+            // A, hinted: one pop and one push per round.
+            assert_eq!(a.pop(), expect.pop_front(), "round {round}");
+            if a.push(next).is_ok() {
+                expect.push_back(next);
+                next += 1;
+            }
+            assert_eq!(a.len(), expect.len());
+        }
+        while let Some(v) = expect.pop_front() {
+            assert_eq!(a.pop(), Some(v));
+        }
+        assert_eq!(a.pop(), None);
+        assert_eq!(b.pop(), None);
+        // A clone shares nothing with its source but the queue.
+        let c = a.raw().clone();
+        assert!(a.push(5).is_ok());
+        let mut out = [0u8; 4];
+        assert!(c.pop(&mut out).unwrap());
+        assert_eq!(u32::from_ne_bytes(out), 5);
+        assert_eq!(a.pop(), None);
+    }
+
+    #[test]
     fn timeouts() {
         let t = seg("timeout");
         let q = Queue::<u32>::create(&t.1, "q", 2).unwrap();
