@@ -49,9 +49,10 @@
 //!
 //! # Waking
 //!
-//! With the segment's waiter registry ([`crate::waiters`]) the stream's
-//! sleepers are the ring's: they count themselves in the `name_buffer`
-//! entry's counts, as [`RawRing`]'s own blocking calls do. Sleeping readers
+//! With the segment's waiter registry (`__zeroipc_waiters`, docs/FORMAT.md
+//! §12, [`crate::format::waiters`]) the stream's sleepers are the ring's:
+//! they count themselves in the `name_buffer` entry's counts, as
+//! [`RawRing`]'s own blocking calls do. Sleeping readers
 //! (consumer, subscribers, stages) count in "items" and sleep on the low
 //! half of the ring's `write_pos`; a producer blocked on a full ring counts
 //! in "room" and sleeps on the low half of `read_pos`. The ring's write and
