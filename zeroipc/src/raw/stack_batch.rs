@@ -42,6 +42,7 @@
 
 use super::{claim, fmt, RawStack, KIND};
 use crate::error::Result;
+use crate::format::waiters::Side;
 use crate::region::atomic::Ordering;
 use crate::wait::Deadline;
 use std::time::Duration;
@@ -91,16 +92,19 @@ impl RawStack {
             if k == 0 {
                 return 0; // full
             }
-            // Reserve t + 1 ..= t + k. AcqRel as the single push (the
-            // reference's ordering; the slot handovers are ordered by the
-            // state words). Weak: a failure re-reads top.
+            // Reserve t + 1 ..= t + k. SeqCst on success as the single push
+            // (the slot handovers are ordered by the state words; SeqCst
+            // orders the claim before the sleeper-count load below, the
+            // wake protocol of crate::waiters). Weak: a failure re-reads top.
             if top
-                .compare_exchange_weak(t, t + k, Ordering::AcqRel, Ordering::Relaxed)
+                .compare_exchange_weak(t, t + k, Ordering::SeqCst, Ordering::Relaxed)
                 .is_ok()
             {
                 break (t, k);
             }
         };
+        // Is a popper asleep on `top`? Woken once, after the publications.
+        let _wake = WakeOnDrop(self, self.waiters.items_sleeping());
         let es = self.elem_size;
         for j in 0..k {
             let i = (t + 1 + j) as usize; // 0 <= i < capacity
@@ -137,14 +141,17 @@ impl RawStack {
                 return 0; // empty, or a corrupt top
             }
             let k = (n as i64).min(t as i64 + 1) as i32;
-            // Reserve t, t - 1, ..., t - k + 1 (AcqRel as the single pop).
+            // Reserve t, t - 1, ..., t - k + 1 (SeqCst on success, as the
+            // single pop, for the wake protocol).
             if top
-                .compare_exchange_weak(t, t - k, Ordering::AcqRel, Ordering::Relaxed)
+                .compare_exchange_weak(t, t - k, Ordering::SeqCst, Ordering::Relaxed)
                 .is_ok()
             {
                 break (t, k);
             }
         };
+        // Is a pusher asleep on `top`? Woken once, after the slots are freed.
+        let _wake = WakeOnDrop(self, self.waiters.room_sleeping());
         let es = self.elem_size;
         for j in 0..k {
             let i = (t - j) as usize; // 0 <= i < capacity
@@ -174,9 +181,10 @@ impl RawStack {
             return Ok(0);
         }
         let deadline = Deadline::after(timeout);
-        // TODO(wake): the single push's wait path once the stack has one;
-        // for now its bounded polling.
-        crate::wait::poll_until(Some(timeout), || match self.push_n(src, n) {
+        // As the single push: asleep on `top` while full with no pop in
+        // flight.
+        let full = self.capacity as i32 - 1;
+        self.block_on_top(Side::Room, &deadline, full, || match self.push_n(src, n) {
             0 => None,
             k => Some(k),
         })
@@ -195,10 +203,13 @@ impl RawStack {
             return Ok(0);
         }
         let deadline = Deadline::after(timeout);
-        // TODO(wake): as in `push_n_timeout`.
-        crate::wait::poll_until(Some(timeout), || match self.pop_n(out, n) {
-            0 => None,
-            k => Some(k),
+        // As the single pop: asleep on `top` while empty with no push in
+        // flight.
+        self.block_on_top(Side::Items, &deadline, fmt::TOP_EMPTY, || {
+            match self.pop_n(out, n) {
+                0 => None,
+                k => Some(k),
+            }
         })
         .ok_or_else(|| deadline.timeout(&self.region, KIND))
     }
@@ -254,5 +265,18 @@ impl RawStack {
     pub fn pop_many_timeout(&self, out: &mut [u8], timeout: Duration) -> Result<usize> {
         let n = self.whole_elems("pop_many_timeout", out.len())?;
         self.pop_n_timeout(out, n, timeout)
+    }
+}
+
+/// Wakes the sleepers on `top` when dropped, if the flag says some were
+/// counted after the claim (step 4 of the wake protocol, on every return
+/// path of a batch, the give-up ones included).
+struct WakeOnDrop<'a>(&'a RawStack, bool);
+
+impl Drop for WakeOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.1 {
+            crate::waiters::Word::U32(self.0.top_word()).wake_all();
+        }
     }
 }
