@@ -363,8 +363,9 @@ impl<T: ShmElement> Channel<T> {
 /// `select` (remembered in the handles, across calls), so a busy channel
 /// does not starve the others: with every channel non-empty, consecutive
 /// selects take from each in turn. While waiting it counts as a receiver on
-/// every channel (so unbuffered senders see it) and sleeps in bounded steps.
-/// The protocol is [`raw::select`]'s.
+/// every channel (so senders wake it) and sleeps on every channel's receive
+/// word at once (`FUTEX_WAITV`), at most 2 ms per sleep (reference senders
+/// wake nobody). The protocol is [`raw::select`]'s.
 ///
 /// ```
 /// use zeroipc::{Channel, Segment};
