@@ -563,6 +563,25 @@ fn queue_stack_rows() -> Vec<Case> {
             st: Stack::<u64> => given_back(st.push(99), 99)),
         case!("Stack", "peek on empty", stack_empty, stack_empty_intact;
             st: Stack::<u64> => none(st.peek())),
+        // Batches (issue 15): nothing moves, every byte stays.
+        case!("Queue", "push_slice on full", queue_full, queue_full_intact;
+            q: Queue::<u64> => zero(q.push_slice(&[99, 98]))),
+        case!("Queue", "push_slice_timeout on full", queue_full, queue_full_intact;
+            q: Queue::<u64> => timed_out(q.push_slice_timeout(&[99, 98], SHORT))),
+        case!("Queue", "pop_slice on empty", queue_empty, queue_empty_intact;
+            q: Queue::<u64> => zero(q.pop_slice(&mut [0; 2]))),
+        case!("Queue", "pop_slice_timeout on empty", queue_empty, queue_empty_intact;
+            q: Queue::<u64> => timed_out(q.pop_slice_timeout(&mut [0; 2], SHORT))),
+        case!("Queue", "pop_slice while a producer is inside push", queue_mid_push, queue_mid_push_intact;
+            q: Queue::<u64> => zero(q.pop_slice(&mut [0; 2]))),
+        case!("Stack", "push_slice on full", stack_full, stack_full_intact;
+            st: Stack::<u64> => zero(st.push_slice(&[99, 98]))),
+        case!("Stack", "push_slice_timeout on full", stack_full, stack_full_intact;
+            st: Stack::<u64> => timed_out(st.push_slice_timeout(&[99, 98], SHORT))),
+        case!("Stack", "pop_slice on empty", stack_empty, stack_empty_intact;
+            st: Stack::<u64> => zero(st.pop_slice(&mut [0; 2]))),
+        case!("Stack", "pop_slice_timeout on empty", stack_empty, stack_empty_intact;
+            st: Stack::<u64> => timed_out(st.pop_slice_timeout(&mut [0; 2], SHORT))),
     ]
 }
 
@@ -2044,6 +2063,14 @@ fn channel_rows() -> Vec<Case> {
             ch: Channel::<u64> => ok_none(ch.try_recv())),
         case!("Channel (buffered)", "recv_timeout on empty", chan_empty, chan_idle_intact;
             ch: Channel::<u64> => timed_out(ch.recv_timeout(SHORT))),
+        case!("Channel (buffered)", "try_send_slice on full", chan_full, chan_full_intact;
+            ch: Channel::<u64> => any_err(ch.try_send_slice(&[99, 98]))),
+        case!("Channel (buffered)", "send_slice_timeout on full", chan_full, chan_full_intact;
+            ch: Channel::<u64> => timed_out(ch.send_slice_timeout(&[99, 98], SHORT))),
+        case!("Channel (buffered)", "try_recv_slice on empty", chan_empty, chan_idle_intact;
+            ch: Channel::<u64> => zero(ch.try_recv_slice(&mut [0; 2])?)),
+        case!("Channel (buffered)", "recv_slice_timeout on empty", chan_empty, chan_idle_intact;
+            ch: Channel::<u64> => timed_out(ch.recv_slice_timeout(&mut [0; 2], SHORT))),
         case!("Channel (buffered)", "select with timeout on empty", chan_empty, chan_idle_intact;
             ch: Channel::<u64> => timed_out(select(&[&ch], Some(SHORT)))),
         case!("Channel (buffered)", "send on closed", chan_closed, chan_closed_intact;
