@@ -1,6 +1,7 @@
 """Ctrl-C during a blocking call: a child Python process blocked in
-`Queue.pop_timeout(60)` (and in `Mutex.lock()` held by another process,
-and `Queue.pop_timeout(None)`) gets SIGINT and must leave with
+`Queue.pop_timeout(60)` (and in `Queue.pop_timeout(None)`, in
+`Mutex.lock_timeout(60)` and `Mutex.lock()` on a mutex another process
+holds, and in `Channel.recv()` on an empty channel) gets SIGINT and must leave with
 KeyboardInterrupt long before its timeout (the GIL is released and signals
 are checked between wait slices). The bound is deliberately generous (10 s
 against a 60 s wait): it tells "interrupted" from "waited it out", it does
@@ -31,9 +32,15 @@ if what == "pop":
 elif what == "pop-forever":
     q = z.Queue.open(seg, "q", np.uint64)
     block = lambda: q.pop_timeout(None)
-else:
+elif what == "lock":
     m = z.Mutex.open(seg, "m")
     block = lambda: m.lock_timeout(60.0)
+elif what == "lock-forever":
+    m = z.Mutex.open(seg, "m")
+    block = lambda: m.lock()
+else:
+    c = z.Channel.open(seg, "c", np.uint64)
+    block = lambda: c.recv()
 print("ready", flush=True)
 t0 = time.monotonic()
 try:
@@ -45,10 +52,11 @@ print("not interrupted", flush=True)
 """
 
 
-@pytest.mark.parametrize("what", ["pop", "pop-forever", "lock"])
+@pytest.mark.parametrize("what", ["pop", "pop-forever", "lock", "lock-forever", "recv-forever"])
 def test_sigint_interrupts_a_blocking_call(shm_name: str, what: str) -> None:
     seg = z.Segment.create(shm_name, 1 << 16)
     z.Queue.create(seg, "q", 8, np.uint64)
+    c = z.Channel.create(seg, "c", 4, np.uint64)
     m = z.Mutex.create(seg, "m")
     guard = m.lock()  # held here, so the child's lock blocks
     p = subprocess.Popen([sys.executable, "-c", CHILD, shm_name, what], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -70,4 +78,5 @@ def test_sigint_interrupts_a_blocking_call(shm_name: str, what: str) -> None:
     assert took < 10
     # The interrupted wait left the structures as they were.
     assert z.Queue.open(seg, "q", np.uint64).is_empty()
+    assert c.is_empty() and not c.is_closed()
     assert not m.is_locked()
