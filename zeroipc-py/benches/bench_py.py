@@ -18,7 +18,9 @@ reporting medians (and the min..max spread) over the rounds:
    and, to tell the runtime's wake-up time from Python's, the same blocking
    ping-pong with a Rust echo process and between two Rust processes (the
    test peer `py_peer`, built with `cargo build --release`; skipped with
-   --no-rust).
+   --no-rust);
+4. Ctrl-C: time from SIGINT to KeyboardInterrupt in a process blocked in
+   `Queue.pop_timeout(60)`.
 
 Performance claims come from ratios between contenders measured in the same
 run (the machine's load moves every row alike).
@@ -257,6 +259,44 @@ def pipe_pingpong(n: int) -> float:
 
 REPO = Path(__file__).resolve().parents[2]
 
+_SIGINT_CHILD = """
+import sys, time
+import numpy as np
+import zeroipc_rs as z
+seg = z.Segment.open(sys.argv[1])
+q = z.Queue.open(seg, "q", np.uint64)
+print("ready", flush=True)
+try:
+    q.pop_timeout(60.0)
+except KeyboardInterrupt:
+    print(time.time(), flush=True)
+"""
+
+
+def sigint_latency(samples: int) -> List[float]:
+    """Seconds from SIGINT to KeyboardInterrupt in a child blocked in
+    Queue.pop_timeout(60) (wall clock, parent and child)."""
+    import signal
+
+    name = f"/zipy-bench-int-{os.getpid()}"
+    seg = z.Segment.create(name, 1 << 16)
+    out: List[float] = []
+    try:
+        z.Queue.create(seg, "q", 8, U64)
+        for _ in range(samples):
+            p = subprocess.Popen([sys.executable, "-c", _SIGINT_CHILD, name], stdout=subprocess.PIPE, text=True)
+            assert p.stdout is not None
+            assert p.stdout.readline().strip() == "ready"
+            time.sleep(0.2)
+            sent = time.time()
+            os.kill(p.pid, signal.SIGINT)
+            got = float(p.stdout.readline())
+            p.wait(60)
+            out.append(got - sent)
+        return out
+    finally:
+        z.Segment.unlink(name)
+
 
 def rust_peer() -> Path:
     """The release build of zeroipc-testsupport's example py_peer."""
@@ -358,6 +398,9 @@ def main() -> None:
     print("\n| ping-pong between two processes | round trip |\n|---|---|")
     for label, xs in lats.items():
         print(f"| {label} | {_fmt_lat(xs)} |")
+    ints = sigint_latency(5 if args.quick else 20)
+    print(f"\nCtrl-C: SIGINT -> KeyboardInterrupt in a process blocked in pop_timeout(60), {len(ints)} samples: "
+          f"median {statistics.median(ints) * 1e3:.1f} ms, max {max(ints) * 1e3:.1f} ms")
 
 
 if __name__ == "__main__":
