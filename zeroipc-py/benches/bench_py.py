@@ -259,8 +259,12 @@ def pipe_pingpong(n: int) -> float:
 
 REPO = Path(__file__).resolve().parents[2]
 
+# The child restores Python's SIGINT handler (a benchmark started as a
+# background job of a shell without job control has SIGINT ignored, and its
+# children inherit that).
 _SIGINT_CHILD = """
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import numpy as np
 import zeroipc_rs as z
 seg = z.Segment.open(sys.argv[1])

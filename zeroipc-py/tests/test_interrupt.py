@@ -20,8 +20,12 @@ import pytest
 
 import zeroipc_rs as z
 
+# The child restores Python's SIGINT handler: a process started with SIGINT
+# ignored (a background job of a shell without job control, as some CI
+# runners start the tests) passes that on, and Python then installs none.
 CHILD = """
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import numpy as np
 import zeroipc_rs as z
 seg = z.Segment.open(sys.argv[1])
