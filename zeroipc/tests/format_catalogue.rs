@@ -79,8 +79,12 @@ fn table(seg: &Segment) -> Vec<(String, u64)> {
     seg.entries()
         .expect("entries of a fresh segment")
         .into_iter()
-        // The self-description entry every fresh segment starts with.
-        .filter(|e| e.name != zeroipc::format::describe::ENTRY_NAME)
+        // The self-description entry and the waiter registry every fresh
+        // segment starts with.
+        .filter(|e| {
+            e.name != zeroipc::format::describe::ENTRY_NAME
+                && e.name != zeroipc::format::waiters::ENTRY_NAME
+        })
         .map(|e| (e.name, e.size))
         .collect()
 }
