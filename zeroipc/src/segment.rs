@@ -177,7 +177,7 @@ impl SegmentOptions {
     /// assert_eq!(entries[0].name, "__zeroipc_kinds");
     /// assert_eq!(entries[0].size, 32 + 96 * 7);
     /// zeroipc::Segment::unlink(&name)?;
-    /// let plain = SegmentOptions::new().size(1 << 16).self_describing(false).create(&name)?;
+    /// let plain = SegmentOptions::new().size(1 << 16).self_describing(false).wake_registry(false).create(&name)?;
     /// assert!(plain.entries()?.is_empty());
     /// zeroipc::Segment::unlink(&name)?;
     /// # Ok::<(), zeroipc::Error>(())
@@ -497,9 +497,10 @@ fn read_header(inner: &Inner) -> TableHeader {
 /// let seg = Segment::create(&name, 1 << 16).unwrap();
 /// let again = Segment::open(&name).unwrap();
 /// assert_eq!(again.size(), 1 << 16);
-/// // Only the self-description entry so far (see SegmentOptions::self_describing).
+/// // Only the runtime's own entries so far (see SegmentOptions::self_describing
+/// // and SegmentOptions::wake_registry).
 /// let names: Vec<String> = again.entries().unwrap().into_iter().map(|e| e.name).collect();
-/// assert_eq!(names, ["__zeroipc_kinds"]);
+/// assert_eq!(names, ["__zeroipc_kinds", "__zeroipc_waiters"]);
 /// Segment::unlink(&name).unwrap();
 /// ```
 #[derive(Clone)]
