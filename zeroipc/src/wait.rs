@@ -229,6 +229,21 @@ impl Backoff {
         }
     }
 
+    /// True once the spin phase is used up (the yield phase may remain): a
+    /// caller with a futex word to sleep on, which a waker will wake,
+    /// should sleep now rather than yield, since a yield on a busy machine
+    /// can hand the CPU away for a whole time slice.
+    ///
+    /// ```
+    /// let b = zeroipc::wait::Backoff::new();
+    /// for _ in 0..=zeroipc::wait::Backoff::SPIN_LIMIT { b.snooze(); }
+    /// assert!(b.is_spun() && !b.is_completed());
+    /// ```
+    #[inline]
+    pub fn is_spun(&self) -> bool {
+        self.step.get() > Backoff::SPIN_LIMIT
+    }
+
     /// True once the spin and yield phases are used up: the caller should
     /// now block (on a futex word) or accept that [`Backoff::snooze`] sleeps.
     ///
@@ -343,7 +358,9 @@ pub fn wait_until<R>(
             }
             slice = slice.min(left);
         }
-        if !backoff.is_completed() {
+        // Spin, then sleep on the word: our wakers wake it, and a yield on
+        // a busy machine can give the CPU away for a whole time slice.
+        if !backoff.is_spun() {
             backoff.snooze();
             continue;
         }
@@ -694,7 +711,8 @@ pub fn wait_until_any_idle<R>(
             }
             slice = slice.min(left);
         }
-        if !backoff.is_completed() || !idle(&seen) {
+        // Spin, then sleep (no yield phase: see `wait_until`).
+        if !backoff.is_spun() || !idle(&seen) {
             backoff.snooze_at_most(slice);
             continue;
         }

@@ -301,15 +301,22 @@ impl Blocking<'_> {
                 Some(left) => left.min(MAX_SLEEP),
                 None => MAX_SLEEP,
             };
-            if !backoff.is_completed() {
+            let Some(count) = self.waiters.count(self.side) else {
+                // No registry: nobody will wake us; poll as before (spin,
+                // yield, then sleeps growing to MAX_SLEEP).
+                if !backoff.is_completed() {
+                    spin();
+                }
+                backoff.snooze_at_most(slice);
+                continue;
+            };
+            // Spin, then sleep: a waker will wake us, and a yield on a busy
+            // machine can give the CPU away for a whole time slice.
+            if !backoff.is_spun() {
                 spin();
                 backoff.snooze();
                 continue;
             }
-            let Some(count) = self.waiters.count(self.side) else {
-                backoff.snooze_at_most(slice);
-                continue;
-            };
             // Step a. SeqCst: see the module docs.
             count.fetch_add(1, Ordering::SeqCst);
             // Step b.
