@@ -146,7 +146,13 @@ pub struct RawQueue {
 /// same horizon as the protocol's own CASes, which a stall across 2^32
 /// tickets defeats in the reference too.)
 /// Private memory, hence plain atomics (handles are `Sync`).
+///
+/// Each hint has a cache line pair of its own (`align(128)`): a handle
+/// shared by a producer thread and a consumer thread writes `tail_hint`
+/// on one core and `head_hint` on the other, and next to each other they
+/// would bounce one line between the cores on every operation.
 #[derive(Debug, Default)]
+#[repr(align(128))]
 struct HeadHint {
     next: std::sync::atomic::AtomicU32,
     checked: std::sync::atomic::AtomicU64,
