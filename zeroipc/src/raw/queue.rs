@@ -72,7 +72,7 @@ const STALE_LIMIT: u32 = 1000;
 
 /// Rounds of [`RawQueue::spin_until_seq_is`] per backoff step (each a load
 /// and a spin hint: a few microseconds in all).
-const SEQ_SPIN_ROUNDS: u32 = 64;
+const SEQ_SPIN_ROUNDS: u32 = 16;
 
 /// A bounded MPMC queue whose element size is known at run time.
 ///
