@@ -116,13 +116,21 @@ pub struct RawQueue {
     seq_off: usize,
     /// The queue's sleeper counts in the segment's waiter registry.
     waiters: Waiters,
-    /// This handle's guess of `head` (see [`HeadHint`]).
-    head_hint: HeadHint,
-    /// This handle's guess of `tail`: what `tail` became at its last
+    /// This handle's guesses of `head` and `tail` (boxed: each has cache
+    /// lines of its own, which would make every handle half a KiB).
+    hints: Box<Hints>,
+}
+
+/// A handle's private guesses of the shared counters.
+#[derive(Debug, Default, Clone)]
+struct Hints {
+    /// The guess of `head` (see [`HeadHint`]).
+    head: HeadHint,
+    /// The guess of `tail`: what `tail` became at this handle's last
     /// successful push. Never ahead of `tail`; a push tries it first and
     /// lets the CAS check it, so the producer of a hand-off does not wait
     /// for the `head`/`tail` line twice (once to read `tail`, once to CAS).
-    tail_hint: HeadHint,
+    tail: HeadHint,
 }
 
 /// A handle's private guess of the shared `head`, so that a consumer
@@ -148,8 +156,8 @@ pub struct RawQueue {
 /// Private memory, hence plain atomics (handles are `Sync`).
 ///
 /// Each hint has a cache line pair of its own (`align(128)`): a handle
-/// shared by a producer thread and a consumer thread writes `tail_hint`
-/// on one core and `head_hint` on the other, and next to each other they
+/// shared by a producer thread and a consumer thread writes the tail hint
+/// on one core and the head hint on the other, and next to each other they
 /// would bounce one line between the cores on every operation.
 #[derive(Debug, Default)]
 #[repr(align(128))]
@@ -299,8 +307,8 @@ impl RawQueue {
                 mask: capacity - 1,
                 seq_off: seq_off as usize,
                 waiters: Waiters::of(&region),
-                head_hint: HeadHint::default(), // untrusted until checked
-                tail_hint: HeadHint::default(),
+                // The head hint is untrusted until checked.
+                hints: Box::default(),
                 region,
             }),
             _ => Err(region.mismatch(
@@ -483,7 +491,7 @@ impl RawQueue {
         // The first guess at our ticket is the hint (never ahead of tail):
         // only a free slot is acted on, through the CAS, which checks it.
         let mut guessed = true;
-        let mut t = self.tail_hint.next.load(LocalOrdering::Relaxed);
+        let mut t = self.hints.tail.next.load(LocalOrdering::Relaxed);
         loop {
             let slot = (t & self.mask) as usize;
             let seq = self.seq(slot);
@@ -515,7 +523,8 @@ impl RawQueue {
                     // Release: makes the data write visible to the consumer
                     // whose Acquire load sees `seq == t + 1`.
                     seq.store(t.wrapping_add(1), Ordering::Release);
-                    self.tail_hint
+                    self.hints
+                        .tail
                         .next
                         .store(t.wrapping_add(1), LocalOrdering::Relaxed);
                     if sleepers {
@@ -571,7 +580,7 @@ impl RawQueue {
         // a published slot is acted on through the CAS, which checks it;
         // an unpublished one means "empty" only if the hint is trusted.
         let mut guessed = true;
-        let mut h = self.head_hint.next.load(LocalOrdering::Relaxed);
+        let mut h = self.hints.head.next.load(LocalOrdering::Relaxed);
         loop {
             let slot = (h & self.mask) as usize;
             let seq = self.seq(slot);
@@ -603,7 +612,8 @@ impl RawQueue {
                     // producer's write, which Acquire-loads this value.
                     seq.store(h.wrapping_add(self.capacity), Ordering::Release);
                     // What `head` became: never ahead of it (HeadHint).
-                    self.head_hint
+                    self.hints
+                        .head
                         .next
                         .store(h.wrapping_add(1), LocalOrdering::Relaxed);
                     if sleepers {
@@ -620,9 +630,9 @@ impl RawQueue {
                 // Ticket h has not been published: empty (or its producer
                 // is still writing, or died doing so). `head` read h just
                 // now: a checked hint.
-                self.head_hint.next.store(h, LocalOrdering::Relaxed);
+                self.hints.head.next.store(h, LocalOrdering::Relaxed);
                 if let Some(now) = cycles() {
-                    self.head_hint.checked.store(now, LocalOrdering::Relaxed);
+                    self.hints.head.checked.store(now, LocalOrdering::Relaxed);
                 }
                 return None;
             } else {
@@ -657,7 +667,7 @@ impl RawQueue {
         // value still being read out). At capacity 2^31 the latter equals a
         // freed slot's value, so such queues never use the hint.
         let unpublished = q == h || q == h.wrapping_sub(self.capacity).wrapping_add(1);
-        unpublished && self.capacity < 1 << 31 && self.head_hint.trusted(cycles())
+        unpublished && self.capacity < 1 << 31 && self.hints.head.trusted(cycles())
     }
 
     /// Retries `attempt` (a push) until it succeeds or `deadline` passes:
