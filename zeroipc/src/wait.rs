@@ -262,25 +262,9 @@ impl Backoff {
 #[cfg(not(loom))]
 pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Duration) {
     #[cfg(target_os = "linux")]
-    {
-        let ts = libc::timespec {
-            tv_sec: timeout.as_secs() as libc::time_t,
-            tv_nsec: timeout.subsec_nanos() as libc::c_long,
-        };
-        // SAFETY: FUTEX_WAIT reads the aligned u32 behind `word` (an atomic
-        // that outlives the call) and the timespec on our stack; the shared
-        // (non-PRIVATE) op keys on the physical page, so it works across
-        // processes mapping the same object. Errors (EAGAIN when the value
-        // already changed, EINTR, ETIMEDOUT) all mean "re-check".
-        unsafe {
-            libc::syscall(
-                libc::SYS_futex,
-                word.as_ptr(),
-                libc::FUTEX_WAIT,
-                expected,
-                &ts as *const libc::timespec,
-            );
-        }
+    // SAFETY: `word` is a live, aligned atomic u32 for the whole call.
+    unsafe {
+        futex_wait_at(word.as_ptr(), expected, timeout);
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -297,16 +281,81 @@ pub fn futex_wait(word: &AtomicU32, expected: u32, timeout: Duration) {
     loom::thread::yield_now();
 }
 
+/// The shared (cross-process) futex wait on the u32 at `addr`, the one
+/// place of the crate that issues it: sleeps while the word holds
+/// `expected`, at most `timeout`, or until woken. A 64-bit word is waited
+/// on through the address of its low half (`crate::waiters::Word`).
+/// Without futexes (other platforms): a sleep of at most [`MAX_SLEEP`].
+///
+/// # Safety
+///
+/// `addr` points to a 4-aligned u32 of a mapping that stays mapped for
+/// the whole call.
 #[cfg(not(loom))]
-fn futex_wake(word: &AtomicU32, n: i32) {
+pub(crate) unsafe fn futex_wait_at(addr: *const u32, expected: u32, timeout: Duration) {
     #[cfg(target_os = "linux")]
-    // SAFETY: FUTEX_WAKE only uses the address as a key; no memory is
-    // written. The word is live for the duration of the call.
-    unsafe {
-        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, n);
+    {
+        let ts = libc::timespec {
+            tv_sec: timeout.as_secs() as libc::time_t,
+            tv_nsec: timeout.subsec_nanos() as libc::c_long,
+        };
+        // SAFETY: FUTEX_WAIT reads the aligned u32 at `addr` (live for the
+        // call: the caller's contract) and the timespec on our stack; the
+        // shared (non-PRIVATE) op keys on the physical page, so it works
+        // across processes mapping the same object. Errors (EAGAIN when the
+        // value already changed, EINTR, ETIMEDOUT) all mean "re-check".
+        unsafe {
+            libc::syscall(
+                libc::SYS_futex,
+                addr,
+                libc::FUTEX_WAIT,
+                expected,
+                &ts as *const libc::timespec,
+            );
+        }
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = (word, n);
+    {
+        let _ = (addr, expected);
+        std::thread::sleep(timeout.min(MAX_SLEEP));
+    }
+}
+
+/// Loom build of [`futex_wait_at`]: a yield to the model's scheduler.
+///
+/// # Safety
+///
+/// None needed (nothing is read); `unsafe` to match the real build.
+#[cfg(loom)]
+pub(crate) unsafe fn futex_wait_at(addr: *const u32, expected: u32, timeout: Duration) {
+    let _ = (addr, expected, timeout);
+    loom::thread::yield_now();
+}
+
+/// Wakes up to `n` sleepers on the u32 at `addr` (in any process): the
+/// one place of the crate that issues `FUTEX_WAKE`. The address is only a
+/// key: nothing is read or written, so any address is sound.
+#[cfg(not(loom))]
+pub(crate) fn futex_wake_at(addr: *const u32, n: i32) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: FUTEX_WAKE only uses the address as a key; no memory is
+    // read or written.
+    unsafe {
+        libc::syscall(libc::SYS_futex, addr, libc::FUTEX_WAKE, n);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (addr, n);
+}
+
+/// Loom build: sleepers only yield, so there is nobody to wake.
+#[cfg(loom)]
+pub(crate) fn futex_wake_at(addr: *const u32, n: i32) {
+    let _ = (addr, n);
+}
+
+#[cfg(not(loom))]
+fn futex_wake(word: &AtomicU32, n: i32) {
+    futex_wake_at(word.as_ptr(), n);
 }
 
 /// Loom build: sleepers only yield, so there is nobody to wake.

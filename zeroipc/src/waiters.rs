@@ -216,52 +216,16 @@ impl Word<'_> {
     #[cold]
     #[inline(never)]
     pub(crate) fn wake_all(&self) {
-        futex_wake_addr(self.addr());
+        crate::wait::futex_wake_at(self.addr(), i32::MAX);
     }
-}
 
-/// Shared (cross-process) futex wait on `addr` while it holds `expected`,
-/// at most `timeout`.
-#[cfg(all(not(loom), target_os = "linux"))]
-fn futex_wait_addr(addr: *const u32, expected: u32, timeout: Duration) {
-    let ts = libc::timespec {
-        tv_sec: timeout.as_secs() as libc::time_t,
-        tv_nsec: timeout.subsec_nanos() as libc::c_long,
-    };
-    // SAFETY: FUTEX_WAIT reads the aligned u32 at `addr` (a word of a live
-    // mapping: the caller's structure holds its segment) and the timespec on
-    // our stack. Errors (EAGAIN: the word changed; EINTR; ETIMEDOUT) all
-    // mean "re-check", which the caller does.
-    unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            addr,
-            libc::FUTEX_WAIT,
-            expected,
-            &ts as *const libc::timespec,
-        );
+    /// Sleeps on the word while it holds `seen` (step d), at most `limit`.
+    fn sleep(&self, seen: u32, limit: Duration) {
+        // SAFETY: the word is an atomic of the structure's mapping, which
+        // the caller's borrow keeps mapped for the call; `addr` is its
+        // 4-aligned (low) half.
+        unsafe { crate::wait::futex_wait_at(self.addr(), seen, limit) }
     }
-}
-
-/// Other platforms and loom: a bounded sleep.
-#[cfg(any(loom, not(target_os = "linux")))]
-fn futex_wait_addr(addr: *const u32, expected: u32, timeout: Duration) {
-    let _ = (addr, expected);
-    crate::wait::sleep(timeout.min(MAX_SLEEP));
-}
-
-#[cfg(all(not(loom), target_os = "linux"))]
-fn futex_wake_addr(addr: *const u32) {
-    // SAFETY: FUTEX_WAKE uses the address only as a key; nothing is
-    // written. The word's mapping is live (the caller holds its segment).
-    unsafe {
-        libc::syscall(libc::SYS_futex, addr, libc::FUTEX_WAKE, i32::MAX);
-    }
-}
-
-#[cfg(any(loom, not(target_os = "linux")))]
-fn futex_wake_addr(addr: *const u32) {
-    let _ = addr;
 }
 
 /// How a blocking operation waits: what to try, what to sleep on, and how
@@ -326,7 +290,7 @@ impl Blocking<'_> {
             if got.is_none() {
                 if idle(seen) {
                     // Step d.
-                    futex_wait_addr(self.word.addr(), seen, slice);
+                    self.word.sleep(seen, slice);
                 } else {
                     // A claim is in flight (its publication is nanoseconds
                     // away, unless its maker died): back off, bounded.
