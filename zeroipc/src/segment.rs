@@ -956,16 +956,13 @@ impl Segment {
         let region = Region::new(self.clone(), e.offset, e.size, &e.name);
         // Written once before the entry was published (release of
         // entry_count, which `entry_count` acquired).
-        let magic = region.read_u32(waiters_fmt::header::MAGIC as usize);
-        let version = region.read_u32(waiters_fmt::header::VERSION as usize);
-        let slots = region.read_u32(waiters_fmt::header::SLOTS as usize);
-        let fits = waiters_fmt::entry_size(slots).is_some_and(|s| s <= e.size);
-        (magic == waiters_fmt::MAGIC
-            && version == waiters_fmt::VERSION
-            && fits
-            && index < slots
-            && e.offset % 8 == 0)
-            .then_some((region, index))
+        let mut header = [0u8; waiters_fmt::HEADER_SIZE as usize];
+        if region.len() < header.len() {
+            return None;
+        }
+        region.read_bytes(0, &mut header);
+        let slots = waiters_fmt::check_header(&header, e.size, e.offset).ok()?;
+        (index < slots).then_some((region, index))
     }
 
     /// Takes the table lock, then [`Segment::register_locked`].

@@ -161,34 +161,12 @@ pub fn read(v: &View) -> Result<Registry, String> {
             v.size
         ));
     }
-    let magic = v.u32(header::MAGIC)?;
-    if magic != fmt::MAGIC {
-        return Err(format!(
-            "magic {magic:#010x}, expected {:#010x} (\"ZIPW\")",
-            fmt::MAGIC
-        ));
-    }
-    let version = v.u32(header::VERSION)?;
-    if version != fmt::VERSION {
-        return Err(format!(
-            "version {version}, expected {} (the only version this inspector and the runtime read)",
-            fmt::VERSION
-        ));
-    }
-    let slots = v.u32(header::SLOTS)?;
-    let need = fmt::entry_size(slots).unwrap_or(u64::MAX);
-    if need > v.size {
-        return Err(format!(
-            "{slots} slots need {need} bytes, but the entry has {}",
-            v.size
-        ));
-    }
-    if v.offset % 8 != 0 {
-        return Err(format!(
-            "entry offset {:#x} is not a multiple of 8",
-            v.offset
-        ));
-    }
+    let head: [u8; HEADER_SIZE as usize] = v
+        .bytes(0, HEADER_SIZE)?
+        .try_into()
+        .map_err(|_| "short header read".to_owned())?;
+    // The runtime's own check (zeroipc::format::waiters::check_header).
+    let slots = fmt::check_header(&head, v.size, v.offset)?;
     let reserved = v.u32(header::RESERVED)?;
     let raw = v.bytes(HEADER_SIZE, u64::from(slots) * SLOT_SIZE)?;
     let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);

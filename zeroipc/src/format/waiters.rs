@@ -89,3 +89,57 @@ pub const fn slot_offset(index: u32, side: Side) -> u64 {
             Side::Room => 4,
         }
 }
+
+/// Checks a registry's header (its first [`HEADER_SIZE`] bytes,
+/// little-endian) against the entry's size and offset, the way the runtime
+/// does before using it (and the inspector before showing it): magic,
+/// version, `slots` slots that fit in the entry, an 8-aligned offset.
+/// Returns `slots`, or what is wrong with the values seen.
+///
+/// ```
+/// use zeroipc::format::waiters::{check_header, MAGIC};
+/// let mut h = [0u8; 16];
+/// h[0..4].copy_from_slice(&MAGIC.to_le_bytes());
+/// h[4..8].copy_from_slice(&1u32.to_le_bytes());
+/// h[8..12].copy_from_slice(&8u32.to_le_bytes());
+/// assert_eq!(check_header(&h, 80, 2272), Ok(8));
+/// assert!(check_header(&h, 79, 2272).unwrap_err().contains("8 slots need 80 bytes"));
+/// assert!(check_header(&h, 80, 2276).unwrap_err().contains("not a multiple of 8"));
+/// h[0] = b'X';
+/// assert!(check_header(&h, 80, 2272).unwrap_err().contains("magic 0x57504958"));
+/// ```
+pub fn check_header(
+    bytes: &[u8; HEADER_SIZE as usize],
+    entry_len: u64,
+    entry_offset: u64,
+) -> Result<u32, String> {
+    let word = |off: u64| {
+        let o = off as usize;
+        u32::from_le_bytes([bytes[o], bytes[o + 1], bytes[o + 2], bytes[o + 3]])
+    };
+    let magic = word(header::MAGIC);
+    if magic != MAGIC {
+        return Err(format!(
+            "magic {magic:#010x}, expected {MAGIC:#010x} (\"ZIPW\")"
+        ));
+    }
+    let version = word(header::VERSION);
+    if version != VERSION {
+        return Err(format!(
+            "version {version}, expected {VERSION} (the only version this runtime reads)"
+        ));
+    }
+    let slots = word(header::SLOTS);
+    let need = entry_size(slots).unwrap_or(u64::MAX);
+    if need > entry_len {
+        return Err(format!(
+            "{slots} slots need {need} bytes, but the entry has {entry_len}"
+        ));
+    }
+    if entry_offset % 8 != 0 {
+        return Err(format!(
+            "entry offset {entry_offset:#x} is not a multiple of 8"
+        ));
+    }
+    Ok(slots)
+}
